@@ -1,0 +1,40 @@
+# Two commands do all the set-up:
+#   make run    install into .venv, start the embedded broker, a worker, web and the demo
+#   make test   install into .venv (plus the Kafka jars) and run every test tier
+PY ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: install run test test-fast test-broker bench schemas clean
+
+$(BIN)/logwarden: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/logwarden
+
+run: install
+	$(BIN)/logwarden up --demo
+
+kafka-jars: install
+	$(BIN)/python -m streams.brokers.kafka --fetch-jars
+
+test: install kafka-jars
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not broker"
+
+test-broker: install kafka-jars
+	$(BIN)/python -m pytest -q -m broker
+
+bench: install kafka-jars
+	$(BIN)/python -m ops.bench.extract
+
+schemas: install
+	$(BIN)/python -m schemas.jsonschema
+
+clean:
+	rm -rf $(VENV) .logwarden build *.egg-info

@@ -1,0 +1,1 @@
+"""ai stage: pure modules plus one thin Faust module."""

@@ -1,0 +1,1 @@
+"""checks stage: pure modules plus one thin Faust module."""

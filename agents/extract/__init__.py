@@ -1,0 +1,1 @@
+"""extract stage: pure modules plus one thin Faust module."""

@@ -1,0 +1,1 @@
+"""gateway stage: pure modules plus one thin Faust module."""

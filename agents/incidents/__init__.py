@@ -1,0 +1,1 @@
+"""incidents stage: pure modules plus one thin Faust module."""

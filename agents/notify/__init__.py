@@ -1,0 +1,1 @@
+"""notify stage: pure modules plus one thin Faust module."""

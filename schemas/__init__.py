@@ -1,0 +1,1 @@
+"""Wire records and topic declarations shared by every stage."""

@@ -1,0 +1,111 @@
+"""Inputs and outputs of every AI task: the contract between the incident agent
+(which asks, on `ai.requests`) and the AI agent (which answers, on `ai.results`).
+
+`AIRequest.payload` is the task's input model dumped to a dict; `AIResult.output` is
+the task's output model dumped to a dict. Every provider, the local one included, must
+produce output that validates against these models; the AI agent validates before
+publishing, so the incident agent can trust the shape (never the judgement).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.records import Finding
+
+__all__ = [
+    "ClassifyInput", "ClassifyOutput", "MatchInput", "MatchOutput", "RegistryCandidate",
+    "NarrativeInput", "NarrativeOutput", "ReviewInput", "ReviewOutput", "TASKS",
+]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ClassifyInput(_M):
+    service: str
+    finding: Finding
+    window_errors: int = 0  # errors of this service in the window
+    window_lines: int = 0
+    seen_before: int = 0  # windows in which this fingerprint was seen before
+
+
+class ClassifyOutput(_M):
+    severity: Literal["P1", "P2", "P3"]
+    one_off: bool
+    category: str  # e.g. "database", "dependency", "http", "resource", "code", "security"
+    probable_cause: str = Field(max_length=500)
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class RegistryCandidate(_M):
+    entry_id: str  # "service|endpoint|error_type"
+    endpoint: str
+    error_type: str
+    template: str
+    summary: str = ""
+    jira_ticket_id: str = ""
+
+
+class MatchInput(_M):
+    service: str
+    finding: Finding
+    candidates: list[RegistryCandidate] = Field(max_length=10)
+
+
+class MatchOutput(_M):
+    entry_id: str | None  # one of the candidates' entry_id, or None
+    confidence: float = Field(ge=0.0, le=1.0)
+    reason: str = Field("", max_length=500)
+    note: str = Field("", max_length=2000)  # reappearance note for the ticket comment
+
+
+class NarrativeInput(_M):
+    """Input of summary (first alert), update (5-minute), report (resolution)."""
+
+    service: str
+    incident_id: str
+    severity: str
+    opened_at: float
+    now: float
+    findings: list[Finding]  # the incident's full history, merged by fingerprint
+    timeline: list[dict] = Field(default_factory=list)  # [{"at":..., "text":...}]
+    tickets: list[str] = Field(default_factory=list)
+    windows_with_errors: int = 0
+    clean_streak: int = 0
+    resolved_at: float | None = None
+
+
+class NarrativeOutput(_M):
+    title: str = Field(max_length=200)
+    text: str = Field(max_length=8000)  # plain text / light Markdown
+
+
+class ReviewInput(_M):
+    service: str
+    incident_id: str
+    report: str
+    tickets: list[str] = Field(default_factory=list)
+    related_tickets: list[str] = Field(default_factory=list)  # registry tickets of the service
+    runbooks: list[str] = Field(default_factory=list)  # the allowlist
+
+
+class ReviewOutput(_M):
+    fix_needed: bool
+    runbook: str | None = None  # must be one of ReviewInput.runbooks, else rejected
+    related_tickets: list[str] = Field(default_factory=list)
+    rationale: str = Field("", max_length=2000)
+
+
+# task -> (input model, output model)
+TASKS: dict[str, tuple[type[_M], type[_M]]] = {
+    "classify": (ClassifyInput, ClassifyOutput),
+    "match": (MatchInput, MatchOutput),
+    "summary": (NarrativeInput, NarrativeOutput),
+    "update": (NarrativeInput, NarrativeOutput),
+    "report": (NarrativeInput, NarrativeOutput),
+    "review": (ReviewInput, ReviewOutput),
+}

@@ -1,0 +1,292 @@
+"""Records carried on every Logwarden topic.
+
+These are the wire contract between stages. They are plain pydantic models, not
+`faust.Record`s, so that the pure modules of every agent can build and check them
+without importing Faust (and because decoding a pydantic model from JSON is about a
+third of the cost of decoding a `faust.Record`). Topics carry them as JSON bytes.
+
+Rules for this module:
+- every record has `schema_version` and `trace_id`;
+- consumers are tolerant: unknown fields are ignored, so producers may add fields
+  without breaking anyone (bump `schema_version` only for incompatible changes);
+- nothing here does I/O or reads a clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AIAudit",
+    "AIRequest",
+    "AIResult",
+    "Alert",
+    "Approval",
+    "CheckResult",
+    "DeadLetter",
+    "Finding",
+    "IncidentEvent",
+    "OutboxMessage",
+    "PartialAggregate",
+    "Receipt",
+    "Record",
+    "Tick",
+    "WindowSummary",
+    "decode",
+    "encode",
+]
+
+Severity = Literal["P1", "P2", "P3", "P4"]
+
+
+class Record(BaseModel):
+    """Base of every topic record."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    schema_version: int = 1
+    trace_id: str = ""
+
+
+class Tick(Record):
+    """Clock record written to every partition of a keyed topic (`logs.raw`).
+
+    It puts wall-clock time into the log, so a partition's watermark moves even when
+    no line arrives, and closing windows stays a pure function of the log.
+    """
+
+    tick: float  # epoch seconds
+
+
+class Finding(BaseModel):
+    """One grouped error signal: what went wrong, where, how often."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    fingerprint: str  # "fp1:..." for logs, "al1:..." for alerts, "ck1:..." for checks
+    service: str
+    kind: Literal["log", "alert", "check"] = "log"
+    endpoint: str = ""  # "GET /users/{id}" or "" when not an HTTP error
+    error_type: str = ""  # exception class, "HTTP 503", or template id
+    template: str = ""  # message with volatile tokens masked
+    level: str = "error"  # error | critical | fatal | warning
+    count: int = 1
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    samples: list[str] = Field(default_factory=list)  # redacted, at most 3
+    status: Literal["firing", "resolved"] = "firing"  # alerts/checks only
+    source: str = ""  # alert/check source, e.g. "alertmanager"
+
+
+class PartialAggregate(Record):
+    """Internal: what the batch extraction stage saw in one source offset range.
+
+    Keyed to the same partition number as the `logs.raw` partition it covers, so the
+    window agent can drop ranges it already counted (crash between produce and commit).
+    """
+
+    source_partition: int
+    offset_from: int  # inclusive
+    offset_to: int  # inclusive
+    watermark: float  # max(event time, tick) seen in this partition so far
+    # service -> window_start (as str, JSON keys) -> counters and findings
+    windows: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    dead_letters: int = 0
+
+
+class WindowSummary(Record):
+    """One service's 60-second window: errors, clean or silent. Public-ish input."""
+
+    id: str  # "service|window_start|version"
+    service: str
+    window_start: float
+    window_end: float
+    status: Literal["errors", "clean", "silent"]
+    lines: int = 0
+    errors: int = 0
+    warnings: int = 0
+    late_lines: int = 0
+    ignored: int = 0
+    findings: list[Finding] = Field(default_factory=list)
+    version: int = 1
+
+
+class Alert(Record):
+    """An alert from a monitoring tool, normalised by a gateway driver."""
+
+    id: str  # deterministic: source + fingerprint + status + started
+    source: str  # alertmanager | grafana | pagerduty | datadog | newrelic | opsgenie | zabbix | generic
+    fingerprint: str
+    name: str
+    status: Literal["firing", "resolved"]
+    severity: Literal["critical", "warning", "info"] = "warning"
+    service: str = "unknown"
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: float | None = None
+    ends_at: float | None = None
+    description: str = ""
+    received_at: float = 0.0
+    raw: dict[str, Any] | list[Any] | None = None
+
+
+class CheckResult(Record):
+    """A host check (CPU, memory, disk, process, TCP) result."""
+
+    id: str
+    check: str
+    service: str
+    host: str = ""
+    status: Literal["ok", "warn", "fail"]
+    value: float | None = None
+    threshold: float | None = None
+    message: str = ""
+    at: float
+
+
+class IncidentEvent(Record):
+    """Public contract on `incidents.events`. See schemas/json/incidents.events.json."""
+
+    event_id: str  # deterministic: incident_id + type + sequence
+    type: Literal[
+        "opened",
+        "finding_added",
+        "severity_changed",
+        "update_posted",
+        "resolved",
+        "reopened",
+        "ticket_created",
+        "ticket_commented",
+        "ticket_resolved",
+        "registry_matched",
+        "registry_added",
+        "registry_expired",
+        "oneoff_ticketed",
+        "digest",
+        "review_posted",
+        "fix_proposed",
+        "fix_approved",
+        "fix_escalated",
+        "fix_executed",
+    ]
+    incident_id: str = ""
+    service: str = ""
+    at: float  # event time
+    severity: str = ""
+    title: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class AIRequest(Record):
+    request_id: str  # deterministic, doubles as cache/idempotency key
+    task: Literal["classify", "match", "summary", "update", "report", "review"]
+    service: str
+    incident_id: str = ""
+    fingerprint: str = ""
+    at: float = 0.0
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class AIResult(Record):
+    request_id: str
+    task: str
+    service: str
+    incident_id: str = ""
+    fingerprint: str = ""
+    at: float = 0.0
+    output: dict[str, Any] = Field(default_factory=dict)
+    provider: str = "local"
+    model: str = ""
+    fallback: bool = False
+
+
+class AIAudit(Record):
+    request_id: str
+    task: str
+    provider: str
+    model: str = ""
+    prompt_version: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    cached: bool = False
+    fallback: bool = False
+    fallback_reason: str = ""
+    outcome: Literal["ok", "invalid_output", "error", "timeout", "over_budget", "cached"] = "ok"
+    at: float = 0.0
+
+
+class OutboxMessage(Record):
+    """Something to deliver. `key` is the idempotency key of this delivery."""
+
+    key: str
+    kind: Literal[
+        "alert",
+        "update",
+        "resolved",
+        "digest",
+        "ticket_create",
+        "ticket_comment",
+        "ticket_resolve",
+        "oneoff_ticket",
+        "approval_request",
+    ]
+    incident_id: str = ""
+    service: str = ""
+    severity: str = ""
+    title: str
+    body: str = ""
+    fields: dict[str, str] = Field(default_factory=dict)
+    links: dict[str, str] = Field(default_factory=dict)
+    labels: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)  # empty: routing rules decide
+    at: float = 0.0
+
+
+class Receipt(Record):
+    key: str
+    channel: str
+    status: Literal["delivered", "failed", "duplicate_skipped"]
+    incident_id: str = ""
+    kind: str = ""
+    external_ref: str = ""  # Slack ts, Jira key, PagerDuty dedup_key, ...
+    attempts: int = 1
+    error: str = ""  # never contains a secret
+    at: float = 0.0
+
+
+class Approval(Record):
+    approval_id: str
+    incident_id: str
+    action: Literal["requested", "approve", "escalate", "expired", "executed"]
+    runbook: str = ""
+    actor: str = ""
+    at: float = 0.0
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeadLetter(Record):
+    """What could not be processed, with why. Nothing is dropped silently."""
+
+    source_topic: str
+    partition: int = -1
+    offset: int = -1
+    key: str = ""
+    stage: str = ""  # extract | gateway | incidents | notify | ai
+    reason: str  # short machine-readable reason, e.g. "invalid_utf8", "too_large"
+    error: str = ""  # human-readable message (no secrets)
+    payload: str = ""  # the input, truncated, as text (undecodable bytes escaped)
+    payload_bytes: int = 0
+    at: float = 0.0
+
+
+def encode(record: BaseModel) -> bytes:
+    """Record to the JSON bytes carried on a topic."""
+    return record.model_dump_json(exclude_none=False).encode()
+
+
+def decode(model: type[Record], data: bytes | str) -> Any:
+    """JSON bytes from a topic to a record; raises pydantic.ValidationError."""
+    return model.model_validate_json(data)

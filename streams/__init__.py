@@ -1,0 +1,1 @@
+"""Stream topology: Faust app, topics, tables, config, event time, brokers, CLI."""

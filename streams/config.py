@@ -1,0 +1,131 @@
+"""Typed configuration: an optional TOML file plus `LOGWARDEN_*` variables (which win).
+
+Keys are `section.key` in TOML and `LOGWARDEN_SECTION__KEY` in the environment
+(top-level keys: `LOGWARDEN_KEY`). Values are validated once, at start. An error names
+the key that is wrong and what was expected, and never prints the value, because the
+value may be a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agents.ai.config import AIConfig
+from agents.checks.config import ChecksConfig
+from agents.extract.config import ExtractConfig
+from agents.gateway.config import GatewayConfig
+from agents.incidents.config import IncidentsConfig
+from agents.notify.config import NotifyConfig
+
+__all__ = ["Config", "ConfigError", "load_config"]
+
+ENV_PREFIX = "LOGWARDEN_"
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used. The message names keys, never values."""
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Broker: empty means "start an embedded one" (`logwarden up`).
+    broker: str = ""
+    embedded_broker: Literal["tansu", "kafka"] = "tansu"
+    app_id: str = "logwarden"
+    partitions: int = Field(4, ge=1, le=1024)
+    replication_factor: int = Field(1, ge=1)
+    data_dir: Path = Path(".logwarden")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=0, le=65535)
+    session_timeout_s: float = Field(10.0, gt=0)
+    log_level: str = "info"
+    tick_interval_s: float = Field(2.0, gt=0)
+
+    extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
+    ai: AIConfig = Field(default_factory=AIConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "LOGWARDEN_CONFIG":
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
+        if not parts:
+            continue
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: conflicts with another LOGWARDEN_ variable")
+        node[parts[-1]] = _env_value(value)
+    return out
+
+
+def _env_value(value: str) -> Any:
+    # Lists and tables can be given as TOML/JSON-ish literals: LOGWARDEN_X='["a","b"]'.
+    stripped = value.strip()
+    if stripped[:1] in "[{":
+        try:
+            return tomllib.loads(f"v = {stripped}")["v"]
+        except tomllib.TOMLDecodeError:
+            return value
+    return value
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    lines = [f"invalid configuration ({origin}):"]
+    for err in exc.errors(include_input=False, include_url=False):
+        key = ".".join(str(p) for p in err["loc"])
+        env = ENV_PREFIX + "__".join(str(p).upper() for p in err["loc"])
+        lines.append(f"  {key} (env {env}): {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Config:
+    """Load and validate. `path` (or $LOGWARDEN_CONFIG) may be absent; env wins over it."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("LOGWARDEN_CONFIG") or None
+    data: dict[str, Any] = {}
+    origin = "defaults"
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {p}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        origin = str(p)
+    env = _env_overrides(environ)
+    if env:
+        origin += " + LOGWARDEN_* environment"
+    data = _merge(_merge(data, env), overrides)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None
