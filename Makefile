@@ -19,10 +19,10 @@ run: install
 	$(BIN)/logwarden up --demo
 
 kafka-jars: install
-	$(BIN)/python -m streams.brokers.kafka --fetch-jars
+	$(BIN)/logwarden broker fetch-kafka-jars
 
 test: install kafka-jars
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not broker"

@@ -46,6 +46,9 @@ class Config(BaseModel):
     session_timeout_s: float = Field(10.0, gt=0)
     log_level: str = "info"
     tick_interval_s: float = Field(2.0, gt=0)
+    # Which stages this worker runs; split them across workers to scale one alone.
+    stages: list[Literal["ticks", "web", "extract", "incidents", "ai", "notify", "gateway"]] = Field(
+        default_factory=lambda: ["ticks", "web", "extract", "incidents", "ai", "notify", "gateway"])
 
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)

@@ -1,0 +1,56 @@
+"""Shared fixtures: real brokers (session-scoped), free ports, CLI runner.
+
+The broker tier is marked `broker`; `pytest -m "not broker"` runs the fast tier alone.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+BROKER_KINDS = ("tansu", "kafka")
+
+
+@pytest.fixture(scope="session")
+def brokers(tmp_path_factory):
+    """Lazily started embedded brokers, one per kind, for the whole session."""
+    from streams.brokers import start_broker
+
+    running: dict[str, object] = {}
+
+    def get(kind: str):
+        if kind not in running:
+            running[kind] = start_broker(kind, tmp_path_factory.mktemp(f"broker-{kind}"), timeout=90)
+        return running[kind]
+
+    yield get
+    for b in running.values():
+        b.stop()
+
+
+@pytest.fixture(params=BROKER_KINDS)
+def broker(request, brokers):
+    """Each test using this runs on Tansu and on Apache Kafka."""
+    return brokers(request.param)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("LOGWARDEN_"):
+            del env[k]
+    env["LOGWARDEN_DATA_DIR"] = str(tmp_path / "lw")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_cli(args: list[str], env: dict, timeout: float = 120, input: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT,
+                          capture_output=True, timeout=timeout, input=input)
