@@ -65,6 +65,8 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
         web_port=cfg.web_port,
         web_in_thread=False,
         web_transport=f"tcp://{cfg.web_host}:{cfg.web_port}",
+        # The gateway reads bodies with its own cap and answers 413 itself.
+        web_application_options={"client_max_size": cfg.gateway.max_body_bytes + 1024},
     )
     stages = tuple(cfg.stages) if stages is None else stages
     topology = Topology(app, cfg.partitions)

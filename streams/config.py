@@ -35,20 +35,21 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Broker: empty means "start an embedded one" (`logwarden up`).
-    broker: str = ""
-    embedded_broker: Literal["tansu", "kafka"] = "tansu"
-    app_id: str = "logwarden"
-    partitions: int = Field(4, ge=1, le=1024)
-    replication_factor: int = Field(1, ge=1)
-    data_dir: Path = Path(".logwarden")
-    web_host: str = "127.0.0.1"
-    web_port: int = Field(6066, ge=0, le=65535)
-    session_timeout_s: float = Field(10.0, gt=0)
-    log_level: str = "info"
-    tick_interval_s: float = Field(2.0, gt=0)
+    broker: str = Field("", description="host:port of Kafka/Redpanda; empty: `up` starts an embedded broker")
+    embedded_broker: Literal["tansu", "kafka"] = Field("tansu", description="embedded broker for `up`: tansu (memory) or kafka (KRaft, durable)")
+    app_id: str = Field("logwarden", description="consumer group id and changelog topic prefix")
+    partitions: int = Field(4, ge=1, le=1024, description="partitions of every keyed topic; fixed once topics exist")
+    replication_factor: int = Field(1, ge=1, description="replication factor of created topics")
+    data_dir: Path = Field(Path(".logwarden"), description="local state: embedded broker data, reports, notifications")
+    web_host: str = Field("127.0.0.1", description="worker web server address")
+    web_port: int = Field(6066, ge=0, le=65535, description="worker web server port")
+    session_timeout_s: float = Field(10.0, gt=0, description="consumer group session timeout; short keeps Tansu rebalances fast")
+    log_level: str = Field("info", description="debug, info, warning, error")
+    tick_interval_s: float = Field(2.0, gt=0, description="how often the clock is written to every logs.raw partition")
     # Which stages this worker runs; split them across workers to scale one alone.
     stages: list[Literal["ticks", "web", "extract", "incidents", "ai", "notify", "gateway"]] = Field(
-        default_factory=lambda: ["ticks", "web", "extract", "incidents", "ai", "notify", "gateway"])
+        default_factory=lambda: ["ticks", "web", "extract", "incidents", "ai", "notify", "gateway"],
+        description="stages this worker runs; give workers different stages to scale one alone")
 
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)

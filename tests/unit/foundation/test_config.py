@@ -56,3 +56,10 @@ def test_missing_and_broken_files(tmp_path):
     bad.write_text("partitions = [\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(bad, environ={})
+
+
+def test_config_doc_is_current():
+    """ops/CONFIG.md is generated from the models; fails when a key changed without `python -m streams.configdoc`."""
+    from streams.configdoc import OUT, render
+
+    assert OUT.read_text() == render()
