@@ -19,9 +19,6 @@ __all__ = ["BrokerUnreachable", "TopicMismatch", "create_topics", "expected_part
 
 log = logging.getLogger(__name__)
 
-DIGEST_TOPIC = "incidents.digest"
-
-
 class BrokerUnreachable(RuntimeError):
     pass
 

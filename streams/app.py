@@ -14,7 +14,7 @@ from typing import Callable
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from schemas.records import Tick, encode
+from schemas.records import encode_tick
 from streams.config import Config
 from streams.topology import Topology
 
@@ -92,9 +92,11 @@ def _register_ticks(app: faust.App, topology: Topology, cfg: Config, clock: Call
 
     @app.timer(cfg.tick_interval_s, name="logwarden.ticks")
     async def tick() -> None:
-        value = encode(Tick(tick=clock()))
+        now = clock()
+        value = encode_tick(now)
         for partition in range(cfg.partitions):
-            await topology.publish("logs.raw", b"__tick__", value, partition=partition, wait=False)
+            # The record timestamp is the tick's time too: broker time must agree with it.
+            await topology.publish("logs.raw", b"__tick__", value, partition=partition, wait=False, timestamp=now)
 
 
 def _register_web(app: faust.App, topology: Topology, cfg: Config) -> None:

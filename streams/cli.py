@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_RUNTIME
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `logwarden tail X | head`: the reader left, not an error
+        sys.stderr.close()
+        return 0
 
 
 def _dispatch(args: argparse.Namespace, cfg: Config) -> int:

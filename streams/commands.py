@@ -71,7 +71,9 @@ def run_worker(cfg: Config, *, demo: bool = False) -> int:
 
         register_demo(app, cfg, clock)
     print(f"logwarden: worker up, web on http://{cfg.web_host}:{cfg.web_port} (Ctrl-C stops)", file=sys.stderr)
-    worker = Worker(app, loglevel=cfg.log_level, logging_config=logging_config(cfg.log_level), quiet=True)
+    # redirect_stdouts off: the console channel writes to the terminal itself.
+    worker = Worker(app, loglevel=cfg.log_level, logging_config=logging_config(cfg.log_level), quiet=True,
+                    redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:

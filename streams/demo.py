@@ -124,7 +124,9 @@ def register_demo(app, cfg, clock: DemoClock) -> None:
         for minute, service, line, ts in scenario(clock.t0):
             while clock() < ts:
                 await asyncio.sleep(min(0.2, max(0.01, (ts - clock()) / clock.speed)))
-            await topology.publish("logs.raw", service, line.encode(), wait=False)
+            # The record's timestamp is the line's event time, as a shipper replaying
+            # history would set it: the broker time must not drag windows to "now".
+            await topology.publish("logs.raw", service, line.encode(), wait=False, timestamp=ts)
             sent += 1
         print(f"logwarden demo: scenario played ({sent} lines); now running on real time. "
               f"Send your own: logwarden send-logs FILE, POST /logs, POST /alerts/webhook",

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 
 from schemas.records import DeadLetter, encode
 from schemas.topics import TOPICS
-from streams.admin import DIGEST_TOPIC
 
 __all__ = ["Topology"]
 
@@ -28,8 +27,6 @@ class Topology:
         self.topics: dict[str, faust.TopicT] = {}
         for spec in TOPICS:
             self.topics[spec.name] = self._topic(spec.name, spec.partitions or partitions)
-        # Single-partition internal topic: per-service digest parts meet in one place.
-        self.topics[DIGEST_TOPIC] = self._topic(DIGEST_TOPIC, 1)
 
     def _topic(self, name: str, partitions: int) -> faust.TopicT:
         return self.app.topic(
@@ -41,11 +38,12 @@ class Topology:
         return self.topics[name]
 
     async def publish(self, topic: str, key: str | bytes | None, record: BaseModel | bytes,
-                      partition: int | None = None, wait: bool = True) -> Any:
+                      partition: int | None = None, wait: bool = True,
+                      timestamp: float | None = None) -> Any:
         """Send one record; with `wait`, return only after the broker acknowledged it."""
         value = record if isinstance(record, bytes) else encode(record)
         k = key.encode() if isinstance(key, str) else key
-        fut = await self.topics[topic].send(key=k, value=value, partition=partition)
+        fut = await self.topics[topic].send(key=k, value=value, partition=partition, timestamp=timestamp)
         if wait:
             return await fut
         return fut

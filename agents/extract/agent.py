@@ -196,8 +196,8 @@ async def _last_partial(bootstrap: str, partition: int) -> PartialAggregate | No
 
 
 def register(app: faust.App, topology, cfg) -> None:
-    books = app.Table("window-books", default=None, partitions=cfg.partitions,
-                      key_type=str, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    books = app.Table("window-books", partitions=cfg.partitions,
+                      schema=faust.Schema(key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"))
 
     @app.service
     class _Batch(BatchExtractor):
@@ -217,8 +217,8 @@ def register(app: faust.App, topology, cfg) -> None:
                     payload_bytes=len(event.value)))
                 continue
             key = f"p{partial.source_partition}"
-            raw = books[key]
-            book = WindowBook.from_dict(orjson.loads(raw)) if raw else WindowBook()
+            raw = books.get(key)
+            book = WindowBook.from_dict(orjson.loads(raw)) if raw else WindowBook(partition=partial.source_partition)
             summaries = apply_partial(book, partial, cfg.extract)
             for summary in summaries:
                 with trace_context(summary.trace_id):

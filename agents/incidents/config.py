@@ -1,9 +1,52 @@
-"""Configuration of the incidents stage (section `[incidents]` of the TOML file, `LOGWARDEN_INCIDENTS__*` variables)."""
+"""Configuration of the incidents stage (section `[incidents]` of the TOML file, `LOGWARDEN_INCIDENTS__*` variables).
+
+Every threshold of the incident lifecycle lives here, so the reducer has no magic numbers.
+Times are seconds of event time. Nothing here is a secret.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["IncidentsConfig"]
 
 
 class IncidentsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    # Clean (or silent, or one-off only) windows in a row that resolve an open incident.
+    resolve_after: int = Field(5, ge=1)
+    # Event time between AI-written updates while an incident is open.
+    update_interval_s: float = Field(300.0, gt=0)
+    # A recurrence within this long after resolution reopens the same incident.
+    reopen_window_s: float = Field(1800.0, ge=0)
+    # One-off rule: a finding seen for the first time, not in the registry, with at most
+    # this many occurrences in its window and a level listed below, is ticketed silently.
+    oneoff_max_count: int = Field(1, ge=0)
+    oneoff_levels: list[str] = Field(default_factory=lambda: ["error", "warning"])
+    # Length of one all-clear digest period (the hourly digest).
+    digest_interval_s: float = Field(3600.0, gt=0)
+    # Registry entries not seen for this long are deleted by the periodic cleanup.
+    registry_ttl_s: float = Field(3 * 86400.0, gt=0)
+    registry_cleanup_interval_s: float = Field(86400.0, gt=0)
+    # Entries offered to the AI registry match (the DESIGN says the last 10).
+    registry_match_candidates: int = Field(10, ge=1, le=10)
+    # Hard cap per service; the least recently seen entries go first.
+    registry_max_entries: int = Field(500, ge=1)
+    # An AI request unanswered for this long (event time) gets the built-in decision.
+    ai_timeout_s: float = Field(30.0, gt=0)
+    # Where resolution reports are written; relative paths are under the data dir.
+    reports_dir: Path = Path("reports")
+    # Runbooks (names under ops/runbooks/) a post-resolution review may propose.
+    runbooks: list[str] = Field(default_factory=list)
+    # Failing host checks with status "warn" open incidents too (else only "fail").
+    check_warn_opens: bool = False
+    # Alerts with severity "info" open incidents too.
+    alert_info_opens: bool = False
+    # Memory bounds of one service's state.
+    dedupe_ids_kept: int = Field(512, ge=16)
+    timeline_max: int = Field(300, ge=10)
+    closed_incidents_kept: int = Field(20, ge=0)
+    fingerprints_kept: int = Field(2000, ge=10)

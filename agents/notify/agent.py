@@ -24,8 +24,8 @@ EXPIRE_EVERY = 500  # records between TTL sweeps of the ledger (timers cannot wr
 
 
 def register(app: faust.App, topology, cfg) -> None:
-    ledger = app.Table("notify-ledger", default=None, partitions=cfg.partitions,
-                       key_type=str, value_type=None, key_serializer="raw", value_serializer="json")
+    ledger = app.Table("notify-ledger", partitions=cfg.partitions,
+                      schema=faust.Schema(key_type=str, value_type=None, key_serializer="json", value_serializer="json"))
     holder: dict[str, Notifier] = {}
 
     def notifier() -> Notifier:
@@ -50,7 +50,7 @@ def register(app: faust.App, topology, cfg) -> None:
                 receipts = await n.deliver(msg)
                 for receipt in receipts:
                     await topology.publish("notify.receipts", msg.service or msg.incident_id,
-                                           receipt.model_copy(update={"trace_id": msg.trace_id}))
+                                           receipt.model_copy(update={"trace_id": msg.trace_id, "service": msg.service}))
                 for letter in n.failed_dead_letters(msg, receipts):
                     await topology.dead_letter(letter.model_copy(update={
                         "partition": event.message.partition, "offset": event.message.offset,

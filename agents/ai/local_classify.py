@@ -1,0 +1,142 @@
+"""Local classification of a finding: severity, one-off, category, probable cause.
+
+Rules read what an on-call engineer reads first: the log level, the exception type,
+the HTTP status, how much of the service's traffic fails, and whether this fingerprint
+was seen before. Pure: no I/O, no clock, same input -> same answer. Must never raise on
+a valid `ClassifyInput`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from schemas.ai_tasks import ClassifyInput, ClassifyOutput
+from schemas.records import Finding
+
+__all__ = ["classify_locally", "severity_floor"]
+
+_SEVERITIES = ("P1", "P2", "P3")
+_FATAL_LEVELS = {"fatal", "critical", "crit", "emerg", "emergency", "alert", "panic", "severe"}
+_WARNING_LEVELS = {"warning", "warn", "notice", "info", "debug"}
+
+# (category, pattern, severity it implies at least, why) – first match wins.
+_SIGNALS: list[tuple[str, re.Pattern[str], str, str]] = [
+    ("resource", re.compile(r"out ?of ?memory|outofmemoryerror|oom[- ]?kill|cannot allocate memory|memoryerror"), "P1",
+     "the process ran out of memory"),
+    ("resource", re.compile(r"no space left on device|disk (?:is )?full|quota exceeded"), "P1",
+     "a disk or quota is full"),
+    ("code", re.compile(r"kernel panic|\bpanic\b|segmentation fault|segfault|sigsegv|core dumped|stackoverflow|"
+                        r"kernel terminated|rts internal error"), "P1",
+     "the process crashed"),
+    ("hardware", re.compile(r"machine check|ecc error|parity error(?! corrected)|node card is not fully functional|"
+                            r"link training failed|hardware failure"), "P1",
+     "a hardware component failed"),
+    ("database", re.compile(r"too many connections|database (?:is )?(?:down|unavailable)|could not connect to (?:server|database)|"
+                            r"connection pool (?:exhausted|timeout)|deadlock|lock wait timeout|jdbc|sqlstate|"
+                            r"postgres|mysql|sqlite|mongo|operationalerror|integrityerror"), "P2",
+     "the database rejected or dropped queries"),
+    ("security", re.compile(r"authentication fail|auth(?:entication)? failure|invalid user|failed password|"
+                            r"permission denied|access denied|forbidden|unauthori[sz]ed|\bhttp 40[13]\b|"
+                            r"kerberos|couldn't authenticate|check pass; user unknown"), "P3",
+     "requests are being refused for lack of credentials or rights"),
+    ("dependency", re.compile(r"connection refused|connection reset|connection timed out|timed ?out|timeout|"
+                              r"no route to host|noroutetohost|broken pipe|link has been severed|upstream|"
+                              r"bad gateway|service unavailable|gateway time-?out|econnrefused|econnreset|"
+                              r"name or service not known|dns|unreachable|connection broken|cannot open channel|"
+                              r"error in contacting|failed to renew lease|\bhttp 50[234]\b"), "P2",
+     "a dependency did not answer or dropped the connection"),
+    ("config", re.compile(r"no such file or directory|filenotfound|enoent|invalid or missing program image|"
+                          r"misconfigur|invalid configuration|unknown (?:base file|option)|mount failed|"
+                          r"not found in config"), "P2",
+     "a file, mount or setting the service needs is missing or wrong"),
+    ("code", re.compile(r"nullpointer|null reference|typeerror|attributeerror|keyerror|indexerror|valueerror|"
+                        r"zerodivision|classcast|illegalstate|illegalargument|assert|unhandled|uncaught|"
+                        r"exception|traceback|error:"), "P2",
+     "the code raised an unhandled error"),
+]
+
+_HTTP_STATUS = re.compile(r"\bHTTP[ /]?(\d{3})\b|\b(?:status|code)[=: ]+(\d{3})\b", re.I)
+
+
+def _raise(severity: str, steps: int = 1) -> str:
+    return _SEVERITIES[max(0, _SEVERITIES.index(severity) - steps)]
+
+
+def _text(finding: Finding) -> str:
+    return " ".join([finding.error_type, finding.template, *finding.samples[:3]]).lower()
+
+
+def _http_status(finding: Finding) -> int | None:
+    for source in (finding.error_type, finding.template):
+        m = _HTTP_STATUS.search(source)
+        if m:
+            return int(m.group(1) or m.group(2))
+    return None
+
+
+def severity_floor(finding: Finding) -> str:
+    """The lowest severity hard evidence allows, whatever a model says.
+
+    A fatal/critical line stays P1 even if log text persuaded a model otherwise.
+    """
+    if finding.level.lower() in _FATAL_LEVELS:
+        return "P1"
+    return "P3"
+
+
+def classify_locally(inp: ClassifyInput) -> ClassifyOutput:
+    finding = inp.finding
+    text = _text(finding)
+    level = finding.level.lower()
+    status = _http_status(finding)
+
+    category, cause, confidence = "unknown", "an error was logged", 0.5
+    severity = "P3" if level in _WARNING_LEVELS else "P2"
+    for cat, pattern, implied, why in _SIGNALS:
+        if pattern.search(text):
+            category, cause, confidence = cat, why, 0.75
+            if cat == "security":
+                severity = implied  # a refusal is the client's problem until it is a flood (below)
+            elif implied == "P1" or level not in _WARNING_LEVELS:
+                severity = min(severity, implied)  # "P1" < "P2" < "P3"
+            break
+
+    if status is not None:
+        category = "http" if category in ("unknown", "code") else category
+        if status >= 500:
+            severity, confidence = min(severity, "P2"), max(confidence, 0.75)
+            cause = cause if category != "http" else f"the service answered HTTP {status}"
+        elif status >= 400 and category != "security":
+            severity, cause = "P3", f"clients received HTTP {status}"
+
+    if level in _FATAL_LEVELS:
+        severity, confidence = "P1", 0.9
+
+    # How much of the service is failing: a small error is serious when it is most of
+    # the traffic, and a flood of warnings is more than a warning.
+    rate = inp.window_errors / inp.window_lines if inp.window_lines else 0.0
+    if severity != "P1" and inp.window_errors >= 20 and rate >= 0.5 and level not in _WARNING_LEVELS:
+        severity = _raise(severity)
+        cause += f"; {rate:.0%} of the window's lines were errors"
+    elif (severity == "P3" and finding.count >= 100 and category not in ("unknown", "security")
+          and not (status is not None and 400 <= status < 500)):
+        severity = "P2"
+        cause += f"; repeated {finding.count} times in one window"
+    elif category == "security" and finding.count >= 20 and severity == "P3":
+        severity = "P2"
+        cause += f"; {finding.count} refusals in one window (possible brute force)"
+
+    one_off = finding.count <= 1 and inp.seen_before == 0 and severity != "P1"
+    if one_off and severity == "P2" and status is None and category in ("unknown", "code", "config"):
+        severity = "P3"  # a single unexplained error is worth a quiet ticket, not a page
+
+    where = f" on {finding.endpoint}" if finding.endpoint else ""
+    what = finding.error_type or finding.template[:80] or "error"
+    probable_cause = f"{cause} ({what}{where}, {finding.count}x in the window)"
+    return ClassifyOutput(
+        severity=severity,  # type: ignore[arg-type]
+        one_off=one_off,
+        category=category,
+        probable_cause=probable_cause[:500],
+        confidence=confidence,
+    )

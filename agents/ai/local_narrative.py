@@ -1,0 +1,104 @@
+"""Local narratives: first-alert summary, 5-minute update and resolution report.
+
+Written only from the incident's own history (counts, first/last seen, endpoints,
+error types, samples, tickets, timeline), so they are true even when no model is
+available. Pure: timestamps are formatted from the input, never read from a clock.
+Must never include text that was not in the (already redacted) input.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from schemas.ai_tasks import NarrativeInput, NarrativeOutput
+from schemas.records import Finding
+
+__all__ = ["narrate_locally"]
+
+_MAX_FINDINGS_LISTED = 8
+_MAX_TIMELINE = 10
+
+
+def _ts(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _label(f: Finding) -> str:
+    return f.error_type or (f.template[:80] if f.template else f.fingerprint)
+
+
+def _headline(inp: NarrativeInput) -> str:
+    if not inp.findings:
+        return "errors"
+    top = max(inp.findings, key=lambda f: f.count)
+    return _label(top) + (f" on {top.endpoint}" if top.endpoint else "")
+
+
+def _facts(inp: NarrativeInput) -> list[str]:
+    total = sum(f.count for f in inp.findings)
+    first = min((f.first_seen for f in inp.findings if f.first_seen), default=inp.opened_at)
+    last = max((f.last_seen for f in inp.findings), default=inp.opened_at)
+    endpoints = sorted({f.endpoint for f in inp.findings if f.endpoint})
+    lines = [
+        f"- Service: {inp.service}; severity {inp.severity}; incident {inp.incident_id}",
+        f"- {total} errors in {len(inp.findings)} distinct signatures over "
+        f"{inp.windows_with_errors} minute windows with errors",
+        f"- First seen {_ts(first)}, last seen {_ts(last)}",
+    ]
+    if endpoints:
+        lines.append(f"- Endpoints affected: {', '.join(endpoints[:10])}")
+    if inp.tickets:
+        lines.append(f"- Tickets: {', '.join(inp.tickets)}")
+    return lines
+
+
+def _signatures(inp: NarrativeInput) -> list[str]:
+    out = ["", "Signatures (most frequent first):"]
+    ranked = sorted(inp.findings, key=lambda f: (-f.count, f.fingerprint))
+    for f in ranked[:_MAX_FINDINGS_LISTED]:
+        where = f" on {f.endpoint}" if f.endpoint else ""
+        out.append(f"- {f.count}x {_label(f)}{where} [{f.level}]")
+        if f.samples:
+            out.append(f"  sample: {f.samples[0][:300]}")
+    if len(ranked) > _MAX_FINDINGS_LISTED:
+        out.append(f"- ... and {len(ranked) - _MAX_FINDINGS_LISTED} more")
+    return out
+
+
+def _timeline(inp: NarrativeInput) -> list[str]:
+    if not inp.timeline:
+        return []
+    out = ["", "Timeline:"]
+    for item in inp.timeline[-_MAX_TIMELINE:]:
+        at = item.get("at")
+        when = _ts(float(at)) if isinstance(at, (int, float)) else "?"
+        out.append(f"- {when}: {str(item.get('text', ''))[:200]}")
+    return out
+
+
+def narrate_locally(task: str, inp: NarrativeInput) -> NarrativeOutput:
+    """`task` is "summary", "update" or "report"."""
+    headline = _headline(inp)
+    open_for = _duration(inp.now - inp.opened_at)
+    if task == "report":
+        resolved = inp.resolved_at if inp.resolved_at is not None else inp.now
+        title = f"Resolved [{inp.severity}] {inp.service}: {headline}"
+        intro = (f"Incident on {inp.service} opened {_ts(inp.opened_at)}, resolved {_ts(resolved)} "
+                 f"after {_duration(resolved - inp.opened_at)} and {inp.clean_streak} clean windows in a row.")
+    elif task == "update":
+        title = f"Update [{inp.severity}] {inp.service}: {headline}"
+        state = (f"{inp.clean_streak} clean windows in a row so far" if inp.clean_streak
+                 else "errors are still arriving")
+        intro = f"Incident on {inp.service} open for {open_for}; {state}."
+    else:
+        title = f"[{inp.severity}] {inp.service}: {headline}"
+        intro = f"New incident on {inp.service} since {_ts(inp.opened_at)}."
+    text = "\n".join([intro, "", *_facts(inp), *_signatures(inp), *_timeline(inp)])
+    return NarrativeOutput(title=title[:200], text=text[:8000])

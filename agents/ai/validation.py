@@ -1,0 +1,66 @@
+"""Checks on model output before it is published: shape, allowlist, severity floor.
+
+Model output is untrusted data. It must validate against the task's output model; a
+review may name only an allowlisted runbook and only related tickets it was given; a
+classification can never be less severe than hard evidence (a fatal line) allows.
+Never raises: returns the checked output or the list of problems (field names only,
+never values, so nothing from the answer is echoed into logs or prompts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from agents.ai.local_classify import severity_floor
+from schemas.ai_tasks import TASKS, ClassifyInput, ClassifyOutput, MatchInput, MatchOutput, ReviewInput, ReviewOutput
+
+__all__ = ["check_output", "problems_of"]
+
+_ORDER = {"P1": 0, "P2": 1, "P3": 2}
+
+
+def problems_of(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['type']}"
+            for err in exc.errors(include_input=False, include_url=False)]
+
+
+def _enforce(task: str, inp: BaseModel, out: BaseModel, allowlist: frozenset[str]) -> list[str]:
+    """Apply the rules a model may not break; returns notes on what was overridden."""
+    notes: list[str] = []
+    if isinstance(out, ReviewOutput) and isinstance(inp, ReviewInput):
+        allowed = allowlist & set(inp.runbooks) if inp.runbooks else allowlist
+        if out.runbook is not None and out.runbook not in allowed:
+            out.runbook = None
+            notes.append("runbook_not_allowlisted")
+        given = set(inp.related_tickets) | set(inp.tickets)
+        kept = [t for t in out.related_tickets if t in given]
+        if len(kept) != len(out.related_tickets):
+            out.related_tickets = kept
+            notes.append("unknown_related_ticket_dropped")
+    elif isinstance(out, MatchOutput) and isinstance(inp, MatchInput):
+        if out.entry_id is not None and out.entry_id not in {c.entry_id for c in inp.candidates}:
+            out.entry_id = None
+            notes.append("match_not_a_candidate")
+    elif isinstance(out, ClassifyOutput) and isinstance(inp, ClassifyInput):
+        floor = severity_floor(inp.finding)
+        if _ORDER[out.severity] > _ORDER[floor]:
+            out.severity = floor  # type: ignore[assignment]
+            out.one_off = False
+            notes.append("severity_raised_to_floor")
+    return notes
+
+
+def check_output(task: str, inp: BaseModel, data: Any, allowlist: frozenset[str]
+                 ) -> tuple[dict[str, Any] | None, list[str], list[str]]:
+    """(output dict or None, schema problems, rule notes)."""
+    if not isinstance(data, dict):
+        return None, ["answer: not a JSON object"], []
+    out_model = TASKS[task][1]
+    try:
+        out = out_model.model_validate(data)
+    except ValidationError as exc:
+        return None, problems_of(exc), []
+    notes = _enforce(task, inp, out, allowlist)
+    return out.model_dump(mode="json"), [], notes

@@ -1,0 +1,59 @@
+"""The public contract of `incidents.events`: what each event type means and what its `data` holds.
+
+Consumers (dashboards, bots, warehouses) read this; the record shape itself is
+schemas.records.IncidentEvent (JSON Schema: schemas/json/incidents.events.json).
+Ids: `event_id` is "<incident id or service>:<type>:<sequence>" (the sequence is per
+service), "digest:<period start>" for digests; incident ids are
+"<service>-<YYYYMMDDTHHMMZ of the opening window>-<per-service counter>". A replay
+gives the same ids. Consumers must ignore unknown `data` keys: producers may add keys,
+never remove the required ones listed here. This module is data; it decides nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.incidents.state import RegistryEntry
+
+__all__ = ["EVENT_TYPES", "expired_data"]
+
+# type -> (meaning, data keys always present)
+EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "digest": ("Hourly all-clear digest across services (incident_id and service empty).",
+               ("period_start", "period_end", "clean_services", "opened", "resolved", "still_open",
+                "oneoffs", "services")),
+    "finding_added": ("A fingerprint new to the incident (log error, alert or failing check).",
+                      ("fingerprint", "kind", "endpoint", "error_type", "level", "count")),
+    "fix_approved": ("A human approved the proposed runbook.", ("approval_id", "runbook", "actor")),
+    "fix_escalated": ("A human escalated instead of approving.", ("approval_id", "runbook", "actor")),
+    "fix_executed": ("The approved runbook ran (reported by the approvals stage).",
+                     ("approval_id", "runbook", "actor")),
+    "fix_proposed": ("The review proposed an allowlisted runbook; an approval was requested.",
+                     ("approval_id", "runbook")),
+    "oneoff_ticketed": ("A one-off error got a silent low-priority ticket (no incident, no alert).",
+                        ("fingerprint", "entry_id", "label")),
+    "opened": ("A new incident.", ("window_start", "fingerprints")),
+    "registry_added": ("A known-issue entry was created.", ("entry_id", "fingerprint", "label")),
+    "registry_expired": ("A known-issue entry was deleted (reason: ttl or capacity).",
+                         ("entry_id", "last_seen", "ticket", "reason")),
+    "registry_matched": ("A finding is a known issue (match: exact or ai).",
+                         ("entry_id", "match", "confidence", "fingerprint", "ticket")),
+    "reopened": ("A recurrence inside the reopen window reopened a resolved incident.", ("reopen_count",)),
+    "resolved": ("Enough clean windows and no firing alert or check: resolved.",
+                 ("clean_windows", "duration_s")),
+    "review_posted": ("The post-resolution review.",
+                      ("fix_needed", "runbook", "runbook_allowed", "related_tickets", "rationale")),
+    "severity_changed": ("The incident's severity rose.", ("from", "to")),
+    "ticket_commented": ("A comment was sent to a ticket (reason: reappeared, new_finding, report, "
+                         "reopened, review).", ("label", "reason")),
+    "ticket_created": ("The ticket system confirmed a ticket (kind: ticket_create or oneoff_ticket).",
+                       ("ticket", "label", "kind")),
+    "ticket_resolved": ("The incident's ticket was set resolved.", ("label", "tickets")),
+    "update_posted": ("A notification went out (kind: alert = first alert, update = 5-minute update, "
+                      "realert = severity rise).", ("kind",)),
+}
+
+
+def expired_data(entry: RegistryEntry, reason: str) -> dict[str, Any]:
+    return {"entry_id": entry.entry_id, "last_seen": entry.last_seen, "ticket": entry.jira_ticket_id,
+            "reason": reason}

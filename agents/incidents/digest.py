@@ -1,0 +1,96 @@
+"""The hourly all-clear digest: per-service parts in, one digest per period out.
+
+Each service reducer publishes one `DigestPart` per digest period on `incidents.digest`
+(key "digest", one partition). `apply_digest_part` collects them in a `DigestBook` and
+emits the digest of a period once every service of the previous period has reported,
+or once the next period's parts start arriving (a service that went away must not hold
+the digest back forever). Pure: never reads a clock, never publishes by itself.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.incidents.config import IncidentsConfig
+from agents.incidents.effects import Effect, Publish
+from agents.incidents.narrative import utc
+from agents.incidents.state import PeriodCounts
+from schemas.records import IncidentEvent, OutboxMessage, Record
+
+__all__ = ["DIGEST_TOPIC", "DigestBook", "DigestPart", "apply_digest_part"]
+
+DIGEST_TOPIC = "incidents.digest"
+DIGEST_KEY = "digest"
+_EMITTED_KEPT = 48
+
+
+class DigestPart(Record, PeriodCounts):
+    """What one service did during one digest period, on `incidents.digest`."""
+
+    service: str
+    period_end: float
+    open_incident: str = ""  # still open at the end of the period
+
+
+class DigestBook(BaseModel):
+    """State of the single-partition digest aggregator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    periods: dict[str, dict[str, DigestPart]] = Field(default_factory=dict)  # "%.0f" start -> service -> part
+    expected: list[str] = Field(default_factory=list)  # services of the last emitted period
+    emitted: list[float] = Field(default_factory=list)  # recent emitted period starts
+    late_parts: int = 0  # parts that came after their period's digest went out
+
+
+def apply_digest_part(book: DigestBook | None, part: DigestPart,
+                      cfg: IncidentsConfig) -> tuple[DigestBook, list[Effect]]:
+    book = book.model_copy(deep=True) if book else DigestBook()
+    if book.emitted and part.period_start <= max(book.emitted):
+        book.late_parts += 1
+        return book, []
+    group = book.periods.setdefault(f"{part.period_start:.0f}", {})
+    if part.service in group:  # redelivery
+        return book, []
+    group[part.service] = part
+    effects: list[Effect] = []
+    for key in sorted(book.periods, key=float):
+        period_parts = book.periods[key]
+        complete = bool(book.expected) and set(book.expected) <= set(period_parts)
+        later = any(float(other) > float(key) for other in book.periods)
+        if not (complete or later):
+            break
+        effects += _digest(float(key), period_parts, cfg)
+        del book.periods[key]
+        book.expected = sorted(period_parts)
+        book.emitted = (book.emitted + [float(key)])[-_EMITTED_KEPT:]
+    return book, effects
+
+
+def _digest(period_start: float, parts: dict[str, DigestPart], cfg: IncidentsConfig) -> list[Effect]:
+    ordered = [parts[name] for name in sorted(parts)]
+    period_end = max((p.period_end for p in ordered), default=period_start + cfg.digest_interval_s)
+    clean = [p.service for p in ordered if not p.error_windows and not p.opened and not p.open_incident]
+    opened = [i for p in ordered for i in p.opened]
+    resolved = [i for p in ordered for i in p.resolved]
+    still_open = [p.open_incident for p in ordered if p.open_incident]
+    oneoffs = sum(len(p.oneoffs) for p in ordered)
+    all_clear = not opened and not still_open
+    title = (f"{'All clear' if all_clear else 'Hourly digest'}: {utc(period_start)[:16]} to "
+             f"{utc(period_end)[11:16]} UTC, {len(clean)}/{len(ordered)} service(s) clean")
+    lines = [f"Clean: {', '.join(clean) or 'none'}",
+             f"Incidents opened: {', '.join(opened) or 'none'}",
+             f"Incidents resolved: {', '.join(resolved) or 'none'}",
+             f"Still open: {', '.join(still_open) or 'none'}",
+             f"One-off errors ticketed silently: {oneoffs}"]
+    data = {
+        "period_start": period_start, "period_end": period_end, "clean_services": clean,
+        "opened": opened, "resolved": resolved, "still_open": still_open, "oneoffs": oneoffs,
+        "services": {p.service: {"clean_windows": p.clean_windows, "silent_windows": p.silent_windows,
+                                 "error_windows": p.error_windows, "oneoffs": len(p.oneoffs)}
+                     for p in ordered},
+    }
+    key = f"digest:{period_start:.0f}"
+    event = IncidentEvent(event_id=key, type="digest", at=period_end, title=title, data=data)
+    message = OutboxMessage(key=key, kind="digest", title=title, body="\n".join(lines), at=period_end)
+    return [Publish("incidents.events", DIGEST_KEY, event), Publish("notify.outbox", DIGEST_KEY, message)]

@@ -1,0 +1,103 @@
+"""Effects of the incident reducer, and the `Step` that builds them with deterministic ids.
+
+An effect is a record to publish or a report to write; the Faust shell carries them out.
+Ids come from counters kept in the service state, so replaying the same input from the
+same state gives the same ids. This module must never publish, write files or read a
+clock itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.incidents.config import IncidentsConfig
+from agents.incidents.state import Incident, PendingRequest, ServiceState
+from schemas.records import AIRequest, IncidentEvent, OutboxMessage, Record
+
+__all__ = ["Effect", "Publish", "Step", "WriteReport"]
+
+
+@dataclass(frozen=True)
+class Publish:
+    topic: str
+    key: str
+    record: Record
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    filename: str  # "YYYY-MM-DD-incident-<slug>.md", relative to cfg.reports_dir
+    content: str
+
+
+Effect = Publish | WriteReport
+
+
+@dataclass
+class Step:
+    """One application of the reducer: the state being changed, the clock, the effects."""
+
+    state: ServiceState
+    now: float
+    cfg: IncidentsConfig
+    effects: list[Effect] = field(default_factory=list)
+
+    def event(self, type_: str, incident: Incident | None = None, data: dict[str, Any] | None = None,
+              title: str = "", incident_id: str = "") -> IncidentEvent:
+        self.state.event_seq += 1
+        incident_id = incident.incident_id if incident else incident_id
+        scope = incident_id or self.state.service
+        record = IncidentEvent(
+            event_id=f"{scope}:{type_}:{self.state.event_seq}",
+            type=type_,
+            incident_id=incident_id,
+            service=self.state.service,
+            at=self.now,
+            severity=incident.severity if incident else "",
+            title=title or (incident.title if incident else ""),
+            data=data or {},
+        )
+        self.effects.append(Publish("incidents.events", self.state.service, record))
+        return record
+
+    def outbox(self, kind: str, title: str, body: str = "", incident: Incident | None = None,
+               severity: str = "", labels: list[str] | None = None,
+               fields: dict[str, str] | None = None) -> OutboxMessage:
+        self.state.outbox_seq += 1
+        scope = incident.incident_id if incident else self.state.service
+        message = OutboxMessage(
+            key=f"{scope}:{kind}:{self.state.outbox_seq}",
+            kind=kind,
+            incident_id=incident.incident_id if incident else "",
+            service=self.state.service,
+            severity=severity or (incident.severity if incident else ""),
+            title=title,
+            body=body,
+            labels=labels or [],
+            fields=fields or {},
+            at=self.now,
+        )
+        self.effects.append(Publish("notify.outbox", self.state.service, message))
+        return message
+
+    def ask_ai(self, task: str, incident: Incident, payload: dict[str, Any], fingerprint: str = "") -> str:
+        incident.ai_seq += 1
+        request_id = f"{incident.incident_id}:{task}:{incident.ai_seq}"
+        self.state.pending[request_id] = PendingRequest(
+            request_id=request_id, task=task, incident_id=incident.incident_id,
+            fingerprint=fingerprint, asked_at=self.now,
+        )
+        request = AIRequest(request_id=request_id, task=task, service=self.state.service,
+                            incident_id=incident.incident_id, fingerprint=fingerprint,
+                            at=self.now, payload=payload)
+        self.effects.append(Publish("ai.requests", self.state.service, request))
+        return request_id
+
+    def note(self, incident: Incident, text: str) -> None:
+        """Append to the incident timeline, keeping the opening and the latest entries."""
+        incident.timeline.append({"at": self.now, "text": text})
+        excess = len(incident.timeline) - self.cfg.timeline_max
+        if excess > 0:
+            keep_head = self.cfg.timeline_max // 5
+            del incident.timeline[keep_head:keep_head + excess]

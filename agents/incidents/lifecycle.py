@@ -1,0 +1,391 @@
+"""The incident state machine of one service: `apply(state, event, now, cfg) -> (state, effects)`.
+
+Inputs are window summaries, alerts, host checks, AI results, delivery receipts and
+approvals; outputs are records to publish and reports to write. Time is the event time
+passed in (see `event_time`), never the wall clock, so a replay makes the same
+decisions with the same ids, and a redelivered input makes none. The input state is
+never mutated. Never imports Faust or does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Callable
+
+from pydantic import ValidationError
+
+from agents.incidents import decisions, registry, resolution
+from agents.incidents.config import IncidentsConfig
+from agents.incidents.contract import expired_data
+from agents.incidents.digest import DIGEST_TOPIC, DigestPart
+from agents.incidents.effects import Effect, Publish, Step
+from agents.incidents.external import alert_finding, check_finding
+from agents.incidents.fallback import fallback_output
+from agents.incidents.narrative import narrative_input
+from agents.incidents.state import (
+    HourCounters,
+    Incident,
+    IncidentSummary,
+    PendingRequest,
+    ServiceState,
+)
+from schemas.records import AIResult, Alert, Approval, CheckResult, Finding, Receipt, WindowSummary
+
+__all__ = ["InputEvent", "apply", "event_time"]
+
+InputEvent = WindowSummary | Alert | CheckResult | AIResult | Receipt | Approval
+
+_APPROVAL_EVENTS = {"approve": "fix_approved", "escalate": "fix_escalated", "executed": "fix_executed"}
+_PENDING_TICKETS_KEPT = 200
+
+
+def event_time(event: InputEvent) -> float:
+    """The event time the reducer runs on for this input."""
+    if isinstance(event, WindowSummary):
+        return event.window_end
+    if isinstance(event, Alert):
+        return event.received_at or event.starts_at or 0.0
+    return event.at
+
+
+def _service_of(event: InputEvent) -> str:
+    # Receipts and approvals carry no service field: the topic key (the state's key) does.
+    if isinstance(event, Approval):
+        return str(event.detail.get("service", ""))
+    return str(getattr(event, "service", ""))
+
+
+def _dedupe_key(event: InputEvent) -> str | None:
+    if isinstance(event, WindowSummary):
+        return f"w:{event.id}"
+    if isinstance(event, Alert):
+        return f"a:{event.id}"
+    if isinstance(event, CheckResult):
+        return f"c:{event.id}"
+    if isinstance(event, Receipt):
+        return f"r:{event.key}:{event.status}"
+    if isinstance(event, Approval):
+        return f"p:{event.approval_id}:{event.action}"
+    return None  # AI results are deduplicated by their pending request
+
+
+def apply(state: ServiceState | None, event: InputEvent, now: float,
+          cfg: IncidentsConfig) -> tuple[ServiceState, list[Effect]]:
+    state = state.model_copy(deep=True) if state is not None else ServiceState(service=_service_of(event))
+    key = _dedupe_key(event)
+    if key is not None:
+        if key in state.seen_ids:
+            return state, []
+        state.seen_ids = (state.seen_ids + [key])[-cfg.dedupe_ids_kept:]
+    # Timers never run backwards, even when a late record carries an older time.
+    state.clock = max(now, state.clock)
+    step = Step(state, state.clock, cfg)
+    if state.registry_cleaned_at is None:
+        state.registry_cleaned_at = step.now
+    _HANDLERS[type(event)](step, event)
+    _expire_pending(step)
+    resolution.post_due_update(step)
+    _cleanup_registry(step)
+    _archive_resolved(step)
+    _trim_pending_tickets(state)
+    return state, step.effects
+
+
+# --- windows, alerts, checks -------------------------------------------------------
+
+
+def _on_window(step: Step, window: WindowSummary) -> None:
+    state = step.state
+    counters = _roll_digest(step, window.window_start)
+    incident = state.incident
+    real: list[Finding] = []
+    oneoffs: list[Finding] = []
+    for finding in window.findings:
+        (oneoffs if _is_oneoff(step, finding, incident) else real).append(finding)
+    for finding in oneoffs:
+        _ticket_oneoff(step, finding)
+    for finding in window.findings:
+        state.fingerprints_seen[finding.fingerprint] = window.window_start
+    if len(state.fingerprints_seen) > step.cfg.fingerprints_kept:
+        newest = sorted(state.fingerprints_seen.items(), key=lambda kv: (-kv[1], kv[0]))
+        state.fingerprints_seen = dict(sorted(newest[:step.cfg.fingerprints_kept]))
+    if real:
+        counters.error_windows += 1
+        _on_errors(step, real, window.window_start, window.errors, window.lines, counts_window=True)
+        return
+    if window.status == "silent":
+        counters.silent_windows += 1
+    else:
+        counters.clean_windows += 1
+    # Silent windows count as clean: resolution must not stall when logs stop.
+    state.clean_streak += 1
+    state.all_clear_counter += 1
+    resolution.maybe_resolve(step)
+
+
+def _is_oneoff(step: Step, finding: Finding, incident: Incident | None) -> bool:
+    cfg, state = step.cfg, step.state
+    return (finding.kind == "log" and finding.count <= cfg.oneoff_max_count
+            and finding.level in cfg.oneoff_levels
+            and finding.fingerprint not in state.fingerprints_seen
+            and registry.lookup(state, finding) is None
+            and not (incident is not None and finding.fingerprint in incident.findings))
+
+
+def _ticket_oneoff(step: Step, finding: Finding) -> None:
+    """Silent low-priority ticket, no alert: the registry entry makes it once per issue."""
+    label = registry.oneoff_label(finding.fingerprint)
+    entry, evicted = registry.add_entry(step.state, finding, step.now, "P4", label, "",
+                                        step.cfg.registry_max_entries)
+    what = finding.error_type or finding.template
+    body = (f"Seen once on {finding.service}: {what}"
+            + (f" at {finding.endpoint}" if finding.endpoint else "")
+            + (f"\n{finding.samples[0]}" if finding.samples else ""))
+    message = step.outbox("oneoff_ticket", f"One-off: {what} on {finding.service}"[:200], body,
+                          severity="P4", labels=[label], fields={"fingerprint": finding.fingerprint})
+    step.state.pending_tickets[message.key] = label
+    data = {"fingerprint": finding.fingerprint, "entry_id": entry.entry_id, "label": label}
+    step.event("oneoff_ticketed", None, data)
+    step.event("registry_added", None, data)
+    for old in evicted:
+        step.event("registry_expired", None, expired_data(old, "capacity"))
+    if step.state.counters is not None:
+        step.state.counters.oneoffs.append(finding.fingerprint)
+
+
+def _on_errors(step: Step, findings: list[Finding], window_start: float, errors: int, lines: int,
+               counts_window: bool) -> Incident:
+    state = step.state
+    incident = state.incident
+    if incident is not None and incident.status == "resolved":
+        if step.now - (incident.resolved_at or 0.0) <= step.cfg.reopen_window_s:
+            resolution.reopen(step, incident)
+        else:
+            _archive(state, incident, step.cfg)
+            incident = None
+    if incident is None:
+        incident = _open(step, findings, window_start)
+    state.clean_streak = 0
+    incident.last_issue_at = step.now
+    if counts_window:
+        incident.windows_with_errors += 1
+    for finding in findings:
+        _merge_finding(step, incident, finding)
+        decisions.settle_finding(step, incident, finding, errors, lines)
+    return incident
+
+
+def _open(step: Step, findings: list[Finding], window_start: float) -> Incident:
+    state = step.state
+    state.incident_counter += 1
+    stamp = datetime.fromtimestamp(window_start, tz=timezone.utc).strftime("%Y%m%dT%H%MZ")
+    incident_id = f"{state.service}-{stamp}-{state.incident_counter}"
+    lead = max(findings, key=lambda f: (f.level in ("fatal", "critical"), f.count, f.fingerprint))
+    title = f"{(lead.error_type or lead.template or lead.fingerprint)[:120]} on {state.service}"
+    incident = Incident(incident_id=incident_id, service=state.service, title=title,
+                        opened_at=step.now, last_issue_at=step.now)
+    state.incident = incident
+    state.opened_total += 1
+    if state.counters is not None:
+        state.counters.opened.append(incident_id)
+    step.event("opened", incident, {"window_start": window_start,
+                                    "fingerprints": sorted(f.fingerprint for f in findings)})
+    step.note(incident, "incident opened")
+    return incident
+
+
+def _merge_finding(step: Step, incident: Incident, finding: Finding) -> None:
+    known = incident.findings.get(finding.fingerprint)
+    if known is None:
+        incident.findings[finding.fingerprint] = finding.model_copy(update={"samples": finding.samples[:3]})
+        step.event("finding_added", incident, {
+            "fingerprint": finding.fingerprint, "kind": finding.kind, "endpoint": finding.endpoint,
+            "error_type": finding.error_type, "level": finding.level, "count": finding.count})
+        step.note(incident, f"new finding {finding.fingerprint}: {finding.error_type or finding.template}")
+        return
+    known.count += finding.count
+    known.last_seen = max(known.last_seen, finding.last_seen)
+    known.status = finding.status
+    for sample in finding.samples:
+        if len(known.samples) < 3 and sample not in known.samples:
+            known.samples.append(sample)
+
+
+def _on_alert(step: Step, alert: Alert) -> None:
+    finding = alert_finding(alert, step.now)
+    opens = alert.severity != "info" or step.cfg.alert_info_opens
+    _on_external(step, finding, alert.status == "firing" and opens, alert.status == "resolved")
+
+
+def _on_check(step: Step, check: CheckResult) -> None:
+    finding = check_finding(check)
+    fails = check.status == "fail" or (check.status == "warn" and step.cfg.check_warn_opens)
+    _on_external(step, finding, fails, check.status == "ok")
+
+
+def _on_external(step: Step, finding: Finding, firing: bool, resolved: bool) -> None:
+    """Alerts and checks: a firing one keeps the incident open until its source resolves it."""
+    if firing:
+        window_start = math.floor(step.now / 60.0) * 60.0
+        incident = _on_errors(step, [finding], window_start, 0, 0, counts_window=False)
+        incident.firing[finding.fingerprint] = finding.source
+        return
+    incident = step.state.incident
+    if resolved and incident is not None and finding.fingerprint in incident.firing:
+        del incident.firing[finding.fingerprint]
+        if finding.fingerprint in incident.findings:
+            incident.findings[finding.fingerprint].status = "resolved"
+        step.note(incident, f"{finding.fingerprint} resolved by {finding.source}")
+        resolution.maybe_resolve(step)
+
+
+# --- answers: AI results, receipts, approvals --------------------------------------
+
+
+def _on_ai_result(step: Step, result: AIResult) -> None:
+    pending = step.state.pending.pop(result.request_id, None)
+    if pending is None:  # redelivered, or answered late after the built-in decision
+        return
+    _settle_request(step, pending, result.output)
+
+
+def _settle_request(step: Step, pending: PendingRequest, output: dict) -> None:
+    incident = step.state.incident
+    if incident is None or incident.incident_id != pending.incident_id:
+        return
+    try:
+        _RESULT_HANDLERS[pending.task](step, incident, pending.fingerprint, output)
+    except ValidationError:
+        # The AI agent validates, but the reducer must not trust a shape it cannot check.
+        fallback = fallback_output(pending.task, _fallback_payload(step, incident, pending))
+        _RESULT_HANDLERS[pending.task](step, incident, pending.fingerprint, fallback)
+
+
+def _fallback_payload(step: Step, incident: Incident, pending: PendingRequest) -> dict:
+    if pending.task == "classify":
+        finding = incident.findings[pending.fingerprint]
+        return decisions.classify_payload(step, finding)
+    if pending.task in ("summary", "update", "report"):
+        return narrative_input(incident, step.now, step.state.clean_streak).model_dump(mode="json")
+    return {}
+
+
+def _expire_pending(step: Step) -> None:
+    expired = sorted(rid for rid, p in step.state.pending.items() if step.now - p.asked_at >= step.cfg.ai_timeout_s)
+    for request_id in expired:
+        pending = step.state.pending.pop(request_id, None)
+        if pending is None:
+            continue
+        incident = step.state.incident
+        if incident is None or incident.incident_id != pending.incident_id:
+            continue
+        if pending.task == "classify" and pending.fingerprint not in incident.findings:
+            continue
+        step.note(incident, f"no AI answer for {pending.task} in time: built-in decision")
+        output = fallback_output(pending.task, _fallback_payload(step, incident, pending))
+        _RESULT_HANDLERS[pending.task](step, incident, pending.fingerprint, output)
+
+
+def _on_receipt(step: Step, receipt: Receipt) -> None:
+    state = step.state
+    if receipt.status != "delivered" or receipt.key not in state.pending_tickets:
+        return
+    label = state.pending_tickets.pop(receipt.key)
+    ticket = receipt.external_ref
+    for entry in state.registry.values():
+        if entry.ticket_label == label:
+            entry.jira_ticket_id = ticket
+    incident = state.incident if state.incident and state.incident.ticket_label == label else None
+    if incident is not None and ticket and ticket not in incident.tickets:
+        incident.tickets.append(ticket)
+        step.note(incident, f"ticket {ticket} created")
+    step.event("ticket_created", incident, {"ticket": ticket, "label": label, "kind": receipt.kind})
+
+
+def _on_approval(step: Step, approval: Approval) -> None:
+    type_ = _APPROVAL_EVENTS.get(approval.action)
+    if type_ is None or approval.approval_id not in step.state.approvals:
+        return
+    incident = step.state.incident
+    linked = incident if incident and incident.incident_id == approval.incident_id else None
+    step.event(type_, linked, {"approval_id": approval.approval_id, "runbook": approval.runbook,
+                               "actor": approval.actor}, incident_id=approval.incident_id)
+
+
+# --- housekeeping ------------------------------------------------------------------
+
+
+def _roll_digest(step: Step, window_start: float) -> HourCounters:
+    """Send the finished period's counters as a DigestPart and start a new period."""
+    state, interval = step.state, step.cfg.digest_interval_s
+    period = math.floor(window_start / interval) * interval
+    counters = state.counters
+    if counters is not None and period > counters.period_start:
+        open_id = state.incident.incident_id if state.incident and state.incident.status == "open" else ""
+        part = DigestPart(service=state.service, period_end=counters.period_start + interval,
+                          open_incident=open_id, **counters.model_dump())
+        step.effects.append(Publish(DIGEST_TOPIC, "digest", part))
+        state.all_clear_counter = 0
+        counters = None
+    if counters is None:
+        counters = state.counters = HourCounters(period_start=period)
+    return counters
+
+
+def _cleanup_registry(step: Step) -> None:
+    state = step.state
+    if step.now - (state.registry_cleaned_at or step.now) < step.cfg.registry_cleanup_interval_s:
+        return
+    state.registry_cleaned_at = step.now
+    for entry in registry.expire_entries(state, step.now, step.cfg.registry_ttl_s):
+        step.event("registry_expired", None, expired_data(entry, "ttl"))
+    horizon = step.now - step.cfg.registry_ttl_s
+    state.fingerprints_seen = {fp: t for fp, t in state.fingerprints_seen.items() if t >= horizon}
+
+
+def _archive_resolved(step: Step) -> None:
+    incident = step.state.incident
+    if incident is None or incident.status != "resolved":
+        return
+    if step.now - (incident.resolved_at or 0.0) <= step.cfg.reopen_window_s:
+        return
+    if any(p.incident_id == incident.incident_id for p in step.state.pending.values()):
+        return
+    _archive(step.state, incident, step.cfg)
+
+
+def _archive(state: ServiceState, incident: Incident, cfg: IncidentsConfig) -> None:
+    """Clear the incident, keeping a summary for the read side."""
+    summary = IncidentSummary(incident_id=incident.incident_id, title=incident.title, severity=incident.severity,
+                              opened_at=incident.opened_at, resolved_at=incident.resolved_at,
+                              tickets=list(incident.tickets), findings=len(incident.findings),
+                              reopen_count=incident.reopen_count)
+    state.closed = (state.closed + [summary])[-cfg.closed_incidents_kept:] if cfg.closed_incidents_kept else []
+    state.pending = {rid: p for rid, p in state.pending.items() if p.incident_id != incident.incident_id}
+    state.incident = None
+
+
+def _trim_pending_tickets(state: ServiceState) -> None:
+    # Receipts that never come (failed deliveries) must not grow the state forever.
+    while len(state.pending_tickets) > _PENDING_TICKETS_KEPT:
+        del state.pending_tickets[next(iter(state.pending_tickets))]
+
+
+_HANDLERS: dict[type, Callable[[Step, object], None]] = {
+    AIResult: _on_ai_result,
+    Alert: _on_alert,
+    Approval: _on_approval,
+    CheckResult: _on_check,
+    Receipt: _on_receipt,
+    WindowSummary: _on_window,
+}
+
+_RESULT_HANDLERS: dict[str, Callable[[Step, Incident, str, dict], None]] = {
+    "classify": decisions.on_classify,
+    "match": decisions.on_match,
+    "report": lambda step, incident, _fp, output: resolution.on_report(step, incident, output),
+    "review": lambda step, incident, _fp, output: resolution.on_review(step, incident, output),
+    "summary": lambda step, incident, _fp, output: decisions.on_summary(step, incident, output),
+    "update": lambda step, incident, _fp, output: resolution.on_update(step, incident, output),
+}

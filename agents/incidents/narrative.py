@@ -1,0 +1,85 @@
+"""What the AI is told about an incident, and the Markdown resolution report.
+
+`narrative_input` is the full incident history sent for the first-alert summary, the
+5-minute updates and the resolution report. `render_report` turns a resolved incident
+into `YYYY-MM-DD-incident-<slug>.md`. Pure text building: never does I/O or reads a clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+
+from agents.incidents.state import Incident
+from schemas.ai_tasks import NarrativeInput
+
+__all__ = ["narrative_input", "render_report", "report_filename", "utc"]
+
+
+def utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def narrative_input(incident: Incident, now: float, clean_streak: int) -> NarrativeInput:
+    findings = sorted(incident.findings.values(), key=lambda f: (f.first_seen, f.fingerprint))
+    return NarrativeInput(
+        service=incident.service, incident_id=incident.incident_id, severity=incident.severity,
+        opened_at=incident.opened_at, now=now, findings=findings,
+        timeline=incident.timeline[-50:], tickets=list(incident.tickets),
+        windows_with_errors=incident.windows_with_errors, clean_streak=clean_streak,
+        resolved_at=incident.resolved_at,
+    )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].rstrip("-") or "incident"
+
+
+def report_filename(incident: Incident) -> str:
+    day = datetime.fromtimestamp(incident.resolved_at or incident.opened_at, tz=timezone.utc)
+    # The hash keeps two same-titled incidents of one day from overwriting each other.
+    short = hashlib.sha256(incident.incident_id.encode()).hexdigest()[:6]
+    return f"{day:%Y-%m-%d}-incident-{_slug(incident.title)}-{short}.md"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_report(incident: Incident) -> str:
+    resolved = incident.resolved_at or incident.opened_at
+    lines = [
+        f"# {incident.title or incident.incident_id}",
+        "",
+        f"- Incident: `{incident.incident_id}`",
+        f"- Service: {incident.service}",
+        f"- Severity: {incident.severity or 'unclassified'}",
+        f"- Opened: {utc(incident.opened_at)}",
+        f"- Resolved: {utc(resolved)}",
+        f"- Duration: {(resolved - incident.opened_at) / 60:.0f} min",
+        f"- Windows with errors: {incident.windows_with_errors}",
+        f"- Reopened: {incident.reopen_count} time(s)",
+        "",
+        "## Report",
+        "",
+        incident.report_text or "(no report)",
+        "",
+        "## Tickets",
+        "",
+    ]
+    lines += [f"- {key}" for key in incident.tickets] or ["- (none recorded)"]
+    lines += ["", "## Findings", "",
+              "| Fingerprint | Kind | Endpoint | Error type | Level | Count | First seen | Last seen |",
+              "|---|---|---|---|---|---|---|---|"]
+    for f in sorted(incident.findings.values(), key=lambda f: (f.first_seen, f.fingerprint)):
+        lines.append(f"| `{f.fingerprint}` | {f.kind} | {_cell(f.endpoint)} | {_cell(f.error_type)} | "
+                     f"{f.level} | {f.count} | {utc(f.first_seen)} | {utc(f.last_seen)} |")
+    samples = [(f.fingerprint, s) for f in incident.findings.values() for s in f.samples[:1]]
+    if samples:
+        lines += ["", "### Samples", ""]
+        for fingerprint, sample in sorted(samples):
+            lines += [f"`{fingerprint}`:", "", "```", sample, "```", ""]
+    lines += ["", "## Timeline", ""]
+    lines += [f"- {utc(entry['at'])}: {entry['text']}" for entry in incident.timeline]
+    return "\n".join(lines).rstrip() + "\n"

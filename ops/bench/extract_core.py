@@ -1,0 +1,138 @@
+"""CPU micro-benchmark of the batch extraction core (no broker): lines/s of
+`PartitionExtractor.feed` + `flush` over realistic mixed lines, beside plain
+`orjson.loads` of the same lines in the same run.
+
+Lines: JSON (python-json-logger / pino / Vector-wrapped), plain text with levels,
+nginx access lines; 2 % errors, a share of them multi-line Python/Java traces arriving
+one line per record, keyed by service like the shippers send them.
+
+Usage: python -m ops.bench.extract_core [LINES] [RUNS]     (default 1,000,000 x 3)
+Never used at run time.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+
+import orjson
+
+from agents.extract.config import ExtractConfig
+from agents.extract.partition import PartitionExtractor
+
+__all__ = ["generate", "main"]
+
+SERVICES = [f"svc-{i}" for i in range(20)]
+PATHS = ["/users/{}", "/orders/{}/items", "/health", "/api/v1/carts/{}", "/login"]
+_TRACE_PY = [
+    "Traceback (most recent call last):",
+    '  File "/app/handlers/orders.py", line 88, in create_order',
+    "    total = compute_total(cart)",
+    '  File "/app/pricing.py", line 21, in compute_total',
+    "    return sum(item.price for item in cart.items)",
+    "AttributeError: 'NoneType' object has no attribute 'items'",
+]
+_TRACE_JAVA = [
+    "java.lang.IllegalStateException: Connection pool exhausted after {} ms",
+    "\tat com.acme.db.Pool.acquire(Pool.java:131)",
+    "\tat com.acme.orders.OrderRepository.save(OrderRepository.java:57)",
+    "\tat com.acme.orders.OrderService.place(OrderService.java:40)",
+    "Caused by: java.net.SocketTimeoutException: connect timed out",
+    "\t... 12 more",
+]
+
+
+def generate(count: int, seed: int = 7, error_rate: float = 0.02) -> list[tuple[bytes, bytes, float]]:
+    """(key, value, broker_ts) records; about `error_rate` of the events are errors."""
+    rng = random.Random(seed)
+    start = 1_750_000_000.0
+    out: list[tuple[bytes, bytes, float]] = []
+    while len(out) < count:
+        at = start + len(out) * 0.0002  # ~5,000 lines/s of event time
+        service = rng.choice(SERVICES)
+        key = service.encode()
+        roll = rng.random()
+        if roll < error_rate * 0.25:
+            trace = _TRACE_PY if rng.random() < 0.5 else _TRACE_JAVA
+            for line in trace:
+                out.append((key, line.format(rng.randint(100, 9999)).encode(), at))
+            continue
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + f".{int(at * 1000) % 1000:03d}Z"
+        error = roll < error_rate
+        kind = rng.random()
+        if kind < 0.45:
+            level = "error" if error else rng.choice(["info", "info", "info", "debug"])
+            msg = (f"payment declined for order {rng.randint(1, 10**6)}" if error
+                   else f"request handled in {rng.randint(1, 900)} ms for user {rng.randint(1, 10**5)}")
+            value = orjson.dumps({"asctime": stamp, "levelname": level.upper(), "name": "app.handlers",
+                                  "message": msg, "request_id": f"{rng.getrandbits(64):016x}"})
+        elif kind < 0.65:
+            level = 50 if error else 30
+            value = orjson.dumps({"level": level, "time": int(at * 1000), "pid": 17, "hostname": "web-1",
+                                  "msg": "upstream timeout" if error else "incoming request",
+                                  "req": {"method": "GET", "url": rng.choice(PATHS).format(rng.randint(1, 999))}})
+        elif kind < 0.85:
+            status = rng.choice([500, 502, 503]) if error else rng.choice([200, 200, 200, 201, 204, 301, 404])
+            path = rng.choice(PATHS).format(rng.randint(1, 99999))
+            value = (f'10.0.{rng.randint(0, 255)}.{rng.randint(1, 254)} - - [{time.strftime("%d/%b/%Y:%H:%M:%S", time.gmtime(at))} +0000] '
+                     f'"GET {path} HTTP/1.1" {status} {rng.randint(100, 9000)} "-" "Mozilla/5.0"').encode()
+        else:
+            level = "ERROR" if error else "INFO"
+            msg = (f"could not connect to db-{rng.randint(1, 3)}:5432" if error
+                   else f"cache refreshed, {rng.randint(1, 500)} entries")
+            value = f"{stamp} {level} [worker-{rng.randint(1, 8)}] app.cache - {msg}".encode()
+        out.append((key, value, at))
+    return out[:count]
+
+
+def _run_extractor(records: list[tuple[bytes, bytes, float]]) -> tuple[float, int]:
+    extractor = PartitionExtractor(0, ExtractConfig())
+    batch = 500  # what one aiokafka getmany() hands over per partition, roughly
+    rows = [(offset, key, value, at) for offset, (key, value, at) in enumerate(records)]
+    errors = 0
+    began = time.perf_counter()
+    for first in range(0, len(rows), batch):
+        extractor.feed_many(rows[first:first + batch])
+        if first % 20000 == 19500:  # about one flush per second at the target rate
+            partial, _ = extractor.flush()
+            errors += sum(w["errors"] for s in partial.windows.values() for w in s.values())
+    partial, _ = extractor.flush()
+    if partial:
+        errors += sum(w["errors"] for s in partial.windows.values() for w in s.values())
+    return time.perf_counter() - began, errors
+
+
+def _run_orjson(records: list[tuple[bytes, bytes, float]]) -> float:
+    loads = orjson.loads
+    began = time.perf_counter()
+    for _key, value, _at in records:
+        try:
+            loads(value)
+        except orjson.JSONDecodeError:
+            pass
+    return time.perf_counter() - began
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    count = int(args[0]) if args else 1_000_000
+    runs = int(args[1]) if len(args) > 1 else 3
+    records = generate(count)
+    extract_times, decode_times, errors = [], [], 0
+    for _ in range(runs):
+        elapsed, errors = _run_extractor(records)
+        extract_times.append(elapsed)
+        decode_times.append(_run_orjson(records))
+    extract_rate = count / statistics.median(extract_times)
+    decode_rate = count / statistics.median(decode_times)
+    print(f"lines: {count:,}  runs: {runs}  error findings counted: {errors:,}")
+    print(f"extract core (feed+flush): {extract_rate:,.0f} lines/s (median)")
+    print(f"orjson.loads baseline:     {decode_rate:,.0f} lines/s (median)")
+    print(f"ratio extract/orjson:      {extract_rate / decode_rate:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""The local provider's answers: severity, one-off, match threshold, narratives, review."""
+
+from __future__ import annotations
+
+from agents.ai.local_classify import classify_locally
+from agents.ai.local_match import match_locally
+from agents.ai.local_narrative import narrate_locally
+from agents.ai.local_review import review_locally
+from schemas.ai_tasks import ClassifyInput, MatchInput, NarrativeInput, RegistryCandidate, ReviewInput
+from tests.unit.ai.conftest import finding
+
+
+def _classify(window_errors=None, window_lines=200, seen_before=0, **kw):
+    f = finding(**kw)
+    return classify_locally(ClassifyInput(service="api", finding=f, window_errors=window_errors or f.count,
+                                          window_lines=window_lines, seen_before=seen_before))
+
+
+def test_severity_follows_levels_statuses_and_error_rate():
+    assert _classify(level="fatal", error_type="", template="rts panic! - stopping execution").severity == "P1"
+    assert _classify(error_type="OutOfMemoryError", template="java.lang.OutOfMemoryError: Java heap space").severity == "P1"
+    assert _classify(error_type="HTTP 503", count=12).severity == "P2"
+    assert _classify(error_type="HTTP 404", template="GET <*> 404", count=30, samples=[]).severity == "P3"
+    # Same 5xx, but most of the service's traffic fails: an outage.
+    assert _classify(error_type="HTTP 500", count=150, window_errors=150, window_lines=160).severity == "P1"
+    out = _classify(level="warning", error_type="", template="Interrupted while waiting for message on queue",
+                    samples=[], count=3)
+    assert out.severity == "P3"
+
+
+def test_one_off_is_a_single_new_non_critical_error():
+    assert _classify(count=1, seen_before=0).one_off is True
+    assert _classify(count=1, seen_before=2).one_off is False
+    assert _classify(count=5, seen_before=0).one_off is False
+    assert _classify(count=1, level="critical").one_off is False
+
+
+def test_category_and_cause_name_the_evidence():
+    out = _classify(error_type="OperationalError", template="FATAL: too many connections for role <*>",
+                    samples=[], endpoint="POST /orders")
+    assert out.category == "database" and "POST /orders" in out.probable_cause
+    assert _classify(error_type="", template="authentication failure; rhost=<*> user=root", samples=[],
+                     endpoint="", count=40).category == "security"
+
+
+def _candidate(entry_id, template, error_type="HTTP 503", endpoint="GET /users/{id}"):
+    return RegistryCandidate(entry_id=entry_id, endpoint=endpoint, error_type=error_type, template=template,
+                             jira_ticket_id="OPS-" + entry_id[-1])
+
+
+def test_match_picks_the_similar_template_and_respects_the_threshold():
+    f = finding(template="Connection to users-db at <*> refused after <*> ms", error_type="ConnectionError",
+                endpoint="GET /users/{id}")
+    candidates = [_candidate("api|GET /a|KeyError1", "KeyError: <*> in handler"),
+                  _candidate("api|GET /users/{id}|ConnectionError2", "Connection to users-db at <*> refused",
+                             error_type="ConnectionError", endpoint="GET /users")]
+    out = match_locally(MatchInput(service="api", finding=f, candidates=candidates))
+    assert out.entry_id == "api|GET /users/{id}|ConnectionError2" and "OPS-2" in out.note
+    unrelated = match_locally(MatchInput(service="api", finding=f, candidates=candidates[:1]))
+    assert unrelated.entry_id is None
+
+
+def test_narratives_are_written_from_the_history():
+    findings = [finding(count=12), finding(fingerprint="fp1:b", error_type="TimeoutError", count=3,
+                                           endpoint="POST /pay", first_seen=1_700_000_030.0,
+                                           last_seen=1_700_000_290.0)]
+    inp = NarrativeInput(service="api", incident_id="inc-1", severity="P2", opened_at=1_700_000_000.0,
+                         now=1_700_000_300.0, findings=findings, tickets=["OPS-12"], windows_with_errors=5,
+                         timeline=[{"at": 1_700_000_000.0, "text": "opened"}])
+    summary = narrate_locally("summary", inp)
+    assert summary.title == "[P2] api: HTTP 503 on GET /users/{id}"
+    assert "15 errors in 2 distinct signatures" in summary.text and "OPS-12" in summary.text
+    assert "2023-11-14 22:13:20 UTC" in summary.text and "POST /pay" in summary.text
+    update = narrate_locally("update", inp)
+    assert "open for 5 min" in update.text and update.title.startswith("Update [P2]")
+    report = narrate_locally("report", inp.model_copy(update={"resolved_at": 1_700_000_600.0, "clean_streak": 5}))
+    assert report.title.startswith("Resolved [P2]") and "after 10 min and 5 clean windows" in report.text
+
+
+def test_review_proposes_only_allowlisted_runbooks():
+    report = "Pods crashed with OutOfMemoryError; seen before in OPS-3."
+    out = review_locally(ReviewInput(service="api", incident_id="i", report=report, related_tickets=["OPS-3", "OPS-4"],
+                                     runbooks=["restart-service", "scale-up"]))
+    assert (out.fix_needed, out.runbook, out.related_tickets) == (True, "restart-service", ["OPS-3"])
+    none = review_locally(ReviewInput(service="api", incident_id="i", report=report, runbooks=["scale-up"]))
+    assert none.runbook is None

@@ -1,0 +1,43 @@
+"""Configuration of the stage, and the pure-core rule for its modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from agents.incidents.config import IncidentsConfig
+from streams.config import ConfigError, load_config
+
+PACKAGE = Path(__file__).resolve().parents[3] / "agents" / "incidents"
+FORBIDDEN = {"faust", "aiokafka", "httpx", "requests", "time"}
+
+
+def test_defaults_follow_the_design():
+    cfg = IncidentsConfig()
+    assert (cfg.resolve_after, cfg.update_interval_s, cfg.digest_interval_s) == (5, 300.0, 3600.0)
+    assert cfg.registry_ttl_s == 3 * 86400 and cfg.registry_cleanup_interval_s == 86400
+    assert cfg.registry_match_candidates == 10
+
+
+def test_environment_overrides_and_bad_values_name_the_key():
+    cfg = load_config(environ={"LOGWARDEN_INCIDENTS__RESOLVE_AFTER": "3"})
+    assert cfg.incidents.resolve_after == 3
+    with pytest.raises(ConfigError, match="incidents.resolve_after"):
+        load_config(environ={"LOGWARDEN_INCIDENTS__RESOLVE_AFTER": "0"})
+    with pytest.raises(ConfigError, match="incidents.registry_match_candidates"):
+        load_config(environ={"LOGWARDEN_INCIDENTS__REGISTRY_MATCH_CANDIDATES": "11"})
+
+
+def test_pure_modules_import_no_broker_http_or_clock():
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.name == "agent.py":  # the thin Faust shell
+            continue
+        tree = ast.parse(path.read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module}
+        assert not imported & FORBIDDEN, path.name
+        assert ".now(" not in path.read_text(), path.name
