@@ -1,9 +1,67 @@
-"""Configuration of the extract stage (section `[extract]` of the TOML file, `LOGWARDEN_EXTRACT__*` variables)."""
+"""Configuration of the extract stage (section `[extract]` of the TOML file, `LOGWARDEN_EXTRACT__*` variables).
+
+Holds no secrets. Regexes are validated at load, so a bad ignore rule fails at start
+with the key named, not on the first matching line.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["DEFAULT_SERVICE_FIELDS", "ExtractConfig"]
+
+# Where shippers and logging libraries put the service name, most specific first.
+# Dotted names are looked up flat first ("service.name" as pino/OTel write it), then
+# as a path through nested objects (Vector/Fluent Bit `kubernetes.labels...`).
+DEFAULT_SERVICE_FIELDS: tuple[str, ...] = (
+    "service",
+    "service.name",
+    "service_name",
+    "app",
+    "application",
+    "kubernetes.labels.app.kubernetes.io/name",
+    "kubernetes.labels.app",
+    "kubernetes.container_name",
+    "container_name",
+    "container.name",
+    "appname",
+    "syslog.appname",
+    "SYSLOG_IDENTIFIER",
+    "name",
+)
 
 
 class ExtractConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    window_s: int = Field(60, ge=1, description="tumbling window length, event time")
+    allowed_lateness_s: float = Field(5.0, ge=0)
+    forget_service_after_s: float = Field(3600.0, gt=0, description="no line for this long: no more silent windows")
+    max_line_bytes: int = Field(1024 * 1024, ge=256, description="longer records go to the dead-letter topic")
+    max_future_skew_s: float = Field(300.0, ge=0, description="line timestamps further ahead of the broker time are not trusted")
+    service_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_SERVICE_FIELDS))
+    service_map: dict[str, str] = Field(default_factory=dict, description="raw service name -> canonical name")
+    use_record_key: bool = True
+    ignore_patterns: list[str] = Field(default_factory=list, description="regexes on the message")
+    ignore_loggers: list[str] = Field(default_factory=list, description="logger names (prefix match on dotted names)")
+    ignore_fingerprints: list[str] = Field(default_factory=list)
+    samples_per_fingerprint: int = Field(3, ge=0, le=3)
+    sample_chars: int = Field(2000, ge=80)
+    trace_max_lines: int = Field(200, ge=2, description="a multi-line exception longer than this is cut")
+    trace_idle_s: float = Field(1.0, ge=0, description="an open exception this far behind the watermark is complete")
+    max_open_traces: int = Field(10000, ge=1)
+    max_findings_per_window: int = Field(200, ge=1, description="per service and window; more are counted, not kept")
+    dead_letter_payload_chars: int = Field(4096, ge=0)
+    summary_version: int = Field(1, ge=1)
+
+    @field_validator("ignore_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for index, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"ignore_patterns[{index}] is not a valid regex: {exc.msg}") from None
+        return patterns

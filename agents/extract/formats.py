@@ -1,0 +1,403 @@
+"""Log line formats: one decoded record to a `LogLine` (message, level, time, origin).
+
+Handles JSON lines (Vector, Fluent Bit, python-json-logger, structlog, loguru, pino,
+bunyan, zap, ECS), logfmt, syslog RFC 3164/5424, nginx/Apache access and error logs,
+PostgreSQL/MySQL/Redis server logs, and plain text with level words. Never raises on
+any input (a line it cannot place is plain text), never does I/O, never reads a clock.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from agents.extract.timestamps import parse_timestamp
+
+__all__ = ["LEVEL_RANK", "LogLine", "lookup", "normalise_level", "parse_json_object", "parse_text"]
+
+# error and above make findings; warning is counted.
+LEVEL_RANK = {"": 0, "debug": 1, "info": 2, "warning": 3, "error": 4, "critical": 5, "fatal": 6}
+
+_LEVEL_WORDS = {
+    "trace": "debug", "debug": "debug", "dbug": "debug", "d": "debug", "verbose": "debug", "v": "debug",
+    "info": "info", "information": "info", "informational": "info", "i": "info", "notice": "info",
+    "log": "info", "n": "info", "statement": "info", "detail": "info", "hint": "info", "system": "info",
+    "note": "info",
+    "warn": "warning", "warning": "warning", "w": "warning",
+    "error": "error", "err": "error", "e": "error", "eror": "error", "severe": "error",
+    "critical": "critical", "crit": "critical", "c": "critical", "alert": "critical",
+    "fatal": "fatal", "f": "fatal", "panic": "fatal", "emerg": "fatal", "emergency": "fatal",
+    "dpanic": "fatal",
+}
+# Syslog severity 0..7 (RFC 5424 table 2).
+_SYSLOG_LEVELS = ("fatal", "critical", "critical", "error", "warning", "info", "info", "debug")
+
+
+@dataclass(slots=True)
+class LogLine:
+    """What extraction needs from one record, whatever its format."""
+
+    message: str
+    level: str = ""
+    timestamp: float | None = None
+    service: str = ""
+    host: str = ""
+    stream: str = ""
+    logger: str = ""
+    method: str = ""
+    path: str = ""
+    status: int = 0
+    exception: str = ""  # a whole stack trace carried inside one record
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def normalise_level(value: object) -> str:
+    """A level word, pino/bunyan number, or syslog number to debug..fatal ("" if unknown)."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        number = int(value)
+        if number >= 10:  # pino/bunyan: 10 trace .. 60 fatal
+            return ("debug", "debug", "info", "warning", "error", "fatal")[min(max(number // 10 - 1, 0), 5)]
+        return _SYSLOG_LEVELS[number] if 0 <= number <= 7 else ""
+    if isinstance(value, dict):  # loguru: {"name": "ERROR", "no": 40}
+        return normalise_level(value.get("name"))
+    text = str(value).strip().lower()
+    if text.isdigit():
+        return normalise_level(int(text))
+    return _LEVEL_WORDS.get(text, "")
+
+
+def lookup(obj: dict[str, Any], path: str) -> Any:
+    """`path` as a flat key, else as a dotted path through nested objects."""
+    value = obj.get(path)
+    if value is not None or "." not in path:
+        return value
+    if path.partition(".")[0] not in obj:  # no object to walk into: the common case
+        return None
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:cut])
+        inner = obj.get(head)
+        if isinstance(inner, dict):
+            found = lookup(inner, ".".join(parts[cut:]))
+            if found is not None:
+                return found
+    return None
+
+
+Paths = tuple[tuple[str, str | None], ...]
+
+
+def _paths(names: tuple[str, ...] | list[str]) -> Paths:
+    """Field names with the first segment of dotted ones, so misses cost one dict lookup."""
+    return tuple((name, name.partition(".")[0] if "." in name else None) for name in names)
+
+
+def _first(obj: dict[str, Any], paths: Paths) -> Any:
+    for path, head in paths:
+        value = obj.get(path)
+        if value is None and head is not None and head in obj:
+            value = lookup(obj, path)
+        if value is None or value == "" or value == {} or value == []:
+            continue
+        return value
+    return None
+
+
+_MESSAGE = _paths(("message", "msg", "log", "MESSAGE", "@message", "event", "text", "record.message", "short_message"))
+_TIME = _paths(("timestamp", "@timestamp", "time", "ts", "date", "datetime", "asctime", "t", "eventTime",
+         "record.time", "__REALTIME_TIMESTAMP", "time_local"))
+_LEVEL = _paths(("level", "lvl", "severity", "levelname", "log.level", "loglevel", "log_level", "record.level",
+          "PRIORITY", "syslog.severity", "level_name", "status_text"))
+_HOST = _paths(("host", "hostname", "host.name", "kubernetes.pod_name", "kubernetes.host", "_HOSTNAME", "syslog.hostname"))
+_STREAM = _paths(("stream", "kubernetes.container_name", "container_id", "container.id", "source_type"))
+_LOGGER = _paths(("logger", "logger_name", "name", "record.name", "log.logger", "caller"))
+_EXCEPTION = _paths(("exc_info", "exception", "stack", "stacktrace", "stack_trace", "err.stack", "error.stack",
+              "error.stack_trace", "exc_text", "record.exception", "traceback"))
+_METHOD = _paths(("req.method", "request.method", "http.method", "http.request.method", "method", "request_method"))
+_PATH = _paths(("req.url", "request.uri", "request.url", "http.path", "url.path", "http.url", "path", "uri", "request_uri"))
+_STATUS = _paths(("res.statusCode", "status", "status_code", "http.status_code", "http.response.status_code",
+           "response.status", "statusCode"))
+
+
+_SERVICE_PATHS: dict[tuple[str, ...], Paths] = {}
+
+
+def parse_json_object(obj: dict[str, Any], reference: float, service_fields: list[str]) -> LogLine:
+    """A decoded JSON log record (any of the shippers and libraries above)."""
+    message = _first(obj, _MESSAGE)
+    if isinstance(message, dict):  # loguru serialize: {"text": ..., "record": {...}}
+        message = message.get("message") or ""
+    text = message if isinstance(message, str) else ("" if message is None else str(message))
+    key = tuple(service_fields)
+    service_paths = _SERVICE_PATHS.get(key)
+    if service_paths is None:
+        service_paths = _SERVICE_PATHS[key] = _paths(key)
+    service = _first(obj, service_paths)
+    exception = _first(obj, _EXCEPTION)
+    if isinstance(exception, dict):  # loguru: {"type": ..., "value": ..., "traceback": ...}
+        exception = exception.get("traceback") or exception.get("value") or ""
+    if exception is not None and not isinstance(exception, str):
+        exception = str(exception)
+    level = normalise_level(_first(obj, _LEVEL))
+    status = _status(_first(obj, _STATUS))
+    line = LogLine(
+        message=text,
+        level=level,
+        timestamp=parse_timestamp(_first(obj, _TIME), reference),
+        service=service if isinstance(service, str) else "",
+        host=_text(_first(obj, _HOST)),
+        stream=_text(_first(obj, _STREAM)),
+        logger=_text(_first(obj, _LOGGER)),
+        method=_text(_first(obj, _METHOD)).upper(),
+        path=_text(_first(obj, _PATH)),
+        status=status,
+        exception=exception or "",
+        fields=obj,
+    )
+    if not line.level and text:
+        # Shippers wrap plain lines ({"log": "2024/.. [error] ..."}): read the inner line.
+        inner = parse_text(text, reference)
+        line.level = inner.level
+        line.timestamp = line.timestamp if line.timestamp is not None else inner.timestamp
+        line.method, line.path, line.status = line.method or inner.method, line.path or inner.path, line.status or inner.status
+        line.message = inner.message
+        line.service = line.service or inner.service
+    return line
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ("" if value is None or isinstance(value, (dict, list)) else str(value))
+
+
+def _status(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value if 100 <= value <= 599 else 0
+    if isinstance(value, str) and len(value) == 3 and value.isdigit():
+        return int(value)
+    return 0
+
+
+# --- text formats -------------------------------------------------------------------
+
+_SYSLOG_5424 = re.compile(
+    r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)", re.S)
+_SYSLOG_3164 = re.compile(
+    r"(?:<(\d{1,3})>)?([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (\S+) ([^:\[\s]+)(?:\[\d+\])?: ?(.*)", re.S)
+_ACCESS = re.compile(
+    r'(?:"[^"]*" )?(.+?) \S+ \S+ \[([^\]]+)\] "(?:([A-Z]+) (\S+)[^"]*|[^"]*)" (\d{3}) ')
+_NGINX_ERROR = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)", re.S)
+_NGINX_REQUEST = re.compile(r'request: "([A-Z]+) (\S+)')
+_APACHE_ERROR = re.compile(r"\[([^\]]+ \d{4})\] \[(?:[\w-]*:)?(\w+)\] (?:\[pid [^\]]*\] )?(?:\[client [^\]]*\] )?(.*)", re.S)
+_POSTGRES = re.compile(
+    r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Z]{2,5})?) \[\d+\][^:]*?\s"
+    r"(DEBUG\d?|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC|STATEMENT|DETAIL|HINT|CONTEXT):\s+(.*)", re.S)
+_PG_CSV_HEAD = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: \w+)?,")
+_PG_LEVELS = frozenset(("DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5", "LOG", "INFO", "NOTICE", "WARNING",
+                        "ERROR", "FATAL", "PANIC"))
+_MYSQL = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?) +\d+ \[(\w+)\] (?:\[[^\]]*\] )*(.*)", re.S)
+_REDIS = re.compile(r"\d+:[XCSM] (\d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d+) ([.*#-]) (.*)", re.S)
+_REDIS_LEVELS = {".": "debug", "-": "debug", "*": "info", "#": "warning"}
+_LOGFMT_PAIR = re.compile(r'([\w.@/-]+)=("(?:[^"\\]|\\.)*"|\S*)')
+_DOCKER_PREFIX = re.compile(r"([\w.-]+)\s+\| (.*)", re.S)  # docker compose: "nginx-1  | ..."
+_LEADING_TIME = re.compile(
+    r"(?:\[)?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?)(?:\])?")
+_LEVEL_TOKEN = re.compile(
+    r"(?:^|[\s\[<(|])(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|SEVERE|FATAL|PANIC|ALERT|EMERG"
+    r"|trace|debug|info|notice|warn|warning|error|err|critical|crit|fatal|panic)(?=$|[\s\]>):|,])")
+_GLOG = re.compile(r"([IWEF])(\d{4} \d\d:\d\d:\d\d\.\d+)\s+\d+ [\w.]+:\d+\] (.*)", re.S)
+
+
+def parse_text(text: str, reference: float) -> LogLine:
+    """A plain-text line in any of the text formats above."""
+    head = text[:1]
+    if head == "<":
+        line = _syslog(text, reference)
+        if line:
+            return line
+    match = _DOCKER_PREFIX.match(text)
+    if match and len(match.group(1)) < 64:
+        inner = _compose_json(match.group(2), reference) or parse_text(match.group(2), reference)
+        inner.service = inner.service or match.group(1)
+        return inner
+    if '] "' in text:  # access logs: any client form (IPv6, X-Forwarded-For list) before the date
+        line = _access(text, reference)
+        if line:
+            return line
+    if head.isdigit():
+        for parser in (_nginx_error, _postgres, _mysql, _redis):
+            line = parser(text, reference)
+            if line:
+                return line
+    elif head == "[":
+        line = _apache_error(text, reference)
+        if line:
+            return line
+    elif head.isupper():
+        line = _syslog(text, reference) or _glog(text, reference)
+        if line:
+            return line
+    if "=" in text and ("level=" in text or "msg=" in text or "lvl=" in text):
+        line = _logfmt(text, reference)
+        if line:
+            return line
+    return _plain(text, reference)
+
+
+def _compose_json(text: str, reference: float) -> LogLine | None:
+    # `docker compose logs`: "caddy  | {json}"; the compose service names the service.
+    if text[:1] != "{":
+        return None
+    try:
+        obj = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return parse_json_object(obj, reference, []) if isinstance(obj, dict) else None
+
+
+def _syslog(text: str, reference: float) -> LogLine | None:
+    match = _SYSLOG_5424.match(text)
+    if match:
+        pri, stamp, host, app, _proc, _msgid, message = match.groups()
+        return LogLine(message=message, level=_SYSLOG_LEVELS[int(pri) & 7], host=_nil(host),
+                       service=_nil(app), timestamp=parse_timestamp(stamp, reference))
+    match = _SYSLOG_3164.match(text)
+    if match:
+        pri, stamp, host, app, message = match.groups()
+        # Without PRI the severity is unknown: read level words in the message.
+        level = _SYSLOG_LEVELS[int(pri) & 7] if pri else _level_word(message)
+        return LogLine(message=message, level=level, host=host, service=app,
+                       timestamp=parse_timestamp(stamp, reference))
+    return None
+
+
+def _nil(value: str) -> str:
+    return "" if value == "-" else value
+
+
+def _access(text: str, reference: float) -> LogLine | None:
+    match = _ACCESS.match(text)
+    if not match:
+        return None
+    client, stamp, method, target, status = match.groups(default="")
+    code = int(status)
+    level = "error" if code >= 500 else "info"
+    return LogLine(message=text, level=level, timestamp=parse_timestamp(stamp, reference),
+                   method=method, path=target, status=code)
+
+
+def _nginx_error(text: str, reference: float) -> LogLine | None:
+    match = _NGINX_ERROR.match(text)
+    if not match:
+        return None
+    stamp, level, message = match.groups()
+    request = _NGINX_REQUEST.search(message)
+    return LogLine(message=message, level=normalise_level(level),
+                   timestamp=parse_timestamp(stamp, reference),
+                   method=request.group(1) if request else "", path=request.group(2) if request else "")
+
+
+def _apache_error(text: str, reference: float) -> LogLine | None:
+    match = _APACHE_ERROR.match(text)
+    if not match:
+        return None
+    stamp, level, message = match.groups()
+    return LogLine(message=message, level=normalise_level(level), timestamp=parse_timestamp(stamp, reference))
+
+
+def _postgres(text: str, reference: float) -> LogLine | None:
+    match = _POSTGRES.match(text)
+    if not match:
+        return _postgres_csv(text, reference)
+    stamp, level, message = match.groups()
+    return LogLine(message=message, level=normalise_level(level.rstrip("0123456789")),
+                   timestamp=parse_timestamp(stamp, reference), service="postgresql")
+
+
+def _postgres_csv(text: str, reference: float) -> LogLine | None:
+    # csvlog: time,user,db,pid,client,session,line,command,start,vxid,xid,LEVEL,SQLSTATE,"message",...
+    if ',"' not in text[:40] or not _PG_CSV_HEAD.match(text):
+        return None
+    try:
+        fields = next(csv.reader([text]))
+    except (csv.Error, StopIteration):
+        return None
+    if len(fields) < 14 or fields[11] not in _PG_LEVELS:
+        return None
+    return LogLine(message=fields[13], level=normalise_level(fields[11].rstrip("0123456789")),
+                   timestamp=parse_timestamp(fields[0], reference), service="postgresql",
+                   fields={"sqlstate": fields[12]})
+
+
+def _mysql(text: str, reference: float) -> LogLine | None:
+    match = _MYSQL.match(text)
+    if not match:
+        return None
+    stamp, level, message = match.groups()
+    return LogLine(message=message, level=normalise_level(level), timestamp=parse_timestamp(stamp, reference),
+                   service="mysql")
+
+
+def _redis(text: str, reference: float) -> LogLine | None:
+    match = _REDIS.match(text)
+    if not match:
+        return None
+    stamp, marker, message = match.groups()
+    return LogLine(message=message, level=_REDIS_LEVELS[marker], timestamp=parse_timestamp(stamp, reference),
+                   service="redis")
+
+
+def _glog(text: str, reference: float) -> LogLine | None:
+    match = _GLOG.match(text)
+    if not match:
+        return None
+    letter, _stamp, message = match.groups()
+    return LogLine(message=message, level=normalise_level(letter.lower()))
+
+
+def _logfmt(text: str, reference: float) -> LogLine | None:
+    pairs = {k: v[1:-1].replace('\\"', '"') if v.startswith('"') else v for k, v in _LOGFMT_PAIR.findall(text)}
+    if not pairs:
+        return None
+    message = pairs.get("msg") or pairs.get("message") or ""
+    error = pairs.get("error") or pairs.get("err") or ""
+    line = LogLine(
+        message=f"{message}: {error}" if message and error else (message or error or text),
+        level=normalise_level(pairs.get("level") or pairs.get("lvl") or pairs.get("severity")),
+        timestamp=parse_timestamp(pairs.get("time") or pairs.get("ts") or pairs.get("t"), reference),
+        service=pairs.get("service") or pairs.get("app") or "",
+        host=pairs.get("host", ""),
+        logger=pairs.get("logger", ""),
+        method=pairs.get("method", "").upper(),
+        path=pairs.get("path") or pairs.get("uri") or "",
+        status=_status(pairs.get("status")),
+        fields=dict(pairs),
+    )
+    return line
+
+
+def _level_word(text: str) -> str:
+    match = _LEVEL_TOKEN.search(text, 0, 160)
+    return normalise_level(match.group(1)) if match else ""
+
+
+def _plain(text: str, reference: float) -> LogLine:
+    stamp = _LEADING_TIME.match(text)
+    message = text
+    if stamp:
+        message = text[stamp.end():].lstrip(" \t-|")
+    level_match = _LEVEL_TOKEN.search(message, 0, 160)
+    level = ""
+    if level_match:
+        level = normalise_level(level_match.group(1))
+        if stamp and level_match.start() < 3:  # "<time> ERROR [main] Foo - text": the text is the message
+            message = message[level_match.end():].lstrip(" \t]:-|")
+    return LogLine(message=message, level=level,
+                   timestamp=parse_timestamp(stamp.group(1), reference) if stamp else None)

@@ -1,0 +1,173 @@
+"""Multi-line exceptions: join lines that arrive one per record, and name what was thrown.
+
+`TraceJoiner` keeps one open block per (service, host, stream); a block starts at an
+error line and takes every following frame-like line of the same stream. `describe_trace`
+reads a joined block (or a stack carried inside one JSON record) and returns the
+exception type and its top frames, for Python, Java, Node.js, Go, Ruby, C#, PHP and Dart.
+Never unbounded: blocks are cut at a line limit and the number of open blocks is capped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agents.extract.templates import mask_message
+
+__all__ = ["OpenTrace", "TraceInfo", "TraceJoiner", "describe_trace", "is_continuation"]
+
+# Lines that continue a block: indented frames, "Caused by", Go goroutine dumps, PHP
+# and Dart "#0" frames, blank separators, Python chained-exception banners.
+_CONTINUATION = re.compile(
+    r"(?:\s+\S|\s*$|Caused by:|Traceback \(|During handling of|The above exception|Stack trace:|#\d+\s"
+    r"|goroutine \d+ \[|created by |\[signal |--- End of|\{main\}|[\w.$/*()\[\]-]+\([^()]*\)\s*$"
+    r"|\.\.\. \d+ (?:more|common frames omitted)|Unhandled exception)")
+# The last line of a Python traceback names the exception; it is not indented.
+_PY_EXCEPTION_LINE = re.compile(
+    r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)(?::|$)|[A-Za-z_][\w.]*: ")
+
+_FRAME_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r'^\s*File "([^"]+)", line \d+, in (\S+)'),          # Python
+    re.compile(r"^\s*at (?:async )?([\w$.<>`\[\], +/:()-]+?)\s*(?:\(|\[0x| in |$)"),  # Java, Node, C#
+    re.compile(r"^\s*(?:from )?(?:\S+ \([\d.]+\) )?([\w/.-]+\.rb):\d+:in [`'](.+?)'"),  # Ruby
+    re.compile(r"^#\d+\s+\S+\(\d+\): ([\w\\:>-]+)\("),               # PHP
+    re.compile(r"^#\d+\s+(\S+)"),                                    # Dart, PHP {main}
+    re.compile(r"^([\w.$/*()\[\]-]+)\([^()]*\)\s*$"),               # Go function line
+)
+
+_TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("go", re.compile(r"(?:^|http: )panic(?::| serving \S+:) (.*)", re.M)),
+    ("php", re.compile(r"(?:PHP )?(?:Fatal error: +)?(?:Uncaught |exception ')([\w\\]+)'?(?::| with message)", re.M)),
+    ("dart", re.compile(r"^Unhandled exception:\n([^:\n]+)", re.M)),
+    ("rails", re.compile(r"^\s*([A-Z]\w*(?:::[A-Z]\w*)*) \(.*\):?\s*$", re.M)),
+    ("ruby", re.compile(r"^\s*(?:[\w/.-]+:\d+:in [`'][^']*': )?.*\(([A-Z][\w:]+)\)\s*:?\s*$", re.M)),
+    ("csharp", re.compile(r"^(?:Unhandled [Ee]xception[.:]\s*)?((?:System|Microsoft)\.[\w.`]+)(?::|$)", re.M)),
+    ("java", re.compile(r"^(?:Exception in thread \"[^\"]*\" )?((?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)?)(?::|$)", re.M)),
+    ("named", re.compile(r"(?:^|: |\] )((?:[A-Z][\w$]*)?(?:Exception|Error))(?::|$|\s)", re.M)),
+)
+
+
+@dataclass(slots=True)
+class TraceInfo:
+    error_type: str
+    frames: list[str]
+    headline: str  # the exception line, as written
+
+
+def describe_trace(text: str) -> TraceInfo:
+    """Exception type, top frames (masked) and headline of a joined block."""
+    lines = text.splitlines()
+    all_frames = [f for f in (_frame(line) for line in lines) if f]
+    if any(line.startswith("Traceback (") for line in lines[:2]):
+        # Python prints the innermost frame last: the top frames are the last ones.
+        top = all_frames[::-1][:3]
+        for line in reversed(lines):
+            if (line and not line[0].isspace() and _PY_EXCEPTION_LINE.match(line)
+                    and not line.startswith(("Traceback", "During", "The above"))):
+                return TraceInfo(line.split(":", 1)[0].strip(), top, line)
+    frames = all_frames[:3]
+    for language, pattern in _TYPE_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            error_type = match.group(1)
+            if language == "go":
+                error_type = "panic: runtime error" if error_type.startswith("runtime error") else "panic"
+            end = text.find("\n", match.start())
+            headline = text[match.start(): end if end >= 0 else len(text)]
+            return TraceInfo(error_type.rsplit("\\", 1)[-1], frames, headline.strip())
+    first = next((line for line in lines if line.strip()), "")
+    return TraceInfo("", frames, first.strip())
+
+
+def _frame(line: str) -> str:
+    for pattern in _FRAME_PATTERNS:
+        match = pattern.match(line)
+        if match:
+            # A file's folder varies between deployments; its name and the function do not.
+            parts = [g.replace("\\", "/").rsplit("/", 1)[-1] for g in match.groups() if g]
+            return mask_message(" ".join(parts))
+    return ""
+
+
+def is_continuation(message: str, block: list[str]) -> bool:
+    """Whether `message` continues the block whose lines so far are `block`."""
+    if _CONTINUATION.match(message):
+        return True
+    # "nested exception is:", "Unhandled exception:", "Stack trace:": announced.
+    if block[-1].rstrip().endswith(":") and message.strip():
+        return True
+    # Python ends with "ValueError: msg" at column 0, right after an indented frame.
+    return (block[0].startswith("Traceback (") and block[-1][:1].isspace()
+            and bool(_PY_EXCEPTION_LINE.match(message)))
+
+
+@dataclass(slots=True)
+class OpenTrace:
+    """An error line and the lines that followed it on the same stream."""
+
+    service: str
+    window_start: float
+    first_seen: float
+    last_seen: float
+    level: str
+    lines: list[str] = field(default_factory=list)
+    logger: str = ""
+    endpoint: str = ""
+
+
+StreamKey = tuple[str, str, str]
+
+
+class TraceJoiner:
+    """Open blocks per (service, host, stream); bounded in lines and in blocks."""
+
+    def __init__(self, max_lines: int, max_open: int) -> None:
+        self.max_lines = max_lines
+        self.max_open = max_open
+        self.open: dict[StreamKey, OpenTrace] = {}
+        self.services: dict[str, int] = {}  # service -> open blocks, for the fast path
+
+    def _opened(self, key: StreamKey) -> None:
+        self.services[key[0]] = self.services.get(key[0], 0) + 1
+
+    def _closed(self, key: StreamKey) -> None:
+        left = self.services.get(key[0], 0) - 1
+        if left > 0:
+            self.services[key[0]] = left
+        else:
+            self.services.pop(key[0], None)
+
+    def continue_block(self, key: StreamKey, message: str, at: float) -> bool:
+        """Append `message` to the open block of `key` if it continues it."""
+        block = self.open.get(key)
+        if block is None or not is_continuation(message, block.lines):
+            return False
+        if len(block.lines) < self.max_lines:
+            block.lines.append(message)
+        block.last_seen = max(block.last_seen, at)
+        return True
+
+    def close(self, key: StreamKey) -> OpenTrace | None:
+        block = self.open.pop(key, None)
+        if block is not None:
+            self._closed(key)
+        return block
+
+    def start(self, key: StreamKey, block: OpenTrace) -> list[OpenTrace]:
+        """Open a block; returns blocks closed to make room (the oldest first)."""
+        closed: list[OpenTrace] = []
+        previous = self.close(key)
+        if previous is not None:
+            closed.append(previous)
+        while len(self.open) >= self.max_open:
+            oldest = self.close(next(iter(self.open)))
+            if oldest is not None:
+                closed.append(oldest)
+        self.open[key] = block
+        self._opened(key)
+        return closed
+
+    def close_idle(self, watermark: float, idle_s: float) -> list[OpenTrace]:
+        """Blocks whose last line is at least `idle_s` behind the watermark."""
+        idle = [key for key, block in self.open.items() if watermark - block.last_seen >= idle_s]
+        return [block for block in (self.close(key) for key in idle) if block is not None]
