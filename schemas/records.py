@@ -256,7 +256,8 @@ class Receipt(Record):
     external_ref: str = ""  # Slack ts, Jira key, PagerDuty dedup_key, ...
     attempts: int = 1
     error: str = ""  # never contains a secret
-    at: float = 0.0
+    at: float = 0.0  # event time of the outbox record this answers (drives the reducer's clock)
+    delivered_at: float = 0.0  # wall-clock time of the delivery
 
 
 class Approval(Record):

@@ -11,20 +11,17 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import sys
 from pathlib import Path
 
 from streams.config import Config, ConfigError, load_config
+from streams.errors import CliError
+from streams.net import port_is_free  # noqa: F401 - re-exported for callers
 
 __all__ = ["main"]
 
 EXIT_USAGE = 2
 EXIT_RUNTIME = 1
-
-
-class CliError(Exception):
-    """A failure explained in one line."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,16 +127,6 @@ def resolve_bootstrap(cfg: Config) -> str:
             "no broker configured and no running `logwarden up` found: "
             "set LOGWARDEN_BROKER=host:port or start `logwarden up`"
         ) from None
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from streams.admin import BrokerUnreachable, TopicMismatch, create_topics, topic_names
 from streams.brokers import BrokerError, start_broker
-from streams.cli import CliError, port_is_free
+from streams.errors import CliError
+from streams.net import port_is_free
 from streams.config import Config
 
 __all__ = ["broker", "read_topic", "run_worker", "send_logs", "service_of_line", "tail", "topics", "up"]
@@ -252,10 +253,7 @@ async def read_topic(bootstrap: str, topic: str, *, from_beginning: bool = True,
         await _quiet_stop(consumer)
         raise CliError(f"cannot reach the broker at {bootstrap}: {exc.__class__.__name__}") from None
     try:
-        parts = consumer.partitions_for_topic(topic)
-        if parts is None:
-            await consumer.force_metadata_update()
-            parts = consumer.partitions_for_topic(topic)
+        parts = consumer.partitions_for_topic(topic) or await _partitions(bootstrap, topic)
         if not parts:
             raise CliError(f"topic {topic} does not exist")
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
@@ -281,6 +279,23 @@ async def read_topic(bootstrap: str, topic: str, *, from_beginning: bool = True,
                         return
     finally:
         await _quiet_stop(consumer)
+
+
+async def _partitions(bootstrap: str, topic: str) -> set[int]:
+    """Partition numbers of a topic, asked of the cluster (a new topic's metadata can lag)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        for _ in range(25):
+            described = await admin.describe_topics([topic])
+            if described and described[0]["error_code"] == 0 and described[0]["partitions"]:
+                return {p["partition"] for p in described[0]["partitions"]}
+            await asyncio.sleep(0.2)
+        return set()
+    finally:
+        await admin.close()
 
 
 async def tail(bootstrap: str, topic: str, from_beginning: bool, count: int, timeout: float,

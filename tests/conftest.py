@@ -54,3 +54,13 @@ def cli_env(tmp_path):
 def run_cli(args: list[str], env: dict, timeout: float = 120, input: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT,
                           capture_output=True, timeout=timeout, input=input)
+
+
+@pytest.fixture(params=BROKER_KINDS)
+def fresh_broker(request, tmp_path_factory):
+    """A broker of its own for one test (Tansu, then Apache Kafka): no shared topics."""
+    from streams.brokers import start_broker
+
+    b = start_broker(request.param, tmp_path_factory.mktemp(f"fresh-{request.param}"), timeout=90)
+    yield b
+    b.stop()

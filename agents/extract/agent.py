@@ -21,7 +21,6 @@ import logging
 import time
 
 import faust
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from mode import Service
 
@@ -70,10 +69,10 @@ class ExtractionLoop:
         for tp, records in batch.items():
             ex = self.extractors.get(tp.partition)
             if ex is None:
+                # Not set up (yet): hand the records back rather than skip them.
+                self.consumer.seek(tp, records[0].offset)
                 continue
-            feed = ex.feed
-            for rec in records:
-                feed(rec.offset, rec.key, rec.value, rec.timestamp / 1000.0)
+            ex.feed_many((rec.offset, rec.key, rec.value, rec.timestamp / 1000.0) for rec in records)
             n += len(records)
         self.fed += n
         self.lines_total += n
@@ -116,9 +115,14 @@ class _Rebalance(ConsumerRebalanceListener):
             loop.revoke(tp.partition)
 
     async def on_partitions_assigned(self, assigned):
+        # Fetching may start while we look up where each partition resumes: keep the
+        # partitions paused until their extractor and position are set.
+        consumer = self.owner.loop_.consumer
+        consumer.pause(*assigned)
         for tp in assigned:
             last = await _last_partial(self.owner.bootstrap, tp.partition)
             self.owner.loop_.assign(tp.partition, last)
+        consumer.resume(*assigned)
 
 
 def extract_consumer(cfg, group: str | None = None) -> AIOKafkaConsumer:
@@ -127,6 +131,7 @@ def extract_consumer(cfg, group: str | None = None) -> AIOKafkaConsumer:
         enable_auto_commit=False, auto_offset_reset="earliest",
         session_timeout_ms=int(cfg.session_timeout_s * 1000),
         heartbeat_interval_ms=int(min(3.0, cfg.session_timeout_s / 3) * 1000),
+        rebalance_timeout_ms=int(cfg.session_timeout_s * 1000),
         max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
     )
 
@@ -197,7 +202,7 @@ async def _last_partial(bootstrap: str, partition: int) -> PartialAggregate | No
 
 def register(app: faust.App, topology, cfg) -> None:
     books = app.Table("window-books", partitions=cfg.partitions,
-                      schema=faust.Schema(key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"))
+                      schema=faust.Schema(key_type=str, value_type=None, key_serializer="json", value_serializer="json"))
 
     @app.service
     class _Batch(BatchExtractor):
@@ -218,9 +223,9 @@ def register(app: faust.App, topology, cfg) -> None:
                 continue
             key = f"p{partial.source_partition}"
             raw = books.get(key)
-            book = WindowBook.from_dict(orjson.loads(raw)) if raw else WindowBook(partition=partial.source_partition)
+            book = WindowBook.from_dict(raw) if raw else WindowBook(partition=partial.source_partition)
             summaries = apply_partial(book, partial, cfg.extract)
             for summary in summaries:
                 with trace_context(summary.trace_id):
                     await topology.publish("signals.windows", summary.service, summary)
-            books[key] = orjson.dumps(book.to_dict())
+            books[key] = book.to_dict()

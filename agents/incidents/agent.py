@@ -55,9 +55,9 @@ def service_of_incident(incident_id: str) -> str:
 def register(app: faust.App, topology, cfg) -> None:
     icfg = cfg.incidents
     states = app.Table("incident-states", partitions=cfg.partitions,
-                      schema=faust.Schema(key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"))
+                      schema=faust.Schema(key_type=str, value_type=None, key_serializer="json", value_serializer="json"))
     digest_books = app.Table("digest-book", partitions=1,
-                      schema=faust.Schema(key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"))
+                      schema=faust.Schema(key_type=str, value_type=None, key_serializer="json", value_serializer="json"))
     reports_dir = Path(icfg.reports_dir)
     if not reports_dir.is_absolute():
         reports_dir = Path(cfg.data_dir) / reports_dir
@@ -100,7 +100,7 @@ def register(app: faust.App, topology, cfg) -> None:
             with trace_context(record.trace_id):
                 try:
                     raw = states.get(service)
-                    state = ServiceState.from_json(raw) if raw else None
+                    state = ServiceState.model_validate(raw) if raw else None
                     new_state, effects = apply(state, record, event_time(record), icfg)
                 except Exception as exc:  # noqa: BLE001 - a reducer bug must not stop every service
                     log.exception("incident reducer failed on %s", topic)
@@ -111,7 +111,7 @@ def register(app: faust.App, topology, cfg) -> None:
                         payload_bytes=len(event.value), trace_id=record.trace_id))
                     continue
                 await carry_out(effects, record.trace_id)
-                states[service] = new_state.to_json().encode()
+                states[service] = new_state.model_dump(mode="json")
                 open_by_service[service] = int(incident_metrics(new_state).get("open", 0))
                 OPEN.set(sum(open_by_service.values()))
 
@@ -127,15 +127,15 @@ def register(app: faust.App, topology, cfg) -> None:
                     payload=event.value[:2000].decode(errors="replace"), payload_bytes=len(event.value)))
                 continue
             raw = digest_books.get("digest")
-            book = DigestBook.model_validate_json(raw) if raw else None
+            book = DigestBook.model_validate(raw) if raw else None
             book, effects = apply_digest_part(book, part, icfg)
             await carry_out(effects, part.trace_id)
-            digest_books["digest"] = book.model_dump_json().encode()
+            digest_books["digest"] = book.model_dump(mode="json")
 
     def local_states():
         for key, raw in states.items():
             if raw:
-                yield ServiceState.from_json(raw)
+                yield ServiceState.model_validate(raw)
 
     @app.page("/incidents")
     class Incidents(faust.web.View):
@@ -157,7 +157,7 @@ def register(app: faust.App, topology, cfg) -> None:
 
             def answer():
                 raw = states.get(service)
-                found = find_incident(ServiceState.from_json(raw), incident_id) if raw else None
+                found = find_incident(ServiceState.model_validate(raw), incident_id) if raw else None
                 if found is None:
                     return self.json({"error": "not_found", "message": f"no incident {incident_id}"}, status=404)
                 return self.json(found)
@@ -183,4 +183,4 @@ def register(app: faust.App, topology, cfg) -> None:
         raw = table.get(service)
         if not raw:
             return {"service": service, "incident": None}
-        return incident_view(ServiceState.from_json(raw))
+        return incident_view(ServiceState.model_validate(raw))

@@ -50,7 +50,11 @@ def register(app: faust.App, topology, cfg) -> None:
                 receipts = await n.deliver(msg)
                 for receipt in receipts:
                     await topology.publish("notify.receipts", msg.service or msg.incident_id,
-                                           receipt.model_copy(update={"trace_id": msg.trace_id, "service": msg.service}))
+                                           receipt.model_copy(update={
+                        "trace_id": msg.trace_id, "service": msg.service,
+                        # The incident reducer runs on event time: a receipt answers the
+                        # outbox record's moment, not the wall clock of the delivery.
+                        "at": msg.at, "delivered_at": receipt.at}))
                 for letter in n.failed_dead_letters(msg, receipts):
                     await topology.dead_letter(letter.model_copy(update={
                         "partition": event.message.partition, "offset": event.message.offset,
