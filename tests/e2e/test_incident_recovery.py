@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from tests.e2e.harness import NO_TICKS, WorkerProcess, base_env, ensure_topics, minute_lines, produce, read_json, wait_for
+from tests.conftest import run_cli
+from tests.e2e.harness import (NO_TICKS, WorkerProcess, base_env, ensure_topics, get_json, minute_lines, produce,
+                               read_json, wait_for)
 
 pytestmark = pytest.mark.broker
 
@@ -58,8 +60,26 @@ def test_incident_survives_sigkill_without_second_ticket(fresh_broker, tmp_path)
         wait_for(bootstrap, "incidents.events",
                  lambda evs: any(e["type"] == "resolved" and e["service"] == SERVICE for e in evs),
                  worker=worker)
+        # The read endpoints answer from the recovered, changelogged state.
+        detail = get_json(f"{worker.url}/incidents/{incident_id}")
+        assert detail["incident_id"] == incident_id
+        listing = get_json(f"{worker.url}/incidents?service={SERVICE}")
+        assert listing["service"] == SERVICE
+        registry = get_json(f"{worker.url}/registry")["entries"]
+        assert [e["error_type"] for e in registry] == ["psycopg2.OperationalError"]
     finally:
         worker.stop()
+
+    # The CLI folds the public topic: no worker needed.
+    cli_env = dict(env)
+    listed = run_cli(["incidents", "list"], cli_env)
+    assert listed.returncode == 0, listed.stderr.decode()
+    row = [line.split("\t") for line in listed.stdout.decode().splitlines() if line.startswith(incident_id)]
+    assert row and row[0][1] == "resolved" and row[0][3] == SERVICE
+    shown = json.loads(run_cli(["incidents", "show", incident_id], cli_env).stdout)
+    assert shown["status"] == "resolved" and shown["resolved_at"] == t0 + 11 * 60
+    reg = run_cli(["registry", "list"], cli_env).stdout.decode()
+    assert "psycopg2.OperationalError" in reg
 
     events = _events(bootstrap)
     assert len(_distinct(events, "opened")) == 1
