@@ -14,6 +14,7 @@ Rules for this module:
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +41,10 @@ __all__ = [
 ]
 
 Severity = Literal["P1", "P2", "P3", "P4"]
+
+# Extraction names a message without exception class or HTTP status by its template
+# id: "T" + 10 hex digits. Stable, but not something a person should have to read.
+TEMPLATE_ID = re.compile(r"T[0-9a-f]{10}")
 
 
 class Record(BaseModel):
@@ -79,6 +84,13 @@ class Finding(BaseModel):
     samples: list[str] = Field(default_factory=list)  # redacted, at most 3
     status: Literal["firing", "resolved"] = "firing"  # alerts/checks only
     source: str = ""  # alert/check source, e.g. "alertmanager"
+
+    @property
+    def label(self) -> str:
+        """What people read: the exception class or HTTP status, else the masked message."""
+        if self.error_type and not TEMPLATE_ID.fullmatch(self.error_type):
+            return self.error_type
+        return (self.template or self.error_type or self.fingerprint)[:120]
 
 
 class PartialAggregate(Record):

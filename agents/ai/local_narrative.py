@@ -31,7 +31,7 @@ def _duration(seconds: float) -> str:
 
 
 def _label(f: Finding) -> str:
-    return f.error_type or (f.template[:80] if f.template else f.fingerprint)
+    return f.label[:80]
 
 
 def _headline(inp: NarrativeInput) -> str:

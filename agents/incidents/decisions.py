@@ -146,7 +146,7 @@ def _new_issue(step: Step, incident: Incident, finding: Finding, result: Classif
                                             "label": entry.ticket_label})
     for old in evicted:
         step.event("registry_expired", None, expired_data(old, "capacity"))
-    what = finding.error_type or finding.template
+    what = finding.label
     body = (f"{result.severity} {result.category}: {what}"
             + (f" at {finding.endpoint}" if finding.endpoint else "")
             + (f"\nProbable cause: {result.probable_cause}" if result.probable_cause else "")

@@ -41,7 +41,7 @@ def _match(payload: dict[str, Any]) -> dict[str, Any]:
 def narrative_text(task: str, data: NarrativeInput) -> NarrativeOutput:
     errors = sum(f.count for f in data.findings)
     worst = max(data.findings, key=lambda f: (f.count, f.fingerprint), default=None)
-    what = (worst.error_type or worst.template or worst.fingerprint) if worst else "errors"
+    what = worst.label if worst else "errors"
     title = f"{_HEADINGS.get(task, 'Incident')}: {data.service} {what}"[:200]
     minutes = max(0.0, ((data.resolved_at or data.now) - data.opened_at) / 60.0)
     lines = [
@@ -51,7 +51,7 @@ def narrative_text(task: str, data: NarrativeInput) -> NarrativeOutput:
     ]
     for finding in sorted(data.findings, key=lambda f: (-f.count, f.fingerprint))[:5]:
         where = f" at {finding.endpoint}" if finding.endpoint else ""
-        lines.append(f"- {finding.count} x {finding.error_type or finding.template}{where}")
+        lines.append(f"- {finding.count} x {finding.label}{where}")
     if data.tickets:
         lines.append("Tickets: " + ", ".join(data.tickets))
     if task == "report":

@@ -138,7 +138,7 @@ def _ticket_oneoff(step: Step, finding: Finding) -> None:
     label = registry.oneoff_label(finding.fingerprint)
     entry, evicted = registry.add_entry(step.state, finding, step.now, "P4", label, "",
                                         step.cfg.registry_max_entries)
-    what = finding.error_type or finding.template
+    what = finding.label
     body = (f"Seen once on {finding.service}: {what}"
             + (f" at {finding.endpoint}" if finding.endpoint else "")
             + (f"\n{finding.samples[0]}" if finding.samples else ""))
@@ -182,7 +182,7 @@ def _open(step: Step, findings: list[Finding], window_start: float) -> Incident:
     stamp = datetime.fromtimestamp(window_start, tz=timezone.utc).strftime("%Y%m%dT%H%MZ")
     incident_id = f"{state.service}-{stamp}-{state.incident_counter}"
     lead = max(findings, key=lambda f: (f.level in ("fatal", "critical"), f.count, f.fingerprint))
-    title = f"{(lead.error_type or lead.template or lead.fingerprint)[:120]} on {state.service}"
+    title = f"{lead.label} on {state.service}"
     incident = Incident(incident_id=incident_id, service=state.service, title=title,
                         opened_at=step.now, last_issue_at=step.now)
     state.incident = incident
@@ -202,7 +202,7 @@ def _merge_finding(step: Step, incident: Incident, finding: Finding) -> None:
         step.event("finding_added", incident, {
             "fingerprint": finding.fingerprint, "kind": finding.kind, "endpoint": finding.endpoint,
             "error_type": finding.error_type, "level": finding.level, "count": finding.count})
-        step.note(incident, f"new finding {finding.fingerprint}: {finding.error_type or finding.template}")
+        step.note(incident, f"new finding {finding.fingerprint}: {finding.label}")
         return
     known.count += finding.count
     known.last_seen = max(known.last_seen, finding.last_seen)

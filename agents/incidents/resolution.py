@@ -50,7 +50,12 @@ def maybe_resolve(step: Step) -> None:
     state, incident = step.state, step.state.incident
     if incident is None or incident.status != "open":
         return
-    if state.clean_streak < step.cfg.resolve_after or incident.firing:
+    if incident.firing:
+        return
+    # An incident made only of alerts and checks ends when their sources say so: such a
+    # service may ship no logs at all, so no clean window would ever come to resolve it.
+    external_only = all(f.kind in ("alert", "check") for f in incident.findings.values())
+    if state.clean_streak < step.cfg.resolve_after and not external_only:
         return
     incident.status, incident.resolved_at = "resolved", step.now
     state.resolved_total += 1
