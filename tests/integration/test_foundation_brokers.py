@@ -107,3 +107,34 @@ def test_unreachable_broker_is_one_clear_line(cli_env, tmp_path):
         assert res.returncode == 1
         err = res.stderr.decode().strip().splitlines()
         assert err == [f"logwarden: cannot reach the broker at {env['LOGWARDEN_BROKER']}: KafkaConnectionError"], err
+
+
+def test_topics_create_is_idempotent_and_refuses_a_partition_mismatch(cli_env, tmp_path):
+    from streams.brokers import start_broker
+
+    with start_broker("tansu", tmp_path / "b") as b:
+        env = dict(cli_env, LOGWARDEN_BROKER=b.bootstrap, LOGWARDEN_PARTITIONS="3")
+        first = run_cli(["topics", "create"], env)
+        assert first.returncode == 0, first.stderr.decode()
+        rows = dict(line.split("\t") for line in first.stdout.decode().splitlines())
+        assert rows["logs.raw"] == "created" and rows["incidents.events"] == "created"
+        again = run_cli(["topics", "create"], env)
+        assert set(dict(l.split("\t") for l in again.stdout.decode().splitlines()).values()) == {"exists"}
+        mismatch = run_cli(["topics", "create"], dict(env, LOGWARDEN_PARTITIONS="8"))
+        assert mismatch.returncode == 1
+        assert "logs.raw has 3 partitions but the configuration says 8" in mismatch.stderr.decode()
+
+
+def test_bad_config_and_busy_port_are_one_clear_line(cli_env):
+    bad = run_cli(["worker"], dict(cli_env, LOGWARDEN_BROKER="x:1", LOGWARDEN_SESSION_TIMEOUT_S="soon"))
+    assert bad.returncode == 2
+    assert bad.stderr.decode().splitlines()[-1].startswith("  session_timeout_s (env LOGWARDEN_SESSION_TIMEOUT_S)")
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = run_cli(["up"], dict(cli_env, LOGWARDEN_WEB_PORT=str(port)))
+    assert res.returncode == 1
+    assert res.stderr.decode().strip() == f"logwarden: web port 127.0.0.1:{port} is busy (set LOGWARDEN_WEB_PORT or stop what uses it)"
