@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-beginning", action="store_true")
     tail.add_argument("-n", "--count", type=int, default=0, help="stop after N records")
     tail.add_argument("--timeout", type=float, default=0.0, help="stop after S seconds without records")
+    tail.add_argument("--since", help="start at this time: ISO 8601, epoch seconds, or -30m / -2h / -1d")
+    tail.add_argument("--until", help="stop at records after this time (same forms); implies stopping at the end")
 
     inc = sub.add_parser("incidents", help="read incidents from incidents.events")
     inc_sub = inc.add_subparsers(dest="incidents_command", required=True)
@@ -106,7 +108,8 @@ def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
     if args.command == "send-logs":
         return asyncio.run(commands.send_logs(bootstrap, args.file, service=args.service))
     if args.command == "tail":
-        return asyncio.run(commands.tail(bootstrap, args.topic, args.from_beginning, args.count, args.timeout))
+        return asyncio.run(commands.tail(bootstrap, args.topic, args.from_beginning, args.count, args.timeout,
+                                         since=args.since, until=args.until))
     if args.command == "incidents":
         return asyncio.run(commands.incidents(bootstrap, cfg, args.incidents_command, getattr(args, "incident_id", None)))
     if args.command == "registry":

@@ -242,9 +242,38 @@ async def send_logs(bootstrap: str, file: str, *, service: str | None = None, ou
     return 0
 
 
+def parse_time(text: str, now: float | None = None) -> float:
+    """ISO 8601, epoch seconds, or a relative `-30m` / `-2h` / `-1d` / `-45s`."""
+    from datetime import datetime, timezone
+
+    now = time.time() if now is None else now
+    text = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text.startswith("-") and text[-1:] in units:
+        try:
+            return now - float(text[1:-1]) * units[text[-1]]
+        except ValueError:
+            pass
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"cannot read the time {text!r}: use ISO 8601, epoch seconds or -30m/-2h/-1d") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
 async def read_topic(bootstrap: str, topic: str, *, from_beginning: bool = True, count: int = 0,
-                     idle_timeout: float = 0.0):
-    """Yield (partition, offset, key, value) from every partition of a topic, no group."""
+                     idle_timeout: float = 0.0, since: float | None = None, until: float | None = None):
+    """Yield (partition, offset, key, value) from every partition of a topic, no group.
+
+    `since`/`until` (epoch seconds, record timestamps) bound a replay: each partition
+    starts at its first record at or after `since` and stops after `until`.
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 fetch_max_bytes=32 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
     try:
@@ -258,13 +287,26 @@ async def read_topic(bootstrap: str, topic: str, *, from_beginning: bool = True,
             raise CliError(f"topic {topic} does not exist")
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         consumer.assign(tps)
-        if from_beginning:
+        if since is not None:
+            from streams.seek import offset_for_time
+
+            starts = {tp: await offset_for_time(consumer, tp, int(since * 1000)) for tp in tps}
+            for tp, offset in starts.items():
+                consumer.seek(tp, offset)
+        elif from_beginning:
             await consumer.seek_to_beginning(*tps)
         else:
             await consumer.seek_to_end(*tps)
+        stop_at: dict[TopicPartition, int] = {}
+        if until is not None:
+            ends = await consumer.end_offsets(tps)
+            stop_at = {tp: ends[tp] for tp in tps}
+            done: set[TopicPartition] = {tp for tp in tps if await consumer.position(tp) >= stop_at[tp]}
         seen = 0
         idle_since = time.monotonic()
         while True:
+            if until is not None and len(done) == len(tps):
+                return
             batch = await consumer.getmany(timeout_ms=200, max_records=5000)
             if not batch:
                 if idle_timeout and time.monotonic() - idle_since > idle_timeout:
@@ -273,10 +315,16 @@ async def read_topic(bootstrap: str, topic: str, *, from_beginning: bool = True,
             idle_since = time.monotonic()
             for tp, records in batch.items():
                 for rec in records:
+                    if until is not None and (rec.timestamp > until * 1000 or rec.offset >= stop_at[tp]):
+                        done.add(tp)
+                        consumer.pause(tp)
+                        break
                     yield tp.partition, rec.offset, rec.key, rec.value
                     seen += 1
                     if count and seen >= count:
                         return
+                if until is not None and records and records[-1].offset + 1 >= stop_at[tp]:
+                    done.add(tp)
     finally:
         await _quiet_stop(consumer)
 
@@ -299,9 +347,12 @@ async def _partitions(bootstrap: str, topic: str) -> set[int]:
 
 
 async def tail(bootstrap: str, topic: str, from_beginning: bool, count: int, timeout: float,
-               out: IO[str] = sys.stdout) -> int:
+               out: IO[str] = sys.stdout, since: str | None = None, until: str | None = None) -> int:
+    since_ts = parse_time(since) if since else None
+    until_ts = parse_time(until) if until else None
     async for partition, offset, key, value in read_topic(
-        bootstrap, topic, from_beginning=from_beginning, count=count, idle_timeout=timeout
+        bootstrap, topic, from_beginning=from_beginning, count=count, idle_timeout=timeout,
+        since=since_ts, until=until_ts,
     ):
         k = key.decode(errors="replace") if key else ""
         v = value.decode(errors="replace") if value else ""
