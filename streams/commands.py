@@ -52,8 +52,6 @@ def up(cfg: Config, *, demo: bool = False, broker_kind: str | None = None) -> in
 
 
 def run_worker(cfg: Config, *, demo: bool = False) -> int:
-    from faust.worker import Worker
-
     from streams.app import create_app
     from streams.logs import logging_config
 
@@ -73,13 +71,44 @@ def run_worker(cfg: Config, *, demo: bool = False) -> int:
         register_demo(app, cfg, clock)
     print(f"logwarden: worker up, web on http://{cfg.web_host}:{cfg.web_port} (Ctrl-C stops)", file=sys.stderr)
     # redirect_stdouts off: the console channel writes to the terminal itself.
-    worker = Worker(app, loglevel=cfg.log_level, logging_config=logging_config(cfg.log_level), quiet=True,
-                    redirect_stdouts=False)
+    worker = _worker_class()(app, loglevel=cfg.log_level, logging_config=logging_config(cfg.log_level), quiet=True,
+                     redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+SHUTDOWN_GRACE_S = 20.0
+
+
+def _worker_class():
+    from faust.worker import Worker
+
+    class StoppingWorker(Worker):
+        """A worker whose stop cannot hang forever.
+
+        A graceful stop commits, flushes and leaves the consumer groups; with the broker
+        gone each of those waits for it. After SHUTDOWN_GRACE_S the process exits anyway
+        (the log is the source of truth: nothing uncommitted is lost, it is redone).
+        """
+
+        def _schedule_shutdown(self, signal) -> None:  # noqa: ANN001 - mode's signature
+            import os
+            import threading
+
+            def force() -> None:
+                print(f"logwarden: shutdown took over {SHUTDOWN_GRACE_S:.0f}s (broker gone?); exiting",
+                      file=sys.stderr, flush=True)
+                os._exit(3)
+
+            timer = threading.Timer(SHUTDOWN_GRACE_S, force)
+            timer.daemon = True
+            timer.start()
+            super()._schedule_shutdown(signal)
+
+    return StoppingWorker
 
 
 def _create_topics_or_fail(bootstrap: str, cfg: Config) -> dict[str, str]:
