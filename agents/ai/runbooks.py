@@ -11,12 +11,25 @@ import re
 import tomllib
 from pathlib import Path
 
-__all__ = ["load_allowlist"]
+__all__ = ["load_allowlist", "resolve_index"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def resolve_index(index: Path) -> Path:
+    """A relative index path is looked up in the working directory, then in the project."""
+    index = Path(index)
+    if index.is_absolute() or index.exists():
+        return index
+    candidate = _PROJECT_ROOT / index
+    return candidate if candidate.exists() else index
+
+
 def load_allowlist(index: Path) -> frozenset[str]:
+    index = resolve_index(index)
     try:
         data = tomllib.loads(index.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):

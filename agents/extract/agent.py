@@ -72,7 +72,7 @@ class ExtractionLoop:
                 # Not set up (yet): hand the records back rather than skip them.
                 self.consumer.seek(tp, records[0].offset)
                 continue
-            ex.feed_many((rec.offset, rec.key, rec.value, rec.timestamp / 1000.0) for rec in records)
+            ex.feed_records(records)
             n += len(records)
         self.fed += n
         self.lines_total += n
@@ -85,15 +85,19 @@ class ExtractionLoop:
         self.last_flush = time.monotonic()
         self.fed = 0
         offsets = {}
+        # Enqueue everything, then wait for all acknowledgements at once: one linger
+        # and one round trip per flush instead of one per partition.
+        pending = []
         for partition, ex in list(self.extractors.items()):
             partial, letters = ex.flush()
             for letter in letters:
-                await self.producer.send_and_wait("dead.letter", encode(letter), key=b"logs.raw")
+                pending.append(await self.producer.send("dead.letter", encode(letter), key=b"logs.raw"))
             if partial is None:
                 continue
-            await self.producer.send_and_wait("signals.partials", encode(partial), partition=partition,
-                                              key=str(partition).encode())
+            pending.append(await self.producer.send("signals.partials", encode(partial), partition=partition,
+                                                    key=str(partition).encode()))
             offsets[TopicPartition("logs.raw", partition)] = partial.offset_to + 1
+        await asyncio.gather(*pending)  # raises if any send failed: then nothing is committed
         if commit and offsets:
             try:
                 await self.consumer.commit(offsets)

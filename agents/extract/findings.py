@@ -18,9 +18,10 @@ from agents.extract.config import ExtractConfig
 from agents.extract.templates import mask_message, template_id
 from agents.redact import redact
 
-__all__ = ["IgnoreRules", "Signal", "fingerprint", "normalise_endpoint", "sample_text"]
+__all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "fingerprint", "normalise_endpoint", "sample_text"]
 
 FINGERPRINT_VERSION = "fp1"
+NO_MESSAGE = "(error without a message)"
 _ID_SEGMENT = re.compile(
     r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|[0-9a-fA-F]{12,}|[\w-]*\d[\w-]*\d[\w-]*|[A-Za-z0-9_-]{20,})$")
@@ -69,7 +70,9 @@ class Signal:
         if status >= 500:
             template = f"{endpoint} -> {status}" if endpoint else f"HTTP {status}"
             return cls(service, endpoint, f"HTTP {status}", template, level, at, message, logger)
-        template = mask_message(message[:2000])
+        # The template is what people read when there is no exception class or status
+        # (the error_type is then only an id): never leave it empty.
+        template = mask_message(message[:2000]) or NO_MESSAGE
         return cls(service, endpoint, template_id(template), template, level, at, message, logger)
 
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -90,16 +90,23 @@ def lookup(obj: dict[str, Any], path: str) -> Any:
     return None
 
 
-Paths = tuple[tuple[str, str | None], ...]
+class Paths(NamedTuple):
+    """Field names with the first segment of dotted ones, so misses cost one dict lookup,
+    and every top-level key any of them needs, so a record with none costs one set test."""
+
+    entries: tuple[tuple[str, str | None], ...]
+    keys: frozenset[str]
 
 
 def _paths(names: tuple[str, ...] | list[str]) -> Paths:
-    """Field names with the first segment of dotted ones, so misses cost one dict lookup."""
-    return tuple((name, name.partition(".")[0] if "." in name else None) for name in names)
+    entries = tuple((name, name.partition(".")[0] if "." in name else None) for name in names)
+    return Paths(entries, frozenset(name for entry in entries for name in entry if name is not None))
 
 
 def _first(obj: dict[str, Any], paths: Paths) -> Any:
-    for path, head in paths:
+    if obj.keys().isdisjoint(paths.keys):
+        return None
+    for path, head in paths.entries:
         value = obj.get(path)
         if value is None and head is not None and head in obj:
             value = lookup(obj, path)
@@ -212,6 +219,7 @@ _LEADING_TIME = re.compile(
 _LEVEL_TOKEN = re.compile(
     r"(?:^|[\s\[<(|])(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|SEVERE|FATAL|PANIC|ALERT|EMERG"
     r"|trace|debug|info|notice|warn|warning|error|err|critical|crit|fatal|panic)(?=$|[\s\]>):|,])")
+_BRACKETED_ORIGIN = re.compile(r"\[([\w.$:/-]{1,120})\] +(?=\S)")
 _GLOG = re.compile(r"([IWEF])(\d{4} \d\d:\d\d:\d\d\.\d+)\s+\d+ [\w.]+:\d+\] (.*)", re.S)
 
 
@@ -395,9 +403,15 @@ def _plain(text: str, reference: float) -> LogLine:
         message = text[stamp.end():].lstrip(" \t-|")
     level_match = _LEVEL_TOKEN.search(message, 0, 160)
     level = ""
+    logger = ""
     if level_match:
         level = normalise_level(level_match.group(1))
         if stamp and level_match.start() < 3:  # "<time> ERROR [main] Foo - text": the text is the message
             message = message[level_match.end():].lstrip(" \t]:-|")
-    return LogLine(message=message, level=level,
+            # "[payments.db] pool exhausted" (Python's "[%(name)s]", log4j's "[%t]"): the
+            # bracket names where the line came from, so templates read as the message.
+            origin = _BRACKETED_ORIGIN.match(message)
+            if origin:
+                logger, message = origin.group(1), message[origin.end():]
+    return LogLine(message=message, level=level, logger=logger,
                    timestamp=parse_timestamp(stamp.group(1), reference) if stamp else None)

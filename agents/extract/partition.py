@@ -1,10 +1,12 @@
 """Batch extraction of one `logs.raw` partition: records in, a partial aggregate out.
 
-`PartitionExtractor.feed` is called for every record and must stay cheap: a byte-level
-test lets most lines (no error or warning word, no open exception) through after being
-counted under their service and minute; only candidate lines are decoded, parsed,
-joined into exceptions and fingerprinted. `flush` hands over what was seen since the
-previous flush as a `PartialAggregate` plus the dead letters.
+`PartitionExtractor.feed` takes one record and must stay cheap: a byte-level test
+(prefilter.py) lets most lines (no error or warning word, no open exception) through
+after being counted under their service and minute; only candidate lines are decoded,
+parsed, joined into exceptions and fingerprinted. `feed_records` does the same for a
+whole fetched batch, with the byte-level tests run once per batch: that is what the
+worker calls. `flush` hands over what was seen since the previous flush as a
+`PartialAggregate` plus the dead letters.
 
 Time: a parsed line's event time is its own timestamp (falling back to the broker
 timestamp, and not trusted when it runs more than `max_future_skew_s` ahead of it). A
@@ -25,60 +27,23 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol, Sequence
 
 import orjson
 
 from agents.extract.config import ExtractConfig
 from agents.extract.findings import IgnoreRules, Signal, fingerprint, normalise_endpoint, sample_text
 from agents.extract.formats import LEVEL_RANK, LogLine, parse_json_object, parse_text
+from agents.extract.prefilter import TICK_PREFIX, is_candidate, may_continue, records_to_parse
 from agents.extract.templates import mask_message, template_id
-from agents.extract.traces import OpenTrace, TraceJoiner, describe_trace
+from agents.extract.traces import OpenTrace, TraceJoiner, describe_trace, exception_template
 from schemas.records import DeadLetter, PartialAggregate
 
-__all__ = ["CALIBRATE_EVERY", "PartitionExtractor", "TICK_KEY", "is_candidate", "may_continue"]
+__all__ = ["CALIBRATE_EVERY", "ConsumerRecordLike", "PartitionExtractor", "TICK_KEY", "is_candidate", "may_continue"]
 
 TICK_KEY = b"__tick__"
-TICK_PREFIX = b'{"tick":'
 CALIBRATE_EVERY = 256
 SOURCE_TOPIC = "logs.raw"
-
-# Cheap test on the raw bytes: anything that may be an error or a warning. False
-# positives only cost a parse; a miss would lose an error, so it is generous. Written
-# as one lower-case scan plus two guarded checks because that measured ~5x faster than
-# one case-insensitive alternation (ops/bench/extract_core.py).
-_CANDIDATE_WORDS = re.compile(rb"[efcptwsa](?:rr|atal|rit|anic|xception|raceback|arn|evere|merg|lert)")
-_SERVER_ERROR = re.compile(rb'" 5\d\d ')
-_NUMERIC_LEVEL = re.compile(rb'"level":\s?[4-6]\d')
-_STATUS_5XX = re.compile(rb'(?i)status(?:_?code)?"?\s?[:=]\s?"?5\d\d\b')
-
-
-def is_candidate(value: bytes) -> bool:
-    """Whether a raw line may carry an error or warning signal (and must be parsed)."""
-    head = value[:1]
-    if (head == b" " or head == b"\t") and _ORPHAN_FRAME_BYTES.match(value):
-        return True
-    return bool(
-        _CANDIDATE_WORDS.search(value.lower())
-        or (b'" 5' in value and _SERVER_ERROR.search(value))
-        or (b'"level":' in value and _NUMERIC_LEVEL.search(value))
-        or (b"tatus" in value and _STATUS_5XX.search(value))
-        or head == b"<"  # syslog PRI carries the severity
-        or (head in (b"E", b"F", b"W") and value[1:5].isdigit()))  # glog "E0911 ..."
-
-
-# Raw lines that may continue an open multi-line exception (see traces.py); only
-# tested for services that have one open.
-_CONTINUATION_BYTES = re.compile(
-    rb"(?:\s|Caused by|at |#\d|goroutine |created by |\[signal |Traceback|During handling|The above"
-    rb"|Stack trace|--- |\{main\}|\.\.\. |Unhandled|[\w.$/*()\[\]-]+\([^()]*\)\s*$)"
-    rb'|.*"(?:log|message|msg|MESSAGE)":\s?"(?:\s|\\t|\\n)')
-
-
-def may_continue(value: bytes) -> bool:
-    """Whether a raw line may be a frame of an open exception (and must be parsed)."""
-    return _CONTINUATION_BYTES.match(value) is not None
-
 
 # Level words in a line without a level: upper case, or followed by ":"/"=" ("error:
 # connection refused"). A bare "no exception" in prose is not an error.
@@ -88,11 +53,21 @@ _ERROR_WORDS = re.compile(
 # A stack frame with no exception line before it (the head was lost or is prose):
 # still one exception.
 _ORPHAN_FRAME = re.compile(r"\s+(?:at \S|File \")")
-_ORPHAN_FRAME_BYTES = re.compile(rb"\s+(?:at \S|File \")")
+# "POST /v1/payments/4548 failed": the request an error line or exception headline names.
+_REQUEST_IN_TEXT = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/[^\s\"'?#]*)")
 _WARNING_WORDS = re.compile(r"\bWARN(?:ING)?\b|(?i:\bwarn(?:ing)?\s?[:=])|(?i:^warn(?:ing)?\b)")
 _EXCEPTION_HEAD = re.compile(
     r"(?:Traceback \(most recent call last\)|Exception in thread |\bpanic: |Unhandled [Ee]xception"
     r"|(?:[A-Za-z_$][\w$]*(?:\.|::))*[A-Z][\w$]*(?:Exception|Error)(?::|$|\s\())")
+
+class ConsumerRecordLike(Protocol):
+    """What `feed_records` reads of a fetched record (aiokafka's `ConsumerRecord` fits)."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int  # broker time, epoch milliseconds
+
 
 # Counter slots of one service-window, kept as a list for speed.
 LINES, ERRORS, WARNINGS, LATE, IGNORED = range(5)
@@ -157,7 +132,7 @@ class PartitionExtractor:
             if service is None:
                 service = self._service_from_key(key)
         self._since_calibration += 1
-        if (service is not None and self._since_calibration < CALIBRATE_EVERY
+        if (service is not None and service in self._lag and self._since_calibration < CALIBRATE_EVERY
                 and (not self._joiner.open or service not in self._joiner.services or not may_continue(value))
                 and value.isascii() and not is_candidate(value)
                 and (value[:1] != b"{" or value.rstrip().endswith(b"}"))):
@@ -184,7 +159,7 @@ class PartitionExtractor:
                 continue
             service = key_services.get(key)
             self._since_calibration += 1
-            if (service is None or self._since_calibration >= CALIBRATE_EVERY
+            if (service is None or service not in self._lag or self._since_calibration >= CALIBRATE_EVERY
                     or (joiner.open and service in joiner.services and may_continue(value)) or not value.isascii()
                     or is_candidate(value) or (value[:1] == b"{" and not value.rstrip().endswith(b"}"))):
                 self._since_calibration -= 1  # feed counts it again
@@ -194,6 +169,56 @@ class PartitionExtractor:
                 self._first_offset = offset
             self._last_offset = offset
             count_fast(service, broker_ts)
+
+    def feed_records(self, records: Sequence[ConsumerRecordLike]) -> None:
+        """`feed` for each record of one fetched batch, in order, with the same result.
+
+        The byte-level tests run once over the whole batch (`records_to_parse`); what is
+        left per record is a key lookup and a counter. This is the production path."""
+        if not records:
+            return
+        values = [record.value for record in records]
+        if records[0].offset <= self.resume_after or None in values:
+            # Just after a restart, or tombstones: rare, take the general path.
+            self.feed_many((r.offset, r.key, r.value, r.timestamp / 1000.0) for r in records)
+            return
+        to_parse = records_to_parse(values, self.cfg.max_line_bytes)
+        feed = self.feed
+        key_services = self._key_services
+        open_services = self._joiner.services  # non-empty exactly while a block is open
+        lag = self._lag
+        fast_slots = self._fast_slots
+        use_key = self.cfg.use_record_key
+        width = self._width
+        if self._first_offset < 0:
+            self._first_offset = records[0].offset
+        watermark = self.watermark
+        since = self._since_calibration
+        for index, record in enumerate(records):
+            key = record.key
+            service = key_services.get(key) if (use_key and key is not None) else None
+            if service is not None and index not in to_parse and service in lag:
+                since += 1
+                if since < CALIBRATE_EVERY and not (open_services and service in open_services
+                                                    and may_continue(values[index])):
+                    # _count_fast, inlined: this line runs for almost every record.
+                    at = record.timestamp / 1000.0 + lag[service]
+                    if at > watermark:
+                        watermark = at
+                    start = int(at // width) * width
+                    cached = fast_slots.get(service)
+                    if cached is not None and cached[0] == start and cached[2] > watermark:
+                        cached[1][LINES] += 1
+                        continue
+                    self.watermark = watermark
+                    self._count_fast(service, record.timestamp / 1000.0)
+                    continue
+                since -= 1  # feed counts it again
+            self.watermark, self._since_calibration = watermark, since
+            feed(record.offset, key, record.value, record.timestamp / 1000.0)
+            watermark, since = self.watermark, self._since_calibration
+        self.watermark, self._since_calibration = watermark, since
+        self._last_offset = records[-1].offset
 
     def _count_fast(self, service: str, broker_ts: float) -> None:
         at = broker_ts + self._lag.get(service, 0.0)
@@ -242,6 +267,9 @@ class PartitionExtractor:
                 self._lag[service] = lag if abs(lag) > self.cfg.allowed_lateness_s else 0.0
         if at > self.watermark:
             self.watermark = at
+        # The first line of a service is always parsed: until then its lag is unknown,
+        # and counting a backlog line at broker time would make all the others late.
+        self._lag.setdefault(service, 0.0)
         self._observe(service, line, at)
 
     def _observe(self, service: str, line: LogLine, at: float) -> None:
@@ -251,7 +279,8 @@ class PartitionExtractor:
         message = line.message
         # A JSON record with its own level is an event of its own, never a frame.
         structured = bool(line.fields) and bool(line.level)
-        if self._joiner.open and not structured and self._joiner.continue_block(stream_key, message, at):
+        if (self._joiner.open and not structured
+                and self._joiner.continue_block(stream_key, message, at, bare=line.timestamp is None)):
             return
         closed = self._joiner.close(stream_key) if self._joiner.open else None
         if closed is not None:
@@ -275,7 +304,12 @@ class PartitionExtractor:
                                          status=line.status, logger=line.logger)
             self._add_signal(signal, self._window_start_for(at))
             return
-        endpoint_hint = f"{line.method}\x00{line.path}" if (line.method or line.path) else ""
+        method, path = line.method, line.path
+        if not (method or path):
+            request = _REQUEST_IN_TEXT.search(message, 0, 300)
+            if request:
+                method, path = request.groups()
+        endpoint_hint = f"{method}\x00{path}" if (method or path) else ""
         block = OpenTrace(service, self._window_start_for(at), at, at, level, [message], line.logger, endpoint_hint)
         for evicted in self._joiner.start(stream_key, block):
             self._emit_trace(evicted)
@@ -291,10 +325,10 @@ class PartitionExtractor:
             self._add_signal(signal, block.window_start)
             return
         text = "\n".join(block.lines)
-        info = describe_trace("\n".join(block.lines[1:]) if headline_first else text)
+        info = describe_trace("\n".join(block.lines[1:]) if headline_first or block.headline else text)
         if not info.error_type and not info.frames:
             info = describe_trace(text)
-        template = mask_message((info.headline or head)[:2000])
+        template = exception_template(info.error_type, info.headline or head)
         signal = Signal(block.service, normalise_endpoint(method, path) if (method or path) else "",
                         info.error_type or template_id(template), template, block.level, block.first_seen,
                         text, block.logger)

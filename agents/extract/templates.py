@@ -18,7 +18,7 @@ import hashlib
 import re
 from functools import lru_cache
 
-__all__ = ["TemplateMiner", "WILDCARD", "mask_message", "template_id"]
+__all__ = ["TEMPLATE_ID", "TemplateMiner", "WILDCARD", "is_template_id", "mask_message", "template_id"]
 
 WILDCARD = "<*>"
 
@@ -85,9 +85,21 @@ def mask_message(text: str) -> str:
     return _SPACES.sub(" ", out).strip()
 
 
+# What `template_id` returns: "T" and 10 lower-case hex digits. A finding whose
+# `error_type` matches it has no exception class or HTTP status; its readable name is
+# its `template`.
+TEMPLATE_ID = r"T[0-9a-f]{10}"
+_TEMPLATE_ID = re.compile(TEMPLATE_ID)
+
+
 def template_id(template: str) -> str:
     """Short stable id of a template, used as `error_type` for plain-text lines."""
     return "T" + hashlib.blake2b(template.encode(), digest_size=5).hexdigest()
+
+
+def is_template_id(error_type: str) -> bool:
+    """Whether an `error_type` is a template id (then the finding's template names it)."""
+    return _TEMPLATE_ID.fullmatch(error_type) is not None
 
 
 class TemplateMiner:

@@ -1,7 +1,11 @@
 """Multi-line exceptions: join lines that arrive one per record, and name what was thrown.
 
 `TraceJoiner` keeps one open block per (service, host, stream); a block starts at an
-error line and takes every following frame-like line of the same stream. `describe_trace`
+error line and takes every following frame-like line of the same stream. An error line
+without a stack of its own ("ERROR ... POST /v1/x failed") followed by an exception
+line that carries no timestamp ("psycopg2.OperationalError: ...", "panic: ...") is one
+block too: the first line is its headline (which request), the rest what was thrown.
+`describe_trace`
 reads a joined block (or a stack carried inside one JSON record) and returns the
 exception type and its top frames, for Python, Java, Node.js, Go, Ruby, C#, PHP and Dart.
 Never unbounded: blocks are cut at a line limit and the number of open blocks is capped.
@@ -14,7 +18,8 @@ from dataclasses import dataclass, field
 
 from agents.extract.templates import mask_message
 
-__all__ = ["OpenTrace", "TraceInfo", "TraceJoiner", "describe_trace", "is_continuation"]
+__all__ = ["OpenTrace", "TraceInfo", "TraceJoiner", "describe_trace", "exception_template", "is_continuation",
+           "starts_exception"]
 
 # Lines that continue a block: indented frames, "Caused by", Go goroutine dumps, PHP
 # and Dart "#0" frames, blank separators, Python chained-exception banners.
@@ -22,6 +27,12 @@ _CONTINUATION = re.compile(
     r"(?:\s+\S|\s*$|Caused by:|Traceback \(|During handling of|The above exception|Stack trace:|#\d+\s"
     r"|goroutine \d+ \[|created by |\[signal |--- End of|\{main\}|[\w.$/*()\[\]-]+\([^()]*\)\s*$"
     r"|\.\.\. \d+ (?:more|common frames omitted)|Unhandled exception)")
+# The first line of an exception report in any of the languages above. After a
+# one-line block that is not itself one, it makes that line the block's headline.
+_EXCEPTION_START = re.compile(
+    r"(?:Traceback \(|Exception in thread |panic: |Unhandled [Ee]xception|[\w/.-]+\.rb:\d+:in "
+    r"|(?:PHP )?(?:Fatal error: +)?(?:Uncaught |exception ')"
+    r"|(?:[A-Za-z_$][\w$]*(?:\.|::))*(?:[A-Z][\w$]*)?(?:Exception|Error|Throwable)\b(?::|$|\s\())")
 # The last line of a Python traceback names the exception; it is not indented.
 _PY_EXCEPTION_LINE = re.compile(
     r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)(?::|$)|[A-Za-z_][\w.]*: ")
@@ -72,8 +83,10 @@ def describe_trace(text: str) -> TraceInfo:
             error_type = match.group(1)
             if language == "go":
                 error_type = "panic: runtime error" if error_type.startswith("runtime error") else "panic"
-            end = text.find("\n", match.start())
-            headline = text[match.start(): end if end >= 0 else len(text)]
+            # Dart announces ("Unhandled exception:") and names the exception on the next line.
+            begin = match.start(1) if language == "dart" else match.start()
+            end = text.find("\n", begin)
+            headline = text[begin: end if end >= 0 else len(text)]
             return TraceInfo(error_type.rsplit("\\", 1)[-1], frames, headline.strip())
     first = next((line for line in lines if line.strip()), "")
     return TraceInfo("", frames, first.strip())
@@ -89,16 +102,46 @@ def _frame(line: str) -> str:
     return ""
 
 
-def is_continuation(message: str, block: list[str]) -> bool:
-    """Whether `message` continues the block whose lines so far are `block`."""
+def is_continuation(message: str, block: list[str], *, bare: bool = False) -> bool:
+    """Whether `message` continues the block whose lines so far are `block`.
+
+    `bare`: the line carries no timestamp of its own, so it may be the exception that a
+    one-line headline announced."""
     if _CONTINUATION.match(message):
         return True
     # "nested exception is:", "Unhandled exception:", "Stack trace:": announced.
     if block[-1].rstrip().endswith(":") and message.strip():
         return True
+    if bare and len(block) == 1 and starts_exception(message) and not starts_exception(block[0]):
+        return True
     # Python ends with "ValueError: msg" at column 0, right after an indented frame.
-    return (block[0].startswith("Traceback (") and block[-1][:1].isspace()
+    return (block[-1][:1].isspace() and _in_python_traceback(block)
             and bool(_PY_EXCEPTION_LINE.match(message)))
+
+
+def starts_exception(line: str) -> bool:
+    """Whether `line` is the first line of an exception report."""
+    return _EXCEPTION_START.match(line) is not None
+
+
+def _in_python_traceback(block: list[str]) -> bool:
+    # The banner is the first line, or the second after a headline.
+    return block[0].startswith("Traceback (") or (len(block) > 1 and block[1].startswith("Traceback ("))
+
+
+def exception_template(error_type: str, headline: str) -> str:
+    """The readable template of an exception: its type as written, then its masked message.
+
+    Masking the type would turn "psycopg2.OperationalError" into a wildcard (it holds a
+    digit); the type is a name, not a value."""
+    head = headline[:2000]
+    if not error_type or not head.startswith(error_type):
+        return mask_message(head)
+    rest = head[len(error_type):]
+    masked = mask_message(rest)
+    if not masked:
+        return error_type
+    return f"{error_type}{' ' if rest[:1].isspace() else ''}{masked}"
 
 
 @dataclass(slots=True)
@@ -113,6 +156,7 @@ class OpenTrace:
     lines: list[str] = field(default_factory=list)
     logger: str = ""
     endpoint: str = ""
+    headline: bool = False  # lines[0] announced the exception that lines[1:] report
 
 
 StreamKey = tuple[str, str, str]
@@ -137,11 +181,14 @@ class TraceJoiner:
         else:
             self.services.pop(key[0], None)
 
-    def continue_block(self, key: StreamKey, message: str, at: float) -> bool:
-        """Append `message` to the open block of `key` if it continues it."""
+    def continue_block(self, key: StreamKey, message: str, at: float, *, bare: bool = False) -> bool:
+        """Append `message` to the open block of `key` if it continues it (`bare`: see
+        `is_continuation`)."""
         block = self.open.get(key)
-        if block is None or not is_continuation(message, block.lines):
+        if block is None or not is_continuation(message, block.lines, bare=bare):
             return False
+        if len(block.lines) == 1 and starts_exception(message) and not starts_exception(block.lines[0]):
+            block.headline = True
         if len(block.lines) < self.max_lines:
             block.lines.append(message)
         block.last_seen = max(block.last_seen, at)

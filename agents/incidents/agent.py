@@ -52,8 +52,20 @@ def service_of_incident(incident_id: str) -> str:
     return parts[0] if len(parts) == 3 else incident_id
 
 
+def _with_runbook_allowlist(cfg):
+    """One allowlist for the whole pipeline: the runbook index the AI stage reads.
+
+    `incidents.runbooks` empty means "every runbook of the index"; names configured
+    there that the index does not hold are dropped, never proposed."""
+    from agents.ai.runbooks import load_allowlist
+
+    indexed = load_allowlist(cfg.ai.runbooks_index)
+    chosen = [r for r in cfg.incidents.runbooks if r in indexed] if cfg.incidents.runbooks else sorted(indexed)
+    return cfg.incidents.model_copy(update={"runbooks": chosen})
+
+
 def register(app: faust.App, topology, cfg) -> None:
-    icfg = cfg.incidents
+    icfg = _with_runbook_allowlist(cfg)
     states = app.Table("incident-states", partitions=cfg.partitions,
                       schema=faust.Schema(key_type=str, value_type=None, key_serializer="json", value_serializer="json"))
     digest_books = app.Table("digest-book", partitions=1,

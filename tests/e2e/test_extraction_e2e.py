@@ -73,8 +73,14 @@ def test_every_line_is_counted_in_a_window_or_a_dead_letter(fresh_broker, tmp_pa
     finding = by_minute[("unknown", 2)]["findings"][0]
     assert finding["error_type"] == "HTTP 503" and finding["endpoint"] == "GET /api/orders/{id}"
     assert finding["count"] == 4
-    assert by_minute[("api", 0)]["status"] == "clean" and by_minute[("api", 0)]["lines"] == 40
-    # Every known service gets a summary for every minute up to the watermark.
-    minutes_api = sorted(m for (s, m) in by_minute if s == "api")
-    assert minutes_api[:5] == [0, 1, 2, 3, 4]
-    assert all(by_minute[("api", m)]["status"] == "silent" for m in minutes_api[5:])
+    # Error lines are always placed by their own timestamps (above). Lines that are only
+    # counted are placed by broker time plus the service's sampled lag, so in a backlog
+    # shipped within a second they may bunch into fewer minutes: the total is exact.
+    api = {m: w for (s, m), w in by_minute.items() if s == "api"}
+    assert sum(w["lines"] for w in api.values()) == 200
+    assert all(w["errors"] == 0 for w in api.values())
+    # Every known service gets one summary for every minute from its first up to the
+    # watermark: clean while it logs, silent after.
+    assert sorted(api) == list(range(min(api), max(api) + 1))
+    assert min(api) == 0
+    assert api[max(api)]["status"] == "silent"
