@@ -10,13 +10,12 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
 from streams.config import Config, ConfigError, load_config
 from streams.errors import CliError
-from streams.net import port_is_free  # noqa: F401 - re-exported for callers
+
 
 __all__ = ["main"]
 

@@ -12,10 +12,26 @@ from typing import Any
 import faust
 from pydantic import BaseModel
 
+from agents.redact import redact
 from schemas.records import DeadLetter, encode
 from schemas.topics import TOPICS
 
-__all__ = ["Topology"]
+__all__ = ["Topology", "dead_letter_of"]
+
+PAYLOAD_CHARS = 2000
+
+
+def dead_letter_of(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, *,
+                   stage: str, reason: str, error: BaseException | str, trace_id: str = "") -> DeadLetter:
+    """The dead letter for one record. The payload is truncated and redacted (what failed
+    to parse may hold secrets); the error names the exception type, never a secret."""
+    value = value or b""
+    text = error if isinstance(error, str) else f"{error.__class__.__name__}: {error}"
+    return DeadLetter(
+        source_topic=topic, partition=partition, offset=offset,
+        key=(key or b"").decode(errors="replace"), stage=stage, reason=reason, error=redact(text)[:500],
+        payload=redact(value[:PAYLOAD_CHARS].decode(errors="replace")), payload_bytes=len(value),
+        trace_id=trace_id)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +63,14 @@ class Topology:
         if wait:
             return await fut
         return fut
+
+    async def reject(self, event: Any, stage: str, reason: str, error: BaseException | str,
+                     key: str | None = None, trace_id: str = "") -> None:
+        """Send the Faust event being processed to the dead-letter topic with the reason."""
+        msg = event.message
+        await self.dead_letter(dead_letter_of(
+            msg.topic, msg.partition, msg.offset, event.key if key is None else key.encode(), event.value,
+            stage=stage, reason=reason, error=error, trace_id=trace_id))
 
     async def dead_letter(self, letter: DeadLetter) -> None:
         log.warning("dead letter from %s: %s", letter.source_topic, letter.reason,

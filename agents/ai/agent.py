@@ -13,7 +13,7 @@ import logging
 import faust
 
 from agents.ai.service import AIService
-from schemas.records import AIRequest, DeadLetter
+from schemas.records import AIRequest
 from streams.logs import trace_context
 
 __all__ = ["register"]
@@ -40,10 +40,7 @@ def register(app: faust.App, topology, cfg) -> None:
             try:
                 request = AIRequest.model_validate_json(event.value)
             except ValueError as exc:
-                await topology.dead_letter(DeadLetter(
-                    source_topic="ai.requests", partition=event.message.partition, offset=event.message.offset,
-                    stage="ai", reason="invalid_request", error=str(exc)[:500],
-                    payload=event.value[:2000].decode(errors="replace"), payload_bytes=len(event.value)))
+                await topology.reject(event, "ai", "invalid_request", exc)
                 continue
             with trace_context(request.trace_id):
                 result, audit = await service().handle(request)

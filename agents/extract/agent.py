@@ -26,7 +26,7 @@ from mode import Service
 
 from agents.extract.partition import PartitionExtractor
 from agents.extract.windows import WindowBook, apply_partial
-from schemas.records import DeadLetter, PartialAggregate, encode
+from schemas.records import PartialAggregate, encode
 from streams.logs import trace_context
 
 __all__ = ["BatchExtractor", "register"]
@@ -219,11 +219,7 @@ def register(app: faust.App, topology, cfg) -> None:
             try:
                 partial = PartialAggregate.model_validate_json(event.value)
             except Exception as exc:  # noqa: BLE001 - never raise out of an agent
-                await topology.dead_letter(DeadLetter(
-                    source_topic="signals.partials", partition=event.message.partition,
-                    offset=event.message.offset, stage="extract", reason="invalid_partial",
-                    error=str(exc)[:500], payload=event.value[:2000].decode(errors="replace"),
-                    payload_bytes=len(event.value)))
+                await topology.reject(event, "extract", "invalid_partial", exc)
                 continue
             key = f"p{partial.source_partition}"
             raw = books.get(key)

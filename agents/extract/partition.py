@@ -35,7 +35,7 @@ from agents.extract.config import ExtractConfig
 from agents.extract.findings import IgnoreRules, Signal, fingerprint, normalise_endpoint, sample_text
 from agents.extract.formats import LEVEL_RANK, LogLine, parse_json_object, parse_text
 from agents.extract.prefilter import TICK_PREFIX, is_candidate, may_continue, records_to_parse
-from agents.extract.templates import mask_message, template_id
+from agents.extract.templates import template_id
 from agents.extract.traces import OpenTrace, TraceJoiner, describe_trace, exception_template
 from schemas.records import DeadLetter, PartialAggregate
 

@@ -13,7 +13,6 @@ import logging
 import time
 
 import faust
-from aiohttp import web as aioweb
 
 from agents.gateway.intake import parse_log_intake
 from agents.gateway.metrics import ALERTS, LOG_LINES, record_outcome

@@ -24,7 +24,7 @@ from agents.incidents.effects import Publish, WriteReport
 from agents.incidents.lifecycle import apply, event_time
 from agents.incidents.state import ServiceState
 from agents.incidents.views import find_incident, incident_metrics, incident_view, registry_view
-from schemas.records import AIResult, Alert, Approval, CheckResult, DeadLetter, Receipt, WindowSummary
+from schemas.records import AIResult, Alert, Approval, CheckResult, Receipt, WindowSummary
 from streams.logs import trace_context
 
 __all__ = ["INPUTS", "register"]
@@ -100,11 +100,7 @@ def register(app: faust.App, topology, cfg) -> None:
             try:
                 record = INPUTS[topic].model_validate_json(event.value)
             except ValueError as exc:
-                await topology.dead_letter(DeadLetter(
-                    source_topic=topic, partition=event.message.partition, offset=event.message.offset,
-                    stage="incidents", reason="invalid_record", error=str(exc)[:500],
-                    key=(event.key or b"").decode(errors="replace"),
-                    payload=event.value[:2000].decode(errors="replace"), payload_bytes=len(event.value)))
+                await topology.reject(event, "incidents", "invalid_record", exc)
                 continue
             service = getattr(record, "service", "") or (event.key or b"").decode(errors="replace")
             if isinstance(record, Approval) and not record.detail.get("service"):
@@ -116,11 +112,8 @@ def register(app: faust.App, topology, cfg) -> None:
                     new_state, effects = apply(state, record, event_time(record), icfg)
                 except Exception as exc:  # noqa: BLE001 - a reducer bug must not stop every service
                     log.exception("incident reducer failed on %s", topic)
-                    await topology.dead_letter(DeadLetter(
-                        source_topic=topic, partition=event.message.partition, offset=event.message.offset,
-                        stage="incidents", reason="reducer_error", error=f"{exc.__class__.__name__}: {exc}"[:500],
-                        key=service, payload=event.value[:2000].decode(errors="replace"),
-                        payload_bytes=len(event.value), trace_id=record.trace_id))
+                    await topology.reject(event, "incidents", "reducer_error", exc, key=service,
+                                          trace_id=record.trace_id)
                     continue
                 await carry_out(effects, record.trace_id)
                 states[service] = new_state.model_dump(mode="json")
@@ -133,10 +126,7 @@ def register(app: faust.App, topology, cfg) -> None:
             try:
                 part = DigestPart.model_validate_json(event.value)
             except ValueError as exc:
-                await topology.dead_letter(DeadLetter(
-                    source_topic="incidents.digest", offset=event.message.offset, stage="incidents",
-                    reason="invalid_digest_part", error=str(exc)[:500],
-                    payload=event.value[:2000].decode(errors="replace"), payload_bytes=len(event.value)))
+                await topology.reject(event, "incidents", "invalid_digest_part", exc)
                 continue
             raw = digest_books.get("digest")
             book = DigestBook.model_validate(raw) if raw else None

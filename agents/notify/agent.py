@@ -13,7 +13,7 @@ import logging
 import faust
 
 from agents.notify.notifier import Notifier
-from schemas.records import DeadLetter, OutboxMessage
+from schemas.records import OutboxMessage
 from streams.logs import trace_context
 
 __all__ = ["register"]
@@ -40,10 +40,7 @@ def register(app: faust.App, topology, cfg) -> None:
             try:
                 msg = OutboxMessage.model_validate_json(event.value)
             except ValueError as exc:
-                await topology.dead_letter(DeadLetter(
-                    source_topic="notify.outbox", partition=event.message.partition, offset=event.message.offset,
-                    stage="notify", reason="invalid_outbox_record", error=str(exc)[:500],
-                    payload=event.value[:2000].decode(errors="replace"), payload_bytes=len(event.value)))
+                await topology.reject(event, "notify", "invalid_outbox_record", exc)
                 continue
             with trace_context(msg.trace_id):
                 n = notifier()

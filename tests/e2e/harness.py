@@ -20,7 +20,6 @@ from typing import Any, Callable
 from streams.admin import create_topics
 from streams.brokers import free_port
 from streams.commands import read_topic
-from tests.conftest import ROOT
 
 NO_TICKS = '["web", "extract", "incidents", "ai", "notify", "gateway"]'
 

@@ -13,7 +13,6 @@ import time
 import pytest
 
 from streams.brokers import free_port
-from tests.conftest import ROOT
 
 pytestmark = pytest.mark.broker
 

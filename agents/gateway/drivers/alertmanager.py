@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from agents.gateway.drivers.base import Driver, ShapeError, as_dict, as_list, first_text
+from agents.gateway.drivers.base import Driver, ShapeError, as_dict, first_text
 from agents.gateway.normalise import AlertDraft, flat_labels, to_epoch
 
 __all__ = ["DRIVER", "alert_list_drafts"]
