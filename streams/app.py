@@ -58,7 +58,7 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
         broker_session_timeout=cfg.session_timeout_s,
         broker_heartbeat_interval=min(3.0, cfg.session_timeout_s / 3),
         # Tansu holds a JoinGroup for part of the rebalance timeout: keep it short.
-        broker_rebalance_timeout=cfg.session_timeout_s,
+        broker_rebalance_timeout=cfg.rebalance_timeout_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=True,

@@ -38,7 +38,11 @@ def up(cfg: Config, *, demo: bool = False, broker_kind: str | None = None) -> in
             embedded = start_broker(kind, Path(cfg.data_dir) / "broker")
         except BrokerError as exc:
             raise CliError(f"embedded broker failed to start: {exc}") from None
-        cfg = cfg.model_copy(update={"broker": embedded.bootstrap})
+        update = {"broker": embedded.bootstrap}
+        if kind == "tansu" and "rebalance_timeout_s" not in cfg.model_fields_set:
+            # Tansu holds a JoinGroup for part of the rebalance timeout: short keeps restarts fast.
+            update["rebalance_timeout_s"] = 10.0
+        cfg = cfg.model_copy(update=update)
         state.parent.mkdir(parents=True, exist_ok=True)
         state.write_text(json.dumps({"bootstrap": embedded.bootstrap, "kind": kind, "pid": os.getpid()}))
         print(f"logwarden: {kind} broker on {embedded.bootstrap}", file=sys.stderr)

@@ -44,6 +44,9 @@ class Config(BaseModel):
     web_host: str = Field("127.0.0.1", description="worker web server address")
     web_port: int = Field(6066, ge=0, le=65535, description="worker web server port")
     session_timeout_s: float = Field(10.0, gt=0, description="consumer group session timeout; short keeps Tansu rebalances fast")
+    rebalance_timeout_s: float = Field(
+        30.0, gt=0, description="how long a rebalance waits for members to rejoin; Tansu holds a JoinGroup "
+                               "for part of it, so `up` on Tansu uses 10")
     log_level: str = Field("info", description="debug, info, warning, error")
     tick_interval_s: float = Field(2.0, gt=0, description="how often the clock is written to every logs.raw partition")
     # Which stages this worker runs; split them across workers to scale one alone.

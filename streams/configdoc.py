@@ -1,6 +1,7 @@
-"""Write ops/CONFIG.md from the configuration models (`python -m streams.configdoc`).
+"""Write ops/CONFIG.md (configuration keys) and ops/EVENTS.md (the public
+`incidents.events` contract) from the code (`python -m streams.configdoc`).
 
-The doc is generated so it cannot drift from the code; a test fails when it is stale.
+The docs are generated so they cannot drift from the code; a test fails when stale.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pydantic import BaseModel, SecretStr
 from streams.config import Config
 
 OUT = Path(__file__).resolve().parent.parent / "ops" / "CONFIG.md"
+EVENTS_OUT = OUT.parent / "EVENTS.md"
 
 
 def _default(field) -> str:
@@ -65,9 +67,29 @@ def render() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_events() -> str:
+    from agents.incidents import contract
+
+    lines = [
+        "# `incidents.events`: the public contract",
+        "",
+        "Generated from `agents/incidents/contract.py` by `python -m streams.configdoc`; do not edit by hand.",
+        "The record shape is `schemas/json/incidents.events.json`.",
+        "",
+        *[line.strip() for line in (contract.__doc__ or "").strip().splitlines()],
+        "",
+        "| type | meaning | `data` keys always present |",
+        "|---|---|---|",
+    ]
+    for type_, (meaning, keys) in sorted(contract.EVENT_TYPES.items()):
+        lines.append(f"| `{type_}` | {meaning} | {', '.join(f'`{k}`' for k in keys)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     OUT.write_text(render())
-    print(f"wrote {OUT}")
+    EVENTS_OUT.write_text(render_events())
+    print(f"wrote {OUT} and {EVENTS_OUT}")
     return 0
 
 

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 1.0  # one partial per partition per second: Faust's cost applies to these only
 FLUSH_RECORDS = 200_000
+COMMIT_TIMEOUT_S = 5.0
 
 
 class ExtractionLoop:
@@ -100,7 +101,9 @@ class ExtractionLoop:
         await asyncio.gather(*pending)  # raises if any send failed: then nothing is committed
         if commit and offsets:
             try:
-                await self.consumer.commit(offsets)
+                # Bounded: during a rebalance a commit can wait on the coordinator, and the
+                # partials topic already records what was covered.
+                await asyncio.wait_for(self.consumer.commit(offsets), COMMIT_TIMEOUT_S)
             except Exception:  # noqa: BLE001 - rebalance in progress: signals.partials is the checkpoint
                 log.warning("commit of logs.raw offsets failed; resuming from signals.partials")
         return len(offsets)
@@ -114,19 +117,21 @@ class _Rebalance(ConsumerRebalanceListener):
         loop = self.owner.loop_
         if loop is None:
             return
-        await loop.flush(commit=True)
+        # Publish what was seen, but do not commit here: a commit inside a rebalance can
+        # block the join; the next owner resumes after the last published partial.
+        await loop.flush(commit=False)
         for tp in revoked:
             loop.revoke(tp.partition)
 
     async def on_partitions_assigned(self, assigned):
-        # Fetching may start while we look up where each partition resumes: keep the
-        # partitions paused until their extractor and position are set.
-        consumer = self.owner.loop_.consumer
-        consumer.pause(*assigned)
+        # Fetching may return records while we look up where each partition resumes:
+        # `poll_once` hands records of a partition without an extractor back (seek), so
+        # nothing is read before its position is set. (pause/resume here left partitions
+        # stuck after a rebalance under load on Kafka, so it is not used.)
         for tp in assigned:
-            last = await _last_partial(self.owner.bootstrap, tp.partition)
-            self.owner.loop_.assign(tp.partition, last)
-        consumer.resume(*assigned)
+            self.owner.loop_.revoke(tp.partition)
+        for tp in assigned:
+            self.owner.loop_.assign(tp.partition, await _last_partial_retrying(self.owner.bootstrap, tp.partition))
 
 
 def extract_consumer(cfg, group: str | None = None) -> AIOKafkaConsumer:
@@ -135,7 +140,7 @@ def extract_consumer(cfg, group: str | None = None) -> AIOKafkaConsumer:
         enable_auto_commit=False, auto_offset_reset="earliest",
         session_timeout_ms=int(cfg.session_timeout_s * 1000),
         heartbeat_interval_ms=int(min(3.0, cfg.session_timeout_s / 3) * 1000),
-        rebalance_timeout_ms=int(cfg.session_timeout_s * 1000),
+        rebalance_timeout_ms=int(cfg.rebalance_timeout_s * 1000),
         max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
     )
 
@@ -183,6 +188,18 @@ class BatchExtractor(Service):
             except Exception:  # noqa: BLE001 - broker hiccup: nothing was committed, go on
                 log.exception("extraction batch failed; retrying")
                 await asyncio.sleep(1.0)
+
+
+async def _last_partial_retrying(bootstrap: str, partition: int, attempts: int = 5) -> PartialAggregate | None:
+    for attempt in range(attempts):
+        try:
+            return await _last_partial(bootstrap, partition)
+        except Exception:  # noqa: BLE001 - metadata not ready yet, broker busy: try again
+            if attempt == attempts - 1:
+                raise
+            log.warning("reading the last partial of partition %d failed; retrying", partition)
+            await asyncio.sleep(0.5 * (attempt + 1))
+    return None
 
 
 async def _last_partial(bootstrap: str, partition: int) -> PartialAggregate | None:

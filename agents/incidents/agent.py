@@ -84,8 +84,8 @@ def register(app: faust.App, topology, cfg) -> None:
                 await topology.publish(effect.topic, effect.key, record)
                 if effect.topic == "incidents.events":
                     EVENTS.labels(record.type).inc()
-                    if record.type == "resolved" and record.data.get("opened_at"):
-                        TIME_TO_RESOLVE.observe(max(0.0, record.at - float(record.data["opened_at"])))
+                    if record.type == "resolved" and "duration_s" in record.data:
+                        TIME_TO_RESOLVE.observe(max(0.0, float(record.data["duration_s"])))
             elif isinstance(effect, WriteReport):
                 reports_dir.mkdir(parents=True, exist_ok=True)
                 (reports_dir / effect.filename).write_text(effect.content)

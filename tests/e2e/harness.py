@@ -67,7 +67,7 @@ class WorkerProcess:
             time.sleep(0.25)
         raise AssertionError(f"worker not ready in {ready_timeout}s:\n{self.tail()}")
 
-    def tail(self, n: int = 40) -> str:
+    def tail(self, n: int = 120) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
         except OSError:

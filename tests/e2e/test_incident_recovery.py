@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 
 import pytest
 
@@ -66,6 +67,11 @@ def test_incident_survives_sigkill_without_second_ticket(fresh_broker, tmp_path)
         listing = get_json(f"{worker.url}/incidents?service={SERVICE}")
         assert listing["service"] == SERVICE
         registry = get_json(f"{worker.url}/registry")["entries"]
+        with urllib.request.urlopen(f"{worker.url}/metrics", timeout=5) as resp:
+            metrics = resp.read().decode()
+        assert 'logwarden_incident_events_total{type="resolved"} 1.0' in metrics
+        assert "logwarden_incident_time_to_resolve_seconds_count 1.0" in metrics
+        assert "logwarden_incidents_open 0.0" in metrics
         assert [e["error_type"] for e in registry] == ["psycopg2.OperationalError"]
     finally:
         worker.stop()

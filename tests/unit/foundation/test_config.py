@@ -63,3 +63,9 @@ def test_config_doc_is_current():
     from streams.configdoc import OUT, render
 
     assert OUT.read_text() == render()
+
+
+def test_events_doc_is_current():
+    from streams.configdoc import EVENTS_OUT, render_events
+
+    assert EVENTS_OUT.read_text() == render_events()
