@@ -35,7 +35,8 @@ def _windows_until(minute_end: int, t0: float):
 def test_two_workers_share_partitions_and_one_takes_over(fresh_broker, tmp_path):
     bootstrap = fresh_broker.bootstrap
     ensure_topics(bootstrap)
-    env = base_env(tmp_path, bootstrap, "e2e-scale", LOGWARDEN_STAGES=NO_TICKS)
+    extra = {"LOGWARDEN_REBALANCE_TIMEOUT_S": "10"} if fresh_broker.kind == "tansu" else {}
+    env = base_env(tmp_path, bootstrap, "e2e-scale", LOGWARDEN_STAGES=NO_TICKS, **extra)
     t0 = (time.time() // 60) * 60 - 3600
     phase1 = _minutes(t0, 0, 3)
     produce(bootstrap, phase1)
