@@ -8,29 +8,13 @@ not payloads.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import json
 import logging
 import time
-from typing import Iterator
+
+from agents.tracing import current_trace_id, trace_context
 
 __all__ = ["JsonFormatter", "current_trace_id", "logging_config", "trace_context"]
-
-_TRACE: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="")
-
-
-def current_trace_id() -> str:
-    return _TRACE.get()
-
-
-@contextlib.contextmanager
-def trace_context(trace_id: str) -> Iterator[None]:
-    token = _TRACE.set(trace_id)
-    try:
-        yield
-    finally:
-        _TRACE.reset(token)
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,7 +25,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        trace = getattr(record, "trace_id", "") or _TRACE.get()
+        trace = getattr(record, "trace_id", "") or current_trace_id()
         if trace:
             out["trace_id"] = trace
         if record.exc_info and record.exc_info[0] is not None:

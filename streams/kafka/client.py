@@ -1,0 +1,75 @@
+"""One way to build Kafka clients, and one translation of "cannot reach the broker".
+
+Every aiokafka consumer, producer and admin client of the project is built here, with
+one set of settings (timeouts, fetch and request sizes), so the CLI, the read side, the
+batch extraction loop and the benchmark talk to the broker the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaConnectionError, KafkaError
+
+__all__ = ["BrokerUnreachable", "admin", "bootstrap_of", "consumer", "producer", "quiet_stop", "started"]
+
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+CONNECT_TIMEOUT_S = 15.0
+
+C = TypeVar("C")
+
+
+class BrokerUnreachable(RuntimeError):
+    """The broker did not answer; the message names the address and the error type only."""
+
+
+def bootstrap_of(broker: str) -> str:
+    """`kafka://host:port` (Faust's form) or `host:port` -> `host:port`."""
+    return broker.removeprefix("kafka://")
+
+
+def consumer(broker: str, *, group: str | None = None, **overrides: Any) -> AIOKafkaConsumer:
+    """A consumer with the project's settings; `group=None` reads without a group."""
+    settings: dict[str, Any] = dict(
+        bootstrap_servers=bootstrap_of(broker), group_id=group, enable_auto_commit=False,
+        auto_offset_reset="earliest", fetch_max_bytes=32 * 1024 * 1024,
+        max_partition_fetch_bytes=MAX_RECORD_BYTES,
+    )
+    settings.update(overrides)
+    return AIOKafkaConsumer(**settings)
+
+
+def producer(broker: str, **overrides: Any) -> AIOKafkaProducer:
+    """A producer that waits for every replica (`acks=all`) and takes records up to 16 MiB."""
+    settings: dict[str, Any] = dict(
+        bootstrap_servers=bootstrap_of(broker), acks="all", linger_ms=5,
+        max_request_size=MAX_RECORD_BYTES, request_timeout_ms=15000,
+    )
+    settings.update(overrides)
+    return AIOKafkaProducer(**settings)
+
+
+def admin(broker: str, timeout: float = CONNECT_TIMEOUT_S) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap_of(broker), request_timeout_ms=int(timeout * 1000))
+
+
+async def quiet_stop(client: Any) -> None:
+    """Stop or close a client that may be half started; never raises."""
+    try:
+        close = getattr(client, "stop", None) or client.close
+        await close()
+    except Exception:  # noqa: BLE001 - closing a half-started client
+        pass
+
+
+async def started(client: C, broker: str, timeout: float = CONNECT_TIMEOUT_S) -> C:
+    """Start a client; an unreachable broker becomes `BrokerUnreachable` (client closed)."""
+    try:
+        await asyncio.wait_for(client.start(), timeout)  # type: ignore[attr-defined]
+    except (KafkaConnectionError, KafkaError, asyncio.TimeoutError, OSError) as exc:
+        await quiet_stop(client)
+        raise BrokerUnreachable(f"cannot reach the broker at {bootstrap_of(broker)}: {exc.__class__.__name__}") from None
+    return client
