@@ -1,7 +1,8 @@
 """The Faust app factory: one app, the declared topics, and the stages wired in.
 
 Stages are registered from one explicit dict (no folder scanning). Each stage's
-`register(app, topology, cfg)` adds its agents, tables, timers and web views.
+`register(stage, cfg)` declares its inputs, tables, handlers and web views against a
+`StageRunner` (`streams.stage`); the app wires batch loops in as services.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from schemas.records import encode_tick
 from streams.config import Config
+from streams.kafka.batch import BatchService, BatchSpec
+from streams.stage import StageRunner
 from streams.topology import Topology
 
 __all__ = ["STAGES", "create_app"]
 
 log = logging.getLogger(__name__)
 
-Register = Callable[[faust.App, Topology, Config], None]
+Register = Callable[[StageRunner, Config], None]
 
 
 def _stages() -> dict[str, Register]:
@@ -78,10 +81,23 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
     if "web" in stages:
         _register_web(app, topology, cfg)
     registry = _stages() if set(stages) - {"ticks", "web"} else {}
+    reports_dir = Path(cfg.incidents.reports_dir)
+    if not reports_dir.is_absolute():
+        reports_dir = Path(cfg.data_dir) / reports_dir
     for name in stages:
         if name in registry:
-            registry[name](app, topology, cfg)
+            runner = StageRunner(app, topology, name, cfg.partitions, reports_dir)
+            registry[name](runner, cfg)
+            for spec in runner.batches:
+                _register_batch(app, spec, cfg)
     return app
+
+
+def _register_batch(app: faust.App, spec: BatchSpec, cfg: Config) -> None:
+    @app.service
+    class _Batch(BatchService):
+        def __init__(self, **kwargs):  # noqa: ANN003 - mode's signature
+            super().__init__(spec, cfg, **kwargs)
 
 
 def _register_ticks(app: faust.App, topology: Topology, cfg: Config, clock: Callable[[], float]) -> None:

@@ -1,24 +1,18 @@
-"""Thin Faust shell of the AI stage: ai.requests -> ai.results + ai.audit.
+"""Thin shell of the AI stage: ai.requests -> ai.results + ai.audit.
 
 `AIService.handle` never raises and always returns a schema-valid answer (falling
-back to the local provider), so this module only decodes, calls, publishes and sends
-undecodable requests to the dead-letter topic. Model output is data for the incident
-reducer; nothing here acts on it.
+back to the local provider), so this module only declares the input and publishes the
+answer and its audit record. Model output is data for the incident reducer; nothing
+here acts on it.
 """
 
 from __future__ import annotations
 
-import logging
-
-import faust
-
 from agents.ai.service import AIService
+from schemas.effects import Publish
 from schemas.records import AIRequest
-from streams.logs import trace_context
 
 __all__ = ["register"]
-
-log = logging.getLogger(__name__)
 
 # AI calls are slow and stateless here (the cache is per process): several in flight
 # per partition keep one slow model call from stalling the others. At worst a crash
@@ -26,28 +20,21 @@ log = logging.getLogger(__name__)
 CONCURRENCY = 4
 
 
-def register(app: faust.App, topology, cfg) -> None:
-    state: dict[str, AIService] = {}
+def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
+    holder: dict[str, AIService] = {}
 
     def service() -> AIService:
-        if "svc" not in state:
-            state["svc"] = AIService(cfg.ai)
-        return state["svc"]
+        if "svc" not in holder:
+            holder["svc"] = AIService(cfg.ai)
+        return holder["svc"]
 
-    @app.agent(topology["ai.requests"], concurrency=CONCURRENCY, name="logwarden.ai")
-    async def answer(stream):
-        async for event in stream.events():
-            try:
-                request = AIRequest.model_validate_json(event.value)
-            except ValueError as exc:
-                await topology.reject(event, "ai", "invalid_request", exc)
-                continue
-            with trace_context(request.trace_id):
-                result, audit = await service().handle(request)
-                await topology.publish("ai.results", request.service, result)
-                await topology.publish("ai.audit", request.request_id, audit)
+    async def answer(request: AIRequest, source) -> list[Publish]:  # noqa: ANN001
+        result, audit = await service().handle(request)
+        return [Publish("ai.results", request.service, result), Publish("ai.audit", request.request_id, audit)]
 
-    @app.on_before_shutdown.connect
-    async def _close(app, **kwargs) -> None:  # noqa: ANN001
-        if "svc" in state:
-            await state["svc"].aclose()
+    async def close() -> None:
+        if "svc" in holder:
+            await holder["svc"].aclose()
+
+    stage.consume({"ai.requests": AIRequest}, answer, concurrency=CONCURRENCY, invalid_reason="invalid_request")
+    stage.on_stop(close)

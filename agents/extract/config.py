@@ -10,28 +10,9 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agents.service_name import DEFAULT_SERVICE_FIELDS
+
 __all__ = ["DEFAULT_SERVICE_FIELDS", "ExtractConfig"]
-
-# Where shippers and logging libraries put the service name, most specific first.
-# Dotted names are looked up flat first ("service.name" as pino/OTel write it), then
-# as a path through nested objects (Vector/Fluent Bit `kubernetes.labels...`).
-DEFAULT_SERVICE_FIELDS: tuple[str, ...] = (
-    "service",
-    "service.name",
-    "service_name",
-    "app",
-    "application",
-    "kubernetes.labels.app.kubernetes.io/name",
-    "kubernetes.labels.app",
-    "kubernetes.container_name",
-    "container_name",
-    "container.name",
-    "appname",
-    "syslog.appname",
-    "SYSLOG_IDENTIFIER",
-    "name",
-)
-
 
 class ExtractConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -41,9 +22,12 @@ class ExtractConfig(BaseModel):
     forget_service_after_s: float = Field(3600.0, gt=0, description="no line for this long: no more silent windows")
     max_line_bytes: int = Field(1024 * 1024, ge=256, description="longer records go to the dead-letter topic")
     max_future_skew_s: float = Field(300.0, ge=0, description="line timestamps further ahead of the broker time are not trusted")
-    service_fields: list[str] = Field(default_factory=lambda: list(DEFAULT_SERVICE_FIELDS))
+    service_fields: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SERVICE_FIELDS),
+        description="JSON fields naming a line's service, first found wins (dotted: nested); the same rule "
+                    "serves send-logs, POST /logs and extraction")
     service_map: dict[str, str] = Field(default_factory=dict, description="raw service name -> canonical name")
-    use_record_key: bool = True
+    use_record_key: bool = Field(True, description="a line that names no service counts under its record key")
     ignore_patterns: list[str] = Field(default_factory=list, description="regexes on the message")
     ignore_loggers: list[str] = Field(default_factory=list, description="logger names (prefix match on dotted names)")
     ignore_fingerprints: list[str] = Field(default_factory=list)

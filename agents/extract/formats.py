@@ -16,6 +16,9 @@ from typing import Any, NamedTuple
 import orjson
 
 from agents.extract.timestamps import parse_timestamp
+from agents.service_name import DOCKER_PREFIX as _DOCKER_PREFIX
+from agents.service_name import SYSLOG_3164 as _SYSLOG_3164
+from agents.service_name import SYSLOG_5424 as _SYSLOG_5424
 
 __all__ = ["LEVEL_RANK", "LogLine", "lookup", "normalise_level", "parse_json_object", "parse_text"]
 
@@ -194,10 +197,6 @@ def _status(value: Any) -> int:
 
 # --- text formats -------------------------------------------------------------------
 
-_SYSLOG_5424 = re.compile(
-    r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)", re.S)
-_SYSLOG_3164 = re.compile(
-    r"(?:<(\d{1,3})>)?([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d) (\S+) ([^:\[\s]+)(?:\[\d+\])?: ?(.*)", re.S)
 _ACCESS = re.compile(
     r'(?:"[^"]*" )?(.+?) \S+ \S+ \[([^\]]+)\] "(?:([A-Z]+) (\S+)[^"]*|[^"]*)" (\d{3}) ')
 _NGINX_ERROR = re.compile(r"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)", re.S)
@@ -213,7 +212,6 @@ _MYSQL = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?) +\d+ \[(\w+)\
 _REDIS = re.compile(r"\d+:[XCSM] (\d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d\.\d+) ([.*#-]) (.*)", re.S)
 _REDIS_LEVELS = {".": "debug", "-": "debug", "*": "info", "#": "warning"}
 _LOGFMT_PAIR = re.compile(r'([\w.@/-]+)=("(?:[^"\\]|\\.)*"|\S*)')
-_DOCKER_PREFIX = re.compile(r"([\w.-]+)\s+\| (.*)", re.S)  # docker compose: "nginx-1  | ..."
 _LEADING_TIME = re.compile(
     r"(?:\[)?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:[.,]\d+)?)(?:\])?")
 _LEVEL_TOKEN = re.compile(

@@ -36,12 +36,14 @@ from agents.extract.findings import IgnoreRules, Signal, fingerprint, normalise_
 from agents.extract.formats import LEVEL_RANK, LogLine, parse_json_object, parse_text
 from agents.extract.prefilter import TICK_PREFIX, is_candidate, may_continue, records_to_parse
 from agents.extract.templates import template_id
+from agents.service_name import resolve, text_service
 from agents.extract.traces import OpenTrace, TraceJoiner, describe_trace, exception_template
 from schemas.records import DeadLetter, PartialAggregate
 
 __all__ = ["CALIBRATE_EVERY", "ConsumerRecordLike", "PartitionExtractor", "TICK_KEY", "is_candidate", "may_continue"]
 
 TICK_KEY = b"__tick__"
+AMBIGUOUS = ""  # a record key whose lines name more than one service
 CALIBRATE_EVERY = 256
 SOURCE_TOPIC = "logs.raw"
 
@@ -126,11 +128,9 @@ class PartitionExtractor:
             self._dead_letter(offset, key, value, broker_ts, "too_large",
                               f"record of {size} bytes exceeds max_line_bytes {self.cfg.max_line_bytes}")
             return
-        service = None
-        if key is not None and self.cfg.use_record_key:
-            service = self._key_services.get(key)
-            if service is None:
-                service = self._service_from_key(key)
+        # Only a key whose parsed lines named no other service is trusted for counting
+        # the lines that are not parsed (see `_learn_key`).
+        service = self._key_services.get(key) if key is not None and self.cfg.use_record_key else None
         self._since_calibration += 1
         if (service is not None and service in self._lag and self._since_calibration < CALIBRATE_EVERY
                 and (not self._joiner.open or service not in self._joiner.services or not may_continue(value))
@@ -139,7 +139,7 @@ class PartitionExtractor:
             self._count_fast(service, broker_ts)
             return
         self._since_calibration = 0
-        self._feed_parsed(offset, key, value, broker_ts, service)
+        self._feed_parsed(offset, key, value, broker_ts)
 
     def feed_many(self, records: Iterable[tuple[int, bytes | None, bytes | None, float]]) -> None:
         """`feed` for each (offset, key, value, broker_ts), with the common case inlined:
@@ -235,8 +235,7 @@ class PartitionExtractor:
         if open_until > self.watermark:
             self._fast_slots[service] = (start, counts, open_until)
 
-    def _feed_parsed(self, offset: int, key: bytes | None, value: bytes, broker_ts: float,
-                     key_service: str | None) -> None:
+    def _feed_parsed(self, offset: int, key: bytes | None, value: bytes, broker_ts: float) -> None:
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -256,7 +255,11 @@ class PartitionExtractor:
             line = parse_json_object(obj, broker_ts, self.cfg.service_fields)
         else:
             line = parse_text(text, broker_ts)
-        service = key_service or self._map_service(line.service)
+            if not line.service:
+                line.service = text_service(text)
+        service = resolve(line.service, key if self.cfg.use_record_key else None, self.cfg.service_map)
+        if key is not None and self.cfg.use_record_key:
+            self._learn_key(key, service)
         at = broker_ts
         if line.timestamp is not None and line.timestamp <= broker_ts + self.cfg.max_future_skew_s:
             at = line.timestamp
@@ -408,21 +411,20 @@ class PartitionExtractor:
 
     # --- services, ticks, dead letters -----------------------------------------------
 
-    def _service_from_key(self, key: bytes) -> str | None:
-        try:
-            raw = key.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            return None
-        if not raw:
-            return None
-        service = self._map_service(raw)
-        if len(self._key_services) < 100_000:
-            self._key_services[key] = service
-        return service
+    def _learn_key(self, key: bytes, service: str) -> None:
+        """Remember whether a record key names the service of its lines.
 
-    def _map_service(self, raw: str) -> str:
-        raw = raw.strip() if raw else ""
-        return self.cfg.service_map.get(raw, raw) or "unknown"
+        The service of a line is what the line itself names (`agents.service_name`); the
+        key only stands in for it on lines that are counted without being parsed, and
+        only when it is that same name (shippers that key by service). A key that stands
+        for something else (a host name, `unknown`, one key for a whole shipper) is
+        marked (""): its lines are always parsed."""
+        if key in self._key_services or len(self._key_services) >= 100_000:
+            if self._key_services.get(key) and self._key_services[key] != service:
+                self._key_services[key] = AMBIGUOUS
+            return
+        named = resolve("", key, self.cfg.service_map)
+        self._key_services[key] = service if named == service else AMBIGUOUS
 
     def _tick(self, offset: int, key: bytes | None, value: bytes, broker_ts: float) -> None:
         try:

@@ -1,12 +1,20 @@
-"""The window book of one partition: partial aggregates in, one summary per service per minute out.
+"""The window book: partial aggregates from every `logs.raw` partition in, one summary per service per minute out.
+
+Producers partition as they like (librdkafka hashes keys with CRC32, aiokafka with
+murmur2, unkeyed shippers spread lines over every partition), so one service's lines
+can arrive on any `logs.raw` partition. The batch stage therefore splits each partial by
+service (`split_partial`, a stable hash of the service name picks the book), and one
+book per `signals.partials` partition merges what every source partition saw of its
+services.
 
 `apply_partial(book, partial, cfg)` is the whole stage-2 logic, a pure function of the
-log: it drops offset ranges already applied (a crash between produce and commit of the
-batch stage counts nothing twice), merges counters and findings into the open windows,
-and when the partition's watermark minus the allowed lateness passes a window's end,
-emits that window for every known service: `errors`, `clean` or `silent`, in window
-order, each exactly once. The book is plain JSON (`to_dict`/`from_dict`) so the Faust
-shell keeps it in a changelogged table and a restart resumes with identical output.
+log: it drops offset ranges already applied, per source partition (a crash between
+produce and commit of the batch stage counts nothing twice), merges counters and
+findings into the open windows, and when the low watermark over all source partitions
+minus the allowed lateness passes a window's end, emits that window for every known
+service of the book: `errors`, `clean` or `silent`, in window order, each exactly once.
+The book is plain JSON (`to_dict`/`from_dict`) so the Faust shell keeps it in a
+changelogged table and a restart resumes with identical output.
 
 Never reads a clock, never does I/O, never grows without bound (ranges are compacted,
 services expire, findings and samples are capped).
@@ -15,6 +23,7 @@ services expire, findings and samples are capped).
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +31,7 @@ from agents.extract.config import ExtractConfig
 from agents.redact import redact
 from schemas.records import Finding, PartialAggregate, WindowSummary
 
-__all__ = ["WindowBook", "apply_partial", "summary_id"]
+__all__ = ["SourceProgress", "WindowBook", "apply_partial", "book_of", "split_partial", "summary_id"]
 
 MAX_RANGES = 256
 _COUNTERS = ("lines", "errors", "warnings", "late", "ignored")
@@ -32,41 +41,39 @@ def summary_id(service: str, window_start: float, version: int) -> str:
     return f"{service}|{int(window_start)}|{version}"
 
 
-@dataclass
-class WindowBook:
-    """Per-partition state of the window agent. Plain data, JSON round-trippable."""
+def book_of(service: str, books: int) -> int:
+    """The window book (signals.partials partition) that owns a service: stable across
+    processes and versions (CRC-32 of the UTF-8 name), whatever partitioned the line."""
+    return zlib.crc32(service.encode("utf-8", "surrogatepass")) % books if books > 1 else 0
 
-    partition: int
-    watermark: float = 0.0
-    next_window: int | None = None  # first window start not emitted yet
+
+def split_partial(partial: PartialAggregate, books: int) -> list[tuple[int, PartialAggregate]]:
+    """One partial per book, each with the services that book owns and the same offset
+    range and watermark: every book hears from every source partition at every flush, so
+    its low watermark moves and a gap in a source's offsets would show."""
+    by_book: list[dict[str, Any]] = [{} for _ in range(books)]
+    for service, windows in partial.windows.items():
+        by_book[book_of(service, books)][service] = windows
+    return [(book, partial.model_copy(update={"windows": windows})) for book, windows in enumerate(by_book)]
+
+
+@dataclass
+class SourceProgress:
+    """What one book has applied of one source partition: offset ranges and watermark."""
+
+    watermark: float = float("-inf")
     applied: list[list[int]] = field(default_factory=list)  # merged [from, to] offset ranges
     applied_floor: int = -1  # everything at or below was applied (compacted history)
-    services: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> first, last
-    open: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # service -> start -> window
-    overlapping_ranges: int = 0
-    late_after_emit: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "partition": self.partition, "watermark": self.watermark, "next_window": self.next_window,
-            "applied": [list(r) for r in self.applied], "applied_floor": self.applied_floor,
-            "services": {k: dict(v) for k, v in self.services.items()},
-            "open": _copy(self.open), "overlapping_ranges": self.overlapping_ranges,
-            "late_after_emit": self.late_after_emit,
-        }
+        return {"watermark": self.watermark if self.watermark != float("-inf") else None,
+                "applied": [list(r) for r in self.applied], "applied_floor": self.applied_floor}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "WindowBook":
-        return cls(
-            partition=int(data["partition"]), watermark=float(data.get("watermark", 0.0)),
-            next_window=data.get("next_window"), applied=[list(r) for r in data.get("applied", [])],
-            applied_floor=int(data.get("applied_floor", -1)),
-            services={k: dict(v) for k, v in data.get("services", {}).items()},
-            open=_copy(data.get("open", {})), overlapping_ranges=int(data.get("overlapping_ranges", 0)),
-            late_after_emit=int(data.get("late_after_emit", 0)),
-        )
-
-    # --- offset ranges -----------------------------------------------------------------
+    def from_dict(cls, data: dict[str, Any]) -> "SourceProgress":
+        wm = data.get("watermark")
+        return cls(watermark=float("-inf") if wm is None else float(wm),
+                   applied=[list(r) for r in data.get("applied", [])], applied_floor=int(data.get("applied_floor", -1)))
 
     def covers(self, first: int, last: int) -> bool:
         if last <= self.applied_floor:
@@ -75,6 +82,11 @@ class WindowBook:
 
     def overlaps(self, first: int, last: int) -> bool:
         return first <= self.applied_floor or any(first <= hi and lo <= last for lo, hi in self.applied)
+
+    def leaves_gap(self, first: int) -> bool:
+        """True when `first` is past the next offset expected after everything applied."""
+        top = max([self.applied_floor, *(hi for _lo, hi in self.applied)])
+        return top >= 0 and first > top + 1
 
     def record_range(self, first: int, last: int) -> None:
         ranges = sorted([*self.applied, [first, last]])
@@ -89,6 +101,63 @@ class WindowBook:
         self.applied = merged
 
 
+@dataclass
+class WindowBook:
+    """State of one window book (one `signals.partials` partition). Plain data, JSON round-trippable."""
+
+    partition: int
+    watermark: float = 0.0  # low watermark over the source partitions, as last advanced
+    next_window: int | None = None  # first window start not emitted yet
+    source_count: int = 0  # logs.raw partitions that feed this book (0: unknown, older records)
+    sources: dict[int, SourceProgress] = field(default_factory=dict)
+    services: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> first, last
+    open: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # service -> start -> window
+    overlapping_ranges: int = 0
+    offset_gaps: int = 0
+    late_after_emit: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "partition": self.partition, "watermark": self.watermark, "next_window": self.next_window,
+            "source_count": self.source_count,
+            "sources": {str(p): s.to_dict() for p, s in sorted(self.sources.items())},
+            "services": {k: dict(v) for k, v in self.services.items()},
+            "open": _copy(self.open), "overlapping_ranges": self.overlapping_ranges,
+            "offset_gaps": self.offset_gaps, "late_after_emit": self.late_after_emit,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "WindowBook":
+        partition = int(data["partition"])
+        sources = {int(p): SourceProgress.from_dict(s) for p, s in data.get("sources", {}).items()}
+        if "applied" in data and not sources:  # a book written when each book had one source
+            sources[partition] = SourceProgress(
+                watermark=float(data.get("watermark", 0.0)), applied=[list(r) for r in data["applied"]],
+                applied_floor=int(data.get("applied_floor", -1)))
+        return cls(
+            partition=partition, watermark=float(data.get("watermark", 0.0)),
+            next_window=data.get("next_window"), source_count=int(data.get("source_count", 0)), sources=sources,
+            services={k: dict(v) for k, v in data.get("services", {}).items()},
+            open=_copy(data.get("open", {})), overlapping_ranges=int(data.get("overlapping_ranges", 0)),
+            offset_gaps=int(data.get("offset_gaps", 0)), late_after_emit=int(data.get("late_after_emit", 0)),
+        )
+
+    def source(self, partition: int) -> SourceProgress:
+        progress = self.sources.get(partition)
+        if progress is None:
+            progress = self.sources[partition] = SourceProgress()
+        return progress
+
+    def low_watermark(self) -> float | None:
+        """The event time every source partition has passed; None until all have reported."""
+        if self.source_count and len(self.sources) < self.source_count:
+            return None
+        marks = [s.watermark for s in self.sources.values()]
+        if not marks or min(marks) == float("-inf"):
+            return None
+        return min(marks)
+
+
 def _copy(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
@@ -99,20 +168,25 @@ def _copy(value: Any) -> Any:
 
 def apply_partial(book: WindowBook, partial: PartialAggregate, cfg: ExtractConfig) -> list[WindowSummary]:
     """Merge one partial into `book` (mutated) and return the summaries now due, in order."""
-    if partial.source_partition != book.partition:
-        raise ValueError(f"partial of partition {partial.source_partition} applied to book of {book.partition}")
-    if book.covers(partial.offset_from, partial.offset_to):
+    source = book.source(partial.source_partition)
+    if source.covers(partial.offset_from, partial.offset_to):
         return []
-    if book.overlaps(partial.offset_from, partial.offset_to):
+    if source.overlaps(partial.offset_from, partial.offset_to):
         # Counted twice in part rather than lost: at-least-once, and visible in metrics.
         book.overlapping_ranges += 1
-    book.record_range(partial.offset_from, partial.offset_to)
-    width = cfg.window_s
+    elif source.leaves_gap(partial.offset_from):
+        book.offset_gaps += 1
+    source.record_range(partial.offset_from, partial.offset_to)
     for service, by_start in partial.windows.items():
         for start_text, data in by_start.items():
             _merge_window(book, cfg, service, int(float(start_text)), data)
-    book.watermark = max(book.watermark, partial.watermark)
-    return _close_due(book, cfg, width)
+    source.watermark = max(source.watermark, partial.watermark)
+    book.source_count = max(book.source_count, partial.source_partitions)
+    low = book.low_watermark()
+    if low is None:
+        return []
+    book.watermark = max(book.watermark, low)
+    return _close_due(book, cfg, cfg.window_s)
 
 
 def _merge_window(book: WindowBook, cfg: ExtractConfig, service: str, start: int, data: dict[str, Any]) -> None:

@@ -45,7 +45,8 @@ def _too_large(limit: int) -> dict:
     return {"error": "too_large", "message": f"request body is larger than {limit} bytes"}
 
 
-def register(app: faust.App, topology, cfg) -> None:
+def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
+    app, topology = stage.app, stage.topology
     gcfg = cfg.gateway
 
     async def publish_all(records: list[tuple[str, bytes | object, str]]) -> bool:

@@ -204,6 +204,6 @@ def test_book_state_stays_bounded_over_many_partials():
         partial = PartialAggregate(source_partition=0, offset_from=2 * i, offset_to=2 * i,
                                    watermark=T0 + i * 10, windows={"api": {str(int(T0 + i * 10) // 60 * 60): {"lines": 1}}})
         apply_partial(book, partial, cfg)
-    assert len(book.applied) <= 256
+    assert len(book.sources[0].applied) <= 256
     assert len(book.open["api"]) <= 2
     assert apply_partial(book, PartialAggregate(source_partition=0, offset_from=2, offset_to=2, watermark=0.0), cfg) == []

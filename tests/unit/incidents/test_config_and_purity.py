@@ -32,7 +32,7 @@ def test_environment_overrides_and_bad_values_name_the_key():
 
 def test_pure_modules_import_no_broker_http_or_clock():
     for path in sorted(PACKAGE.glob("*.py")):
-        if path.name == "agent.py":  # the thin Faust shell
+        if path.name in ("agent.py", "web.py"):  # the thin Faust shell and its read endpoints
             continue
         tree = ast.parse(path.read_text())
         imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)

@@ -1,0 +1,66 @@
+"""The extract stage's side of the batch loop: one source partition in, partials out.
+
+`SourceExtractor` wraps the pure `PartitionExtractor` of one `logs.raw` partition for
+the batch loop (`streams.kafka.batch`): it resumes after its last published partial,
+and each flush splits the partial by service into one record per window book
+(`split_partial`), so every book hears from every source partition. The copy sent to
+book `p` of source `p` is the source's checkpoint.
+
+Pure: no Kafka, no Faust, no clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import orjson
+
+from agents.extract.config import ExtractConfig
+from agents.extract.partition import PartitionExtractor
+from agents.extract.windows import split_partial
+from schemas.records import PartialAggregate, encode
+
+__all__ = ["DEAD_LETTERS", "PARTIALS", "SOURCE", "SourceExtractor", "is_checkpoint"]
+
+SOURCE = "logs.raw"
+PARTIALS = "signals.partials"
+DEAD_LETTERS = "dead.letter"
+
+
+def is_checkpoint(value: bytes, partition: int) -> bool:
+    """Is this `signals.partials` record one that source `partition` published?"""
+    try:
+        return orjson.loads(value).get("source_partition") == partition
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+
+
+class SourceExtractor:
+    """One `logs.raw` partition for the batch loop. See the module docstring."""
+
+    def __init__(self, partition: int, cfg: ExtractConfig, books: int, checkpoint: bytes | None = None):
+        self.partition = partition
+        self.books = books
+        last = PartialAggregate.model_validate_json(checkpoint) if checkpoint else None
+        if last is None:
+            self.core = PartitionExtractor(partition, cfg)
+            self.resume_at: int | None = None
+        else:
+            self.core = PartitionExtractor(partition, cfg, watermark=last.watermark, resume_after=last.offset_to)
+            self.resume_at = last.offset_to + 1
+
+    def feed_records(self, records: Sequence[Any]) -> None:
+        self.core.feed_records(records)
+
+    def flush(self) -> tuple[list[tuple[str, int, bytes, bytes]], int | None]:
+        partial, letters = self.core.flush()
+        out = [(DEAD_LETTERS, -1, SOURCE.encode(), encode(letter)) for letter in letters]
+        if partial is None:
+            return out, None
+        partial = partial.model_copy(update={"source_partitions": self.books})
+        key = str(self.partition).encode()
+        # The checkpoint copy (book == source partition) goes last: once it is acknowledged
+        # with the others, the whole flush is.
+        for book, piece in sorted(split_partial(partial, self.books), key=lambda bp: bp[0] == self.partition):
+            out.append((PARTIALS, book, key, encode(piece)))
+        return out, partial.offset_to

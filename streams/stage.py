@@ -1,0 +1,147 @@
+"""The stage runner: the one loop every stage's records go through.
+
+A stage's `agents/<stage>/agent.py` declares what it reads, the tables it keeps and
+its handlers, against a `StageRunner` it is handed (stages never import `streams`).
+For every record the runner decodes it as the declared type, sets the trace context,
+calls the handler, carries out the effects it returns in order (publish and wait for
+the acknowledgement, store table state, write reports), and sends what cannot be
+decoded or handled to `dead.letter` with the reason, then goes on: an exception never
+leaves the loop (Faust would ack the event and restart the agent, losing it).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Iterable, Mapping
+
+import faust
+from prometheus_client import Counter
+from pydantic import BaseModel
+
+from agents.tracing import trace_context
+from schemas.effects import Publish, Store, WriteReport
+from streams.kafka.batch import BatchSpec
+from streams.topology import Topology
+
+__all__ = ["Source", "StageRunner", "json_table"]
+
+log = logging.getLogger(__name__)
+
+RECORDS = Counter("logwarden_stage_records", "Records taken by a stage's handler, by outcome",
+                  ["stage", "outcome"])
+
+Handler = Callable[[Any, "Source"], Awaitable[Iterable[Any]]]
+
+
+class Source:
+    """Where the record being handled came from (for handlers that need it)."""
+
+    __slots__ = ("key", "offset", "partition", "topic")
+
+    def __init__(self, topic: str, partition: int, offset: int, key: bytes | None):
+        self.topic, self.partition, self.offset, self.key = topic, partition, offset, key
+
+    @property
+    def key_text(self) -> str:
+        return (self.key or b"").decode(errors="replace")
+
+
+def json_table(app: faust.App, name: str, partitions: int) -> faust.Table:
+    """A changelogged table of JSON values (plain dicts), string keys."""
+    return app.Table(name, partitions=partitions, schema=faust.Schema(
+        key_type=str, value_type=None, key_serializer="json", value_serializer="json"))
+
+
+class StageRunner:
+    """What a stage declares itself against: inputs, tables, handlers, batch loops, pages."""
+
+    def __init__(self, app: faust.App, topology: Topology, name: str, partitions: int, reports_dir: Path):
+        self.app = app
+        self.topology = topology
+        self.name = name
+        self.partitions = partitions
+        self.reports_dir = reports_dir
+        self.tables: dict[str, faust.Table] = {}
+        self.batches: list[Any] = []
+
+    # --- declarations ------------------------------------------------------------------
+
+    def table(self, name: str, partitions: int | None = None) -> faust.Table:
+        if name not in self.tables:
+            self.tables[name] = json_table(self.app, name, partitions or self.partitions)
+        return self.tables[name]
+
+    def consume(self, inputs: Mapping[str, type[BaseModel]], handle: Handler, *, concurrency: int = 1,
+                agent: str | None = None, invalid_reason: str = "invalid_record") -> None:
+        """Run `handle(record, source)` for every record of `inputs` (topic -> record type)."""
+        topic = self.app.topic(*inputs, key_type=bytes, value_type=bytes, key_serializer="raw",
+                               value_serializer="raw")
+
+        async def loop(stream) -> None:  # noqa: ANN001 - Faust stream
+            async for event in stream.events():
+                await self._one(event, inputs, handle, invalid_reason)
+
+        loop.__name__ = agent or self.name
+        self.app.agent(topic, concurrency=concurrency, name=f"logwarden.{agent or self.name}")(loop)
+
+    def batch(self, **spec: Any) -> None:
+        """A batch loop over a high-volume topic (`streams.kafka.batch.BatchSpec`), wired by the app."""
+        self.batches.append(BatchSpec(**spec))
+
+    def page(self, path: str):  # noqa: ANN201 - Faust's decorator
+        return self.app.page(path)
+
+    def on_stop(self, close: Callable[[], Awaitable[None]]) -> None:
+        @self.app.on_before_shutdown.connect
+        async def _close(app, **kwargs) -> None:  # noqa: ANN001
+            await close()
+
+    # --- running -----------------------------------------------------------------------
+
+    async def _one(self, event: Any, inputs: Mapping[str, type[BaseModel]], handle: Handler, reason: str) -> None:
+        msg = event.message
+        try:
+            record = inputs[msg.topic].model_validate_json(event.value)
+        except ValueError as exc:
+            RECORDS.labels(self.name, "invalid").inc()
+            await self.topology.reject(event, self.name, reason, exc)
+            return
+        trace_id = getattr(record, "trace_id", "") or ""
+        with trace_context(trace_id):
+            try:
+                effects = await handle(record, Source(msg.topic, msg.partition, msg.offset, event.key))
+                await self.carry_out(effects, trace_id)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stage
+                log.exception("%s handler failed on %s", self.name, msg.topic)
+                RECORDS.labels(self.name, "failed").inc()
+                key = getattr(record, "service", None)
+                await self.topology.reject(event, self.name, "handler_error", exc, key=key, trace_id=trace_id)
+                return
+        RECORDS.labels(self.name, "handled").inc()
+
+    async def carry_out(self, effects: Iterable[Any], trace_id: str = "") -> None:
+        for effect in effects:
+            if isinstance(effect, Publish) or _is_publish(effect):
+                record = effect.record
+                if trace_id and not getattr(record, "trace_id", "x"):
+                    record = record.model_copy(update={"trace_id": trace_id})
+                if effect.topic == "dead.letter":
+                    log.warning("dead letter from %s: %s", record.source_topic, record.reason)
+                await self.topology.publish(effect.topic, effect.key, record)
+            elif isinstance(effect, Store):
+                self.tables[effect.table][effect.key] = effect.value
+            elif isinstance(effect, WriteReport) or _is_report(effect):
+                self.reports_dir.mkdir(parents=True, exist_ok=True)
+                (self.reports_dir / effect.filename).write_text(effect.content)
+                log.info("report written: %s", effect.filename)
+            else:
+                raise TypeError(f"unknown effect {effect.__class__.__name__}")
+
+
+def _is_publish(effect: Any) -> bool:
+    return type(effect).__name__ == "Publish" and hasattr(effect, "topic") and hasattr(effect, "record")
+
+
+def _is_report(effect: Any) -> bool:
+    return type(effect).__name__ == "WriteReport" and hasattr(effect, "filename")
