@@ -37,7 +37,8 @@ from agents.extract.formats import LEVEL_RANK, LogLine, parse_json_object, parse
 from agents.extract.prefilter import TICK_PREFIX, is_candidate, may_continue, records_to_parse
 from agents.extract.templates import template_id
 from agents.service_name import resolve, text_service
-from agents.extract.traces import OpenTrace, TraceJoiner, describe_trace, exception_template
+from agents.extract.traces import (OpenTrace, TraceJoiner, describe_trace, exception_template, is_continuation,
+                                   starts_exception)
 from schemas.records import DeadLetter, PartialAggregate
 
 __all__ = ["CALIBRATE_EVERY", "ConsumerRecordLike", "PartitionExtractor", "TICK_KEY", "is_candidate", "may_continue"]
@@ -280,6 +281,16 @@ class PartitionExtractor:
         counts[LINES] += 1
         stream_key = (service, line.host, line.stream)
         message = line.message
+        if not line.exception and ("\n" in message or "\\n" in message):
+            lines = split_message(message)
+            if lines is not None:
+                # A whole exception shipped as one message (rsyslog startmsg.regex, Vector
+                # or Fluent Bit multiline): its own lines, joined already.
+                message, line.exception = lines[0], "\n".join(lines[1:])
+                if not (line.fields and line.level):
+                    # A level word found anywhere in the frames ("Stack trace:") says nothing;
+                    # only a level the record states in a field of its own is kept.
+                    line.level = "error"
         # A JSON record with its own level is an event of its own, never a frame.
         structured = bool(line.fields) and bool(line.level)
         if (self._joiner.open and not structured
@@ -298,20 +309,18 @@ class PartitionExtractor:
             return
         level = level if rank >= LEVEL_RANK["error"] else "error"
         if line.exception:  # the whole stack arrived inside this record
+            method, path = _request_of(line, message)
             self._emit_trace(OpenTrace(service, self._window_start_for(at), at, at, level,
-                                       [message, *line.exception.splitlines()], line.logger),
-                             headline_first=True)
+                                       [message, *line.exception.splitlines()], line.logger,
+                                       f"{method}\x00{path}" if (method or path) else ""),
+                             headline_first=not starts_exception(message))
             return
         if line.status >= 500 or structured:  # access lines and structured records never continue
             signal = Signal.from_message(service, level, at, message, method=line.method, path=line.path,
                                          status=line.status, logger=line.logger)
             self._add_signal(signal, self._window_start_for(at))
             return
-        method, path = line.method, line.path
-        if not (method or path):
-            request = _REQUEST_IN_TEXT.search(message, 0, 300)
-            if request:
-                method, path = request.groups()
+        method, path = _request_of(line, message)
         endpoint_hint = f"{method}\x00{path}" if (method or path) else ""
         block = OpenTrace(service, self._window_start_for(at), at, at, level, [message], line.logger, endpoint_hint)
         for evicted in self._joiner.start(stream_key, block):
@@ -329,8 +338,10 @@ class PartitionExtractor:
             return
         text = "\n".join(block.lines)
         info = describe_trace("\n".join(block.lines[1:]) if headline_first or block.headline else text)
-        if not info.error_type and not info.frames:
-            info = describe_trace(text)
+        if not info.error_type:
+            whole = describe_trace(text)  # the headline itself may name what was thrown
+            if whole.error_type or not info.frames:
+                info = whole
         template = exception_template(info.error_type, info.headline or head)
         signal = Signal(block.service, normalise_endpoint(method, path) if (method or path) else "",
                         info.error_type or template_id(template), template, block.level, block.first_seen,
@@ -475,6 +486,33 @@ class PartitionExtractor:
         self._first_offset = self._last_offset = -1
         self._dead_count = 0
         return partial, dead
+
+
+def _request_of(line: LogLine, message: str) -> tuple[str, str]:
+    """The request a line is about: its own fields, else "POST /v1/x" named in its text."""
+    if line.method or line.path:
+        return line.method, line.path
+    request = _REQUEST_IN_TEXT.search(message, 0, 300)
+    return request.groups() if request else ("", "")
+
+
+def split_message(message: str) -> list[str] | None:
+    """The lines of a message that carries a whole exception (real or escaped newlines),
+    or None when it is not one (a multi-line message that is prose, say)."""
+    escaped = "\n" not in message
+    parts = message.split("\\n" if escaped else "\n")
+    parts = [p.rstrip("\r") for p in parts]
+    while parts and not parts[-1].strip():
+        parts.pop()
+    if len(parts) < 2:
+        return None
+    if escaped:
+        parts = [p.replace("\\t", "\t") for p in parts]
+    rest = parts[1:]
+    if starts_exception(parts[0]) or any(starts_exception(p) for p in rest[:3]) \
+            or sum(1 for p in rest if is_continuation(p, parts[:1])) >= max(1, len(rest) // 2):
+        return parts
+    return None
 
 
 def _infer_level(message: str) -> str:
