@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.records import Finding
 
 __all__ = [
-    "ClassifyInput", "ClassifyOutput", "MatchInput", "MatchOutput", "RegistryCandidate",
-    "NarrativeInput", "NarrativeOutput", "ReviewInput", "ReviewOutput", "TASKS",
+    "ClassifyInput", "ClassifyOutput", "MatchInput", "MatchOutput", "NarrativeInput",
+    "NarrativeOutput", "RegistryCandidate", "ReviewInput", "ReviewOutput", "TASKS",
 ]
 
 

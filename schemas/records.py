@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "AIAudit",
@@ -104,6 +104,12 @@ class PartialAggregate(Record):
     offset_from: int  # inclusive
     offset_to: int  # inclusive
     watermark: float  # max(event time, tick) seen in this partition so far
+    # How many `logs.raw` partitions feed the window books: a window closes only when the
+    # low watermark over all of them has passed it (0: a record from before this field).
+    source_partitions: int = 0
+    # "This source partition is caught up and has had nothing new for a while": no
+    # offsets, the window books stop waiting for it until it sends data again.
+    idle: bool = False
     # service -> window_start (as str, JSON keys) -> counters and findings
     windows: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
     dead_letters: int = 0
@@ -273,13 +279,27 @@ class Receipt(Record):
 
 
 class Approval(Record):
+    """A fix approval request (from the incident reducer) or a human's decision on it."""
+
     approval_id: str
     incident_id: str
+    service: str = ""  # the incident's service, also the topic key
     action: Literal["requested", "approve", "escalate", "expired", "executed"]
     runbook: str = ""
     actor: str = ""
     at: float = 0.0
-    detail: dict[str, Any] = Field(default_factory=dict)
+    detail: dict[str, Any] = Field(default_factory=dict)  # free-form, e.g. the review's rationale
+
+    @model_validator(mode="before")
+    @classmethod
+    def _service_from_detail(cls, data: Any) -> Any:
+        # Added field, same schema_version: records written before it carried the
+        # service in detail["service"], and must still find their service.
+        if isinstance(data, dict) and not data.get("service"):
+            detail = data.get("detail")
+            if isinstance(detail, dict) and isinstance(detail.get("service"), str):
+                data = {**data, "service": detail["service"]}
+        return data
 
 
 class DeadLetter(Record):

@@ -3,7 +3,7 @@
 Keyed topics share one partition count (configuration `partitions`) and one
 partitioner (the Kafka default murmur2 on the key bytes), so a service's logs, window
 summaries, alerts, checks and incident state all live on the same partition number and
-every table lookup is local. `streams.topics` creates these idempotently.
+every table lookup is local. `streams.kafka.admin.create_topics` creates these idempotently.
 """
 
 from __future__ import annotations

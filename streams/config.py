@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agents.ai.config import AIConfig
 from agents.checks.config import ChecksConfig
@@ -60,6 +60,13 @@ class Config(BaseModel):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
+
+    @model_validator(mode="after")
+    def _one_runbook_allowlist(self) -> "Config":
+        # Resolved once, here: the incidents stage proposes from cfg.incidents.runbooks
+        # and never reads the ai stage's runbook index itself.
+        self.incidents = self.incidents.with_runbook_index(self.ai.runbooks)
+        return self
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -122,7 +122,7 @@ class StageRunner:
 
     async def carry_out(self, effects: Iterable[Any], trace_id: str = "") -> None:
         for effect in effects:
-            if isinstance(effect, Publish) or _is_publish(effect):
+            if isinstance(effect, Publish):
                 record = effect.record
                 if trace_id and not getattr(record, "trace_id", "x"):
                     record = record.model_copy(update={"trace_id": trace_id})
@@ -131,17 +131,10 @@ class StageRunner:
                 await self.topology.publish(effect.topic, effect.key, record)
             elif isinstance(effect, Store):
                 self.tables[effect.table][effect.key] = effect.value
-            elif isinstance(effect, WriteReport) or _is_report(effect):
+            elif isinstance(effect, WriteReport):
                 self.reports_dir.mkdir(parents=True, exist_ok=True)
                 (self.reports_dir / effect.filename).write_text(effect.content)
                 log.info("report written: %s", effect.filename)
             else:
                 raise TypeError(f"unknown effect {effect.__class__.__name__}")
 
-
-def _is_publish(effect: Any) -> bool:
-    return type(effect).__name__ == "Publish" and hasattr(effect, "topic") and hasattr(effect, "record")
-
-
-def _is_report(effect: Any) -> bool:
-    return type(effect).__name__ == "WriteReport" and hasattr(effect, "filename")

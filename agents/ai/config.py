@@ -1,7 +1,9 @@
 """Configuration of the ai stage (section `[ai]` of the TOML file, `LOGWARDEN_AI__*` variables).
 
-Must never print or log `api_key`: it is a `SecretStr` and is only unwrapped inside a
-provider, at the moment a request is built.
+The runbook index is read here, once, when the configuration is validated: `runbooks`
+is what the whole pipeline may propose (`streams.config` narrows `incidents.runbooks`
+to it), so no stage reads the index itself. Must never print or log `api_key`: it is
+a `SecretStr` and is only unwrapped inside a provider, at the moment a request is built.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from agents.ai.runbooks import load_allowlist
 
 __all__ = ["AIConfig"]
 
@@ -19,7 +23,7 @@ class AIConfig(BaseModel):
 
     # "local" needs no key and no network; it is also every other provider's fallback.
     provider: Literal["local", "anthropic", "openai"] = "local"
-    # Empty: the provider's own default (see agents.ai.providers.DEFAULT_MODELS).
+    # Empty: the provider's own default (DEFAULT_*_MODEL in agents/ai/providers/anthropic.py, openai.py).
     model: str = ""
     # Empty: the vendor's public endpoint. For Ollama/vLLM: e.g. http://host:11434/v1.
     base_url: str = ""
@@ -38,3 +42,15 @@ class AIConfig(BaseModel):
     redact_ips: bool = False
     # Allowlist of runbooks a review may name; relative paths resolve from the working dir.
     runbooks_index: Path = Path("ops/runbooks/index.toml")
+
+    _runbooks: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @model_validator(mode="after")
+    def _read_runbook_index(self) -> "AIConfig":
+        self._runbooks = load_allowlist(self.runbooks_index)
+        return self
+
+    @property
+    def runbooks(self) -> frozenset[str]:
+        """The runbooks of the index (read at validation; empty if it is unreadable)."""
+        return self._runbooks

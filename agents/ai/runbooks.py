@@ -1,7 +1,7 @@
 """The runbook allowlist: which runbooks a review may name, read from the runbook index.
 
 The index is a small TOML file (`[runbooks.<name>] file = ..., summary = ...`). Reading
-it is the only I/O here and happens once, at start. An unreadable index means an empty
+it is the only I/O here and happens once, when `AIConfig` is validated. An unreadable index means an empty
 allowlist (no runbook can be proposed), never an exception in the pipeline.
 """
 

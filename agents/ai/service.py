@@ -18,12 +18,10 @@ from pydantic import BaseModel, ValidationError
 from agents.ai.budget import HourlyBudget
 from agents.ai.cache import AnswerCache, cache_key
 from agents.ai.config import AIConfig
-from agents.ai.local_provider import LOCAL_MODEL, LocalProvider, fallback_output
 from agents.ai.prompting import build_prompt, with_correction
-from agents.ai.provider import Provider, ProviderError
-from agents.ai.providers import make_provider
-from agents.ai.runbooks import load_allowlist
+from agents.ai.providers import LocalProvider, Provider, ProviderError, make_provider
 from agents.ai.validation import check_output, problems_of
+from agents.local_ai import LOCAL_MODEL, fallback_output
 from agents.redact import redact
 from schemas.ai_tasks import TASKS, ReviewInput
 from schemas.records import AIAudit, AIRequest, AIResult
@@ -58,7 +56,7 @@ class AIService:
         self._provider: Provider | None = provider or make_provider(cfg, http_client=http_client)
         self._cache = AnswerCache(cfg.cache_ttl_s, cfg.cache_max_entries)
         self._budget = HourlyBudget(cfg.max_calls_per_hour, cfg.max_tokens_per_hour)
-        self.allowlist = load_allowlist(cfg.runbooks_index)
+        self.allowlist = cfg.runbooks  # read from the index once, when the configuration was loaded
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -87,7 +85,8 @@ class AIService:
         try:
             result = await self._answer(request, started)
         except Exception as exc:  # noqa: BLE001 - the incident flow must keep moving
-            output = fallback_output(request.task, request.service).model_dump(mode="json")
+            # The payload is not known to be redacted here: answer without reading it.
+            output = fallback_output(request.task, None, request.service)
             result = _Outcome(output, provider="local", model=LOCAL_MODEL, outcome="error", fallback=True,
                               reason=f"internal_error:{type(exc).__name__}")
         latency_ms = max(0.0, (self._clock() - started) * 1000.0)
@@ -99,7 +98,7 @@ class AIService:
         try:
             inp = in_model.model_validate(self._redact_tree(request.payload))
         except ValidationError as exc:
-            output = fallback_output(task, redact(request.service)).model_dump(mode="json")
+            output = fallback_output(task, None, redact(request.service))
             return _Outcome(output, provider="local", model=LOCAL_MODEL, outcome="error", fallback=True,
                             reason="invalid_request:" + ",".join(problems_of(exc))[:300])
         if isinstance(inp, ReviewInput):

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agents.ai.local_classify import severity_floor
+from agents.local_ai.classify import severity_floor
 from schemas.ai_tasks import TASKS, ClassifyInput, ClassifyOutput, MatchInput, MatchOutput, ReviewInput, ReviewOutput
 
 __all__ = ["check_output", "problems_of"]

@@ -27,10 +27,14 @@ PARTIALS = "signals.partials"
 DEAD_LETTERS = "dead.letter"
 
 
+IDLE_AFTER_FLUSHES = 3  # caught up with nothing new for this many flushes (about 3 s): idle
+
+
 def is_checkpoint(value: bytes, partition: int) -> bool:
-    """Is this `signals.partials` record one that source `partition` published?"""
+    """Is this `signals.partials` record one that source `partition` published over offsets?"""
     try:
-        return orjson.loads(value).get("source_partition") == partition
+        record = orjson.loads(value)
+        return record.get("source_partition") == partition and not record.get("idle")
     except (orjson.JSONDecodeError, AttributeError):
         return False
 
@@ -42,6 +46,8 @@ class SourceExtractor:
         self.partition = partition
         self.books = books
         last = PartialAggregate.model_validate_json(checkpoint) if checkpoint else None
+        self.quiet_flushes = 0
+        self.idle_sent = False
         if last is None:
             self.core = PartitionExtractor(partition, cfg)
             self.resume_at: int | None = None
@@ -52,13 +58,25 @@ class SourceExtractor:
     def feed_records(self, records: Sequence[Any]) -> None:
         self.core.feed_records(records)
 
-    def flush(self) -> tuple[list[tuple[str, int, bytes, bytes]], int | None]:
+    def flush(self, caught_up: bool = False) -> tuple[list[tuple[str, int, bytes, bytes]], int | None]:
+        """Partials (one per book) and dead letters since the last flush, and the last offset
+        covered. `caught_up`: the partition has nothing more to read right now; after a few
+        such flushes with nothing new, the books are told it is idle (Flink's idle sources),
+        so a partition nobody writes to does not hold every window open."""
         partial, letters = self.core.flush()
         out = [(DEAD_LETTERS, -1, SOURCE.encode(), encode(letter)) for letter in letters]
-        if partial is None:
-            return out, None
-        partial = partial.model_copy(update={"source_partitions": self.books})
         key = str(self.partition).encode()
+        if partial is None:
+            self.quiet_flushes = self.quiet_flushes + 1 if caught_up else 0
+            if self.quiet_flushes >= IDLE_AFTER_FLUSHES and not self.idle_sent:
+                self.idle_sent = True
+                marker = PartialAggregate(
+                    trace_id=f"extract|{self.partition}|idle", source_partition=self.partition, offset_from=-1,
+                    offset_to=-1, watermark=max(self.core.watermark, 0.0), source_partitions=self.books, idle=True)
+                out += [(PARTIALS, book, key, encode(marker)) for book in range(self.books)]
+            return out, None
+        self.quiet_flushes, self.idle_sent = 0, False
+        partial = partial.model_copy(update={"source_partitions": self.books})
         # The checkpoint copy (book == source partition) goes last: once it is acknowledged
         # with the others, the whole flush is.
         for book, piece in sorted(split_partial(partial, self.books), key=lambda bp: bp[0] == self.partition):

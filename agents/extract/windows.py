@@ -64,16 +64,19 @@ class SourceProgress:
     watermark: float = float("-inf")
     applied: list[list[int]] = field(default_factory=list)  # merged [from, to] offset ranges
     applied_floor: int = -1  # everything at or below was applied (compacted history)
+    idle: bool = False  # caught up with nothing new: not waited for until it sends data
 
     def to_dict(self) -> dict[str, Any]:
         return {"watermark": self.watermark if self.watermark != float("-inf") else None,
-                "applied": [list(r) for r in self.applied], "applied_floor": self.applied_floor}
+                "applied": [list(r) for r in self.applied], "applied_floor": self.applied_floor,
+                "idle": self.idle}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SourceProgress":
         wm = data.get("watermark")
         return cls(watermark=float("-inf") if wm is None else float(wm),
-                   applied=[list(r) for r in data.get("applied", [])], applied_floor=int(data.get("applied_floor", -1)))
+                   applied=[list(r) for r in data.get("applied", [])], applied_floor=int(data.get("applied_floor", -1)),
+                   idle=bool(data.get("idle", False)))
 
     def covers(self, first: int, last: int) -> bool:
         if last <= self.applied_floor:
@@ -149,13 +152,17 @@ class WindowBook:
         return progress
 
     def low_watermark(self) -> float | None:
-        """The event time every source partition has passed; None until all have reported."""
+        """The event time every source partition that may still send has passed; None until
+        all have reported. Idle sources are not waited for; when all are idle, everything
+        there is has been seen."""
         if self.source_count and len(self.sources) < self.source_count:
             return None
-        marks = [s.watermark for s in self.sources.values()]
-        if not marks or min(marks) == float("-inf"):
+        active = [s.watermark for s in self.sources.values() if not s.idle]
+        marks = active or [s.watermark for s in self.sources.values()]
+        if not marks or (active and min(marks) == float("-inf")):
             return None
-        return min(marks)
+        low = min(marks) if active else max(marks)
+        return None if low == float("-inf") else low
 
 
 def _copy(value: Any) -> Any:
@@ -169,8 +176,14 @@ def _copy(value: Any) -> Any:
 def apply_partial(book: WindowBook, partial: PartialAggregate, cfg: ExtractConfig) -> list[WindowSummary]:
     """Merge one partial into `book` (mutated) and return the summaries now due, in order."""
     source = book.source(partial.source_partition)
+    book.source_count = max(book.source_count, partial.source_partitions)
+    if partial.idle:
+        source.idle = True
+        source.watermark = max(source.watermark, partial.watermark)
+        return _advance(book, cfg)
     if source.covers(partial.offset_from, partial.offset_to):
         return []
+    source.idle = False
     if source.overlaps(partial.offset_from, partial.offset_to):
         # Counted twice in part rather than lost: at-least-once, and visible in metrics.
         book.overlapping_ranges += 1
@@ -181,7 +194,10 @@ def apply_partial(book: WindowBook, partial: PartialAggregate, cfg: ExtractConfi
         for start_text, data in by_start.items():
             _merge_window(book, cfg, service, int(float(start_text)), data)
     source.watermark = max(source.watermark, partial.watermark)
-    book.source_count = max(book.source_count, partial.source_partitions)
+    return _advance(book, cfg)
+
+
+def _advance(book: WindowBook, cfg: ExtractConfig) -> list[WindowSummary]:
     low = book.low_watermark()
     if low is None:
         return []

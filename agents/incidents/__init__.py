@@ -1,11 +1,13 @@
-"""incidents stage: pure modules plus one thin Faust module (agent.py).
+"""incidents stage: pure modules plus a thin shell (agent.py) and its read endpoints (web.py).
 
-Public API of the pure core, for the Faust shell and the read side:
+Public API of the pure core, for the shell and the read side:
 - lifecycle.apply / lifecycle.event_time: the per-service reducer and its clock;
 - state.ServiceState: the one table value per service (incident + registry + counters);
 - effects.Publish / effects.WriteReport: what to carry out;
 - digest.DigestPart / digest.DigestBook / digest.apply_digest_part: the hourly digest;
-- views.incident_view / find_incident / registry_view / incident_metrics: reading;
-- fallback.fallback_output: local answers to any AI task (also usable as a stand-in AI);
-- contract.EVENT_TYPES: the documented `incidents.events` types.
+- views.incident_view / find_incident / registry_view / incident_metrics: reading.
+
+The `incidents.events` contract is schemas/contract.py. Built-in decisions on AI
+timeouts are the local provider's answers (agents.local_ai): this package never
+imports the ai stage (agents.ai), nor the ai stage this one.
 """

@@ -57,8 +57,8 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
 
     async def fold(record, source) -> list:  # noqa: ANN001
         service = getattr(record, "service", "") or source.key_text
-        if isinstance(record, Approval) and not record.detail.get("service"):
-            record = record.model_copy(update={"detail": {**record.detail, "service": service}})
+        if isinstance(record, Approval) and not record.service:
+            record = record.model_copy(update={"service": service})
         raw = states.get(service)
         state = ServiceState.model_validate(raw) if raw else None
         new_state, effects = apply(state, record, event_time(record), icfg)

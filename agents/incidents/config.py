@@ -1,11 +1,13 @@
 """Configuration of the incidents stage (section `[incidents]` of the TOML file, `LOGWARDEN_INCIDENTS__*` variables).
 
 Every threshold of the incident lifecycle lives here, so the reducer has no magic numbers.
-Times are seconds of event time. Nothing here is a secret.
+Times are seconds of event time. Nothing here is a secret, and nothing here reads a
+file: the runbook index comes in as names (`with_runbook_index`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,7 +33,7 @@ class IncidentsConfig(BaseModel):
     # Registry entries not seen for this long are deleted by the periodic cleanup.
     registry_ttl_s: float = Field(3 * 86400.0, gt=0)
     registry_cleanup_interval_s: float = Field(86400.0, gt=0)
-    # Entries offered to the AI registry match (the DESIGN says the last 10).
+    # Entries offered to the AI registry match: the service's latest ones, 10 at most.
     registry_match_candidates: int = Field(10, ge=1, le=10)
     # Hard cap per service; the least recently seen entries go first.
     registry_max_entries: int = Field(500, ge=1)
@@ -39,7 +41,9 @@ class IncidentsConfig(BaseModel):
     ai_timeout_s: float = Field(30.0, gt=0)
     # Where resolution reports are written; relative paths are under the data dir.
     reports_dir: Path = Path("reports")
-    # Runbooks (names under ops/runbooks/) a post-resolution review may propose.
+    # Runbooks a post-resolution review may propose. As configured: names of the runbook
+    # index (`ai.runbooks_index`), empty meaning all of them; once loaded
+    # (`with_runbook_index`): exactly the allowed names, empty meaning none.
     runbooks: list[str] = Field(default_factory=list)
     # Failing host checks with status "warn" open incidents too (else only "fail").
     check_warn_opens: bool = False
@@ -50,3 +54,13 @@ class IncidentsConfig(BaseModel):
     timeline_max: int = Field(300, ge=10)
     closed_incidents_kept: int = Field(20, ge=0)
     fingerprints_kept: int = Field(2000, ge=10)
+
+    def with_runbook_index(self, indexed: Iterable[str]) -> "IncidentsConfig":
+        """This configuration with `runbooks` resolved against the names of the runbook index.
+
+        Empty means every indexed runbook (sorted); a configured name the index does not
+        hold is dropped, never proposed.
+        """
+        known = set(indexed)
+        chosen = [name for name in self.runbooks if name in known] if self.runbooks else sorted(known)
+        return self.model_copy(update={"runbooks": chosen})

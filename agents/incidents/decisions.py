@@ -1,7 +1,8 @@
 """Settling each finding of an incident: registry hit, AI match, or classification and ticket.
 
-Steps 4-8 of the lifecycle in DESIGN.md: exact registry lookup by (endpoint, error_type)
-with a reappearance comment; else an AI match against the latest registry entries; else
+The first half of the lifecycle (`lifecycle.apply` calls it for every finding of a
+window, alert or check): exact registry lookup by (endpoint, error_type) with a
+reappearance comment; else an AI match against the latest registry entries; else
 classification, a ticket (at most one per incident) and a registry entry; then the
 first alert, and an immediate re-alert when the severity rises. Only fingerprints new
 to the incident reach the AI. Never asks the AI twice for one fingerprint of an incident.
@@ -13,10 +14,9 @@ from typing import Any
 
 from agents.incidents import registry
 from agents.incidents.effects import Step
-from agents.incidents.fallback import narrative_text
-from agents.incidents.narrative import narrative_input, utc
-from agents.incidents.contract import expired_data
+from agents.incidents.narrative import narrative_input
 from agents.incidents.state import FindingDecision, Incident, RegistryEntry, higher_severity
+from agents.local_ai.narrative import narrate_locally, utc
 from schemas.ai_tasks import ClassifyInput, ClassifyOutput, MatchInput, MatchOutput, NarrativeOutput
 from schemas.records import Finding
 
@@ -145,7 +145,7 @@ def _new_issue(step: Step, incident: Incident, finding: Finding, result: Classif
     step.event("registry_added", incident, {"entry_id": entry.entry_id, "fingerprint": finding.fingerprint,
                                             "label": entry.ticket_label})
     for old in evicted:
-        step.event("registry_expired", None, expired_data(old, "capacity"))
+        step.event("registry_expired", None, registry.expired_data(old, "capacity"))
     what = finding.label
     body = (f"{result.severity} {result.category}: {what}"
             + (f" at {finding.endpoint}" if finding.endpoint else "")
@@ -174,7 +174,7 @@ def raise_severity(step: Step, incident: Incident, severity: str) -> None:
         step.note(incident, f"severity {old} -> {new}")
     if incident.alerted and incident.status == "open" and new in ALERTING:
         # A rise re-alerts at once with built-in text: waiting for the AI would delay it.
-        text = narrative_text("summary", narrative_input(incident, step.now, step.state.clean_streak))
+        text = narrate_locally("summary", narrative_input(incident, step.now, step.state.clean_streak))
         step.outbox("alert", f"Severity raised to {new}: {incident.title}", text.text, incident)
         step.event("update_posted", incident, {"kind": "realert", "from": old, "to": new})
         incident.alerted_severity = new

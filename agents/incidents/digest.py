@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.incidents.config import IncidentsConfig
 from agents.incidents.effects import Effect, Publish
-from agents.incidents.narrative import utc
 from agents.incidents.state import PeriodCounts
+from agents.local_ai.narrative import utc
 from schemas.records import IncidentEvent, OutboxMessage, Record
 
 __all__ = ["DIGEST_TOPIC", "DigestBook", "DigestPart", "apply_digest_part"]

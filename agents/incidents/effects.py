@@ -1,6 +1,7 @@
 """Effects of the incident reducer, and the `Step` that builds them with deterministic ids.
 
-An effect is a record to publish or a report to write; the Faust shell carries them out.
+An effect (schemas.effects) is a record to publish or a report to write; the stage's
+shell carries them out.
 Ids come from counters kept in the service state, so replaying the same input from the
 same state gives the same ids. This module must never publish, write files or read a
 clock itself.
@@ -13,23 +14,10 @@ from typing import Any
 
 from agents.incidents.config import IncidentsConfig
 from agents.incidents.state import Incident, PendingRequest, ServiceState
-from schemas.records import AIRequest, IncidentEvent, OutboxMessage, Record
+from schemas.effects import Publish, WriteReport
+from schemas.records import AIRequest, IncidentEvent, OutboxMessage
 
 __all__ = ["Effect", "Publish", "Step", "WriteReport"]
-
-
-@dataclass(frozen=True)
-class Publish:
-    topic: str
-    key: str
-    record: Record
-
-
-@dataclass(frozen=True)
-class WriteReport:
-    filename: str  # "YYYY-MM-DD-incident-<slug>.md", relative to cfg.reports_dir
-    content: str
-
 
 Effect = Publish | WriteReport
 

@@ -17,11 +17,9 @@ from pydantic import ValidationError
 
 from agents.incidents import decisions, registry, resolution
 from agents.incidents.config import IncidentsConfig
-from agents.incidents.contract import expired_data
 from agents.incidents.digest import DIGEST_TOPIC, DigestPart
 from agents.incidents.effects import Effect, Publish, Step
 from agents.incidents.external import alert_finding, check_finding
-from agents.incidents.fallback import fallback_output
 from agents.incidents.narrative import narrative_input
 from agents.incidents.state import (
     HourCounters,
@@ -30,6 +28,8 @@ from agents.incidents.state import (
     PendingRequest,
     ServiceState,
 )
+from agents.local_ai import fallback_output
+from schemas.ai_tasks import MatchInput
 from schemas.records import AIResult, Alert, Approval, CheckResult, Finding, Receipt, WindowSummary
 
 __all__ = ["InputEvent", "apply", "event_time"]
@@ -49,13 +49,6 @@ def event_time(event: InputEvent) -> float:
     return event.at
 
 
-def _service_of(event: InputEvent) -> str:
-    # Receipts and approvals carry no service field: the topic key (the state's key) does.
-    if isinstance(event, Approval):
-        return str(event.detail.get("service", ""))
-    return str(getattr(event, "service", ""))
-
-
 def _dedupe_key(event: InputEvent) -> str | None:
     if isinstance(event, WindowSummary):
         return f"w:{event.id}"
@@ -72,7 +65,7 @@ def _dedupe_key(event: InputEvent) -> str | None:
 
 def apply(state: ServiceState | None, event: InputEvent, now: float,
           cfg: IncidentsConfig) -> tuple[ServiceState, list[Effect]]:
-    state = state.model_copy(deep=True) if state is not None else ServiceState(service=_service_of(event))
+    state = state.model_copy(deep=True) if state is not None else ServiceState(service=event.service)
     key = _dedupe_key(event)
     if key is not None:
         if key in state.seen_ids:
@@ -149,7 +142,7 @@ def _ticket_oneoff(step: Step, finding: Finding) -> None:
     step.event("oneoff_ticketed", None, data)
     step.event("registry_added", None, data)
     for old in evicted:
-        step.event("registry_expired", None, expired_data(old, "capacity"))
+        step.event("registry_expired", None, registry.expired_data(old, "capacity"))
     if step.state.counters is not None:
         step.state.counters.oneoffs.append(finding.fingerprint)
 
@@ -258,17 +251,26 @@ def _settle_request(step: Step, pending: PendingRequest, output: dict) -> None:
         _RESULT_HANDLERS[pending.task](step, incident, pending.fingerprint, output)
     except ValidationError:
         # The AI agent validates, but the reducer must not trust a shape it cannot check.
-        fallback = fallback_output(pending.task, _fallback_payload(step, incident, pending))
-        _RESULT_HANDLERS[pending.task](step, incident, pending.fingerprint, fallback)
+        _decide_locally(step, incident, pending)
 
 
-def _fallback_payload(step: Step, incident: Incident, pending: PendingRequest) -> dict:
+def _decide_locally(step: Step, incident: Incident, pending: PendingRequest) -> None:
+    """The built-in decision: the no-AI answer (the local provider's) to the request, asked again."""
+    output = fallback_output(pending.task, _payload_again(step, incident, pending), incident.service)
+    _RESULT_HANDLERS[pending.task](step, incident, pending.fingerprint, output)
+
+
+def _payload_again(step: Step, incident: Incident, pending: PendingRequest) -> dict:
+    """The request's payload rebuilt from the state (the state keeps no payloads)."""
     if pending.task == "classify":
-        finding = incident.findings[pending.fingerprint]
-        return decisions.classify_payload(step, finding)
-    if pending.task in ("summary", "update", "report"):
-        return narrative_input(incident, step.now, step.state.clean_streak).model_dump(mode="json")
-    return {}
+        return decisions.classify_payload(step, incident.findings[pending.fingerprint])
+    if pending.task == "match":
+        candidates = registry.match_candidates(step.state, step.cfg.registry_match_candidates)
+        return MatchInput(service=step.state.service, finding=incident.findings[pending.fingerprint],
+                          candidates=candidates).model_dump(mode="json")
+    if pending.task == "review":
+        return resolution.review_input(step, incident).model_dump(mode="json")
+    return narrative_input(incident, step.now, step.state.clean_streak).model_dump(mode="json")
 
 
 def _expire_pending(step: Step) -> None:
@@ -280,11 +282,10 @@ def _expire_pending(step: Step) -> None:
         incident = step.state.incident
         if incident is None or incident.incident_id != pending.incident_id:
             continue
-        if pending.task == "classify" and pending.fingerprint not in incident.findings:
+        if pending.task in ("classify", "match") and pending.fingerprint not in incident.findings:
             continue
         step.note(incident, f"no AI answer for {pending.task} in time: built-in decision")
-        output = fallback_output(pending.task, _fallback_payload(step, incident, pending))
-        _RESULT_HANDLERS[pending.task](step, incident, pending.fingerprint, output)
+        _decide_locally(step, incident, pending)
 
 
 def _on_receipt(step: Step, receipt: Receipt) -> None:
@@ -339,7 +340,7 @@ def _cleanup_registry(step: Step) -> None:
         return
     state.registry_cleaned_at = step.now
     for entry in registry.expire_entries(state, step.now, step.cfg.registry_ttl_s):
-        step.event("registry_expired", None, expired_data(entry, "ttl"))
+        step.event("registry_expired", None, registry.expired_data(entry, "ttl"))
     horizon = step.now - step.cfg.registry_ttl_s
     state.fingerprints_seen = {fp: t for fp, t in state.fingerprints_seen.items() if t >= horizon}
 

@@ -1,8 +1,10 @@
 """What the AI is told about an incident, and the Markdown resolution report.
 
 `narrative_input` is the full incident history sent for the first-alert summary, the
-5-minute updates and the resolution report. `render_report` turns a resolved incident
-into `YYYY-MM-DD-incident-<slug>.md`. Pure text building: never does I/O or reads a clock.
+5-minute updates and the resolution report (the text itself is written by the AI stage
+or by `agents.local_ai.narrative`, never here). `render_report` turns a resolved
+incident into `YYYY-MM-DD-incident-<slug>.md`. Pure text building: never does I/O or
+reads a clock.
 """
 
 from __future__ import annotations
@@ -12,13 +14,10 @@ import re
 from datetime import datetime, timezone
 
 from agents.incidents.state import Incident
+from agents.local_ai.narrative import utc
 from schemas.ai_tasks import NarrativeInput
 
-__all__ = ["narrative_input", "render_report", "report_filename", "utc"]
-
-
-def utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+__all__ = ["narrative_input", "render_report", "report_filename"]
 
 
 def narrative_input(incident: Incident, now: float, clean_streak: int) -> NarrativeInput:

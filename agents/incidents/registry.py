@@ -2,13 +2,15 @@
 
 Entries are keyed by (endpoint, error_type); a finding with neither falls back to its
 fingerprint so unrelated anonymous errors never collapse into one entry. Functions here
-change the registry dict they are given and return what changed; they never emit
-effects and never read a clock.
+change the registry dict they are given and return what changed (`expired_data` is the
+`registry_expired` event's data, see schemas/contract.py); they never emit effects and
+never read a clock.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from agents.incidents.state import RegistryEntry, ServiceState
 from schemas.ai_tasks import RegistryCandidate
@@ -18,6 +20,7 @@ __all__ = [
     "add_entry",
     "entry_id_for",
     "expire_entries",
+    "expired_data",
     "lookup",
     "match_candidates",
     "oneoff_label",
@@ -82,3 +85,9 @@ def expire_entries(state: ServiceState, now: float, ttl_s: float) -> list[Regist
     for entry in expired:
         del state.registry[entry.entry_id]
     return expired
+
+
+def expired_data(entry: RegistryEntry, reason: str) -> dict[str, Any]:
+    """`data` of the `registry_expired` event of `entry` (reason: "ttl" or "capacity")."""
+    return {"entry_id": entry.entry_id, "last_seen": entry.last_seen, "ticket": entry.jira_ticket_id,
+            "reason": reason}

@@ -1,9 +1,9 @@
 """The later half of an incident: updates, resolution, report, review, reopening.
 
-Steps 8-10 of the lifecycle in DESIGN.md. Resolution is decided on event time; the
-report, the ticket resolution and the resolved messages follow when the AI report
-(or its built-in fallback) arrives. A review may propose a runbook from the allowlist,
-only ever as an approval request: nothing here executes anything.
+Resolution is decided on event time; the report, the ticket resolution and the
+resolved messages follow when the AI report (or its built-in fallback) arrives. A
+review may propose a runbook from the allowlist, only ever as an approval request:
+nothing here executes anything.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 
 from agents.incidents.decisions import ALERTING
 from agents.incidents.effects import Publish, Step, WriteReport
-from agents.incidents.fallback import narrative_text
 from agents.incidents.narrative import narrative_input, render_report, report_filename
 from agents.incidents.state import Incident
+from agents.local_ai.narrative import narrate_locally
 from schemas.ai_tasks import NarrativeOutput, ReviewInput, ReviewOutput
 from schemas.records import Approval
 
-__all__ = ["maybe_resolve", "on_report", "on_review", "on_update", "post_due_update", "reopen"]
+__all__ = ["maybe_resolve", "on_report", "on_review", "on_update", "post_due_update", "reopen", "review_input"]
 
 
 def _has_pending(step: Step, incident: Incident, task: str) -> bool:
@@ -85,11 +85,15 @@ def on_report(step: Step, incident: Incident, output: dict[str, Any]) -> None:
     step.outbox("resolved", f"Resolved: {incident.title}", report.text, incident)
     step.note(incident, "resolution report written")
     step.effects.append(WriteReport(report_filename(incident), render_report(incident)))
+    step.ask_ai("review", incident, review_input(step, incident).model_dump(mode="json"))
+
+
+def review_input(step: Step, incident: Incident) -> ReviewInput:
+    """What the review of a resolved incident is asked about: its report, tickets and the allowlist."""
     related = sorted({e.jira_ticket_id for e in step.state.registry.values() if e.jira_ticket_id})
-    review = ReviewInput(service=incident.service, incident_id=incident.incident_id, report=report.text,
-                         tickets=list(incident.tickets), related_tickets=related[:20],
-                         runbooks=list(step.cfg.runbooks))
-    step.ask_ai("review", incident, review.model_dump(mode="json"))
+    return ReviewInput(service=incident.service, incident_id=incident.incident_id, report=incident.report_text,
+                       tickets=list(incident.tickets), related_tickets=related[:20],
+                       runbooks=list(step.cfg.runbooks))
 
 
 def on_review(step: Step, incident: Incident, output: dict[str, Any]) -> None:
@@ -108,9 +112,9 @@ def on_review(step: Step, incident: Incident, output: dict[str, Any]) -> None:
         return
     approval_id = f"{incident.incident_id}:fix:{incident.ai_seq}"
     step.state.approvals[approval_id] = incident.incident_id
-    approval = Approval(approval_id=approval_id, incident_id=incident.incident_id, action="requested",
-                        runbook=review.runbook or "", at=step.now,
-                        detail={"service": incident.service, "rationale": review.rationale})
+    approval = Approval(approval_id=approval_id, incident_id=incident.incident_id, service=incident.service,
+                        action="requested", runbook=review.runbook or "", at=step.now,
+                        detail={"rationale": review.rationale})
     step.effects.append(Publish("approvals", step.state.service, approval))
     step.event("fix_proposed", incident, {"approval_id": approval_id, "runbook": review.runbook})
 
@@ -125,7 +129,7 @@ def reopen(step: Step, incident: Incident) -> None:
     step.event("reopened", incident, {"reopen_count": incident.reopen_count})
     step.note(incident, "reopened by a recurrence")
     if incident.severity in ALERTING:
-        text = narrative_text("summary", narrative_input(incident, step.now, 0))
+        text = narrate_locally("summary", narrative_input(incident, step.now, 0))
         step.outbox("alert", f"Reopened: {incident.title}", text.text, incident)
         incident.alerted, incident.last_notification_at = True, step.now
     if incident.ticket_label:

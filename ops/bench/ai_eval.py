@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from agents.ai.local_classify import classify_locally
+from agents.local_ai.classify import classify_locally
 from schemas.ai_tasks import ClassifyInput
 
 __all__ = ["evaluate", "main"]

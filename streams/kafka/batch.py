@@ -45,8 +45,9 @@ class Extractor(Protocol):
 
     def feed_records(self, records: Sequence[Any]) -> None: ...
 
-    def flush(self) -> tuple[list[tuple[str, int, bytes, bytes]], int | None]:
-        """Records to publish as (topic, partition, key, value), and the last source offset covered."""
+    def flush(self, caught_up: bool) -> tuple[list[tuple[str, int, bytes, bytes]], int | None]:
+        """Records to publish as (topic, partition, key, value), and the last source offset
+        covered; `caught_up`: the partition has nothing more to read right now."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ class BatchLoop:
         # and one round trip per flush instead of one per partition.
         pending = []
         for partition, extractor in list(self.extractors.items()):
-            records, last = extractor.flush()
+            records, last = extractor.flush(await self._caught_up(partition))
             for topic, target, key, value in records:
                 pending.append(await self.producer.send(topic, value, key=key,
                                                         partition=target if target >= 0 else None))
@@ -175,6 +176,16 @@ class BatchLoop:
                 log.warning("%s: commit of %s offsets failed; resuming from the checkpoints", self.spec.name,
                             self.spec.source)
         return len(offsets)
+
+
+    async def _caught_up(self, partition: int) -> bool:
+        tp = TopicPartition(self.spec.source, partition)
+        try:
+            high = self.consumer.highwater(tp)
+            # highwater comes with fetch responses, so the position is known by then.
+            return high is not None and await asyncio.wait_for(self.consumer.position(tp), 0.5) >= high
+        except Exception:  # noqa: BLE001 - not assigned any more, position unknown: not idle
+            return False
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -1,11 +1,11 @@
-"""The local provider's answers: severity, one-off, match threshold, narratives, review."""
+"""The local provider's answers (agents.local_ai): severity, one-off, match threshold, narratives, review."""
 
 from __future__ import annotations
 
-from agents.ai.local_classify import classify_locally
-from agents.ai.local_match import match_locally
-from agents.ai.local_narrative import narrate_locally
-from agents.ai.local_review import review_locally
+from agents.local_ai.classify import classify_locally
+from agents.local_ai.match import match_locally
+from agents.local_ai.narrative import narrate_locally
+from agents.local_ai.review import review_locally
 from schemas.ai_tasks import ClassifyInput, MatchInput, NarrativeInput, RegistryCandidate, ReviewInput
 from tests.unit.ai.conftest import finding
 

@@ -14,7 +14,7 @@ import json
 import random
 from dataclasses import dataclass
 
-from agents.extract.batch import PARTIALS, SourceExtractor
+from agents.extract.batch import PARTIALS, SourceExtractor, is_checkpoint
 from agents.extract.config import ExtractConfig
 from agents.extract.windows import WindowBook, apply_partial, book_of
 from schemas.records import PartialAggregate, WindowSummary
@@ -180,3 +180,27 @@ def test_a_restarted_source_resumes_after_its_checkpoint():
     c.step_all()
     (window,) = [s for s in c.summaries if s.service == "api"]
     assert window.errors == 7
+
+
+def test_partitions_nobody_writes_to_do_not_hold_windows_open():
+    # Replays without ticks: one service, keyed, on one partition; the other three are
+    # empty. Once they have been caught up and quiet for a few flushes they are idle.
+    c = Cluster()
+    for i in range(5):
+        c.produce(2, b"api", error_line("api", T0 + i, i), T0 + i)
+    c.produce(2, b"api", info_line("api", T0 + 80), T0 + 80)
+    c.step(2)
+    assert c.summaries == []
+    markers = []
+    for _ in range(3):
+        for p in (0, 1, 3):
+            out, _ = c.extractors[p].flush(caught_up=True)
+            for _topic, book, _key, value in out:
+                markers.append((p, value))
+                c.summaries += apply_partial(c.books[book], PartialAggregate.model_validate_json(value), c.cfg)
+    (window,) = [s for s in c.summaries if s.service == "api" and s.window_start == T0]
+    assert window.errors == 5
+    # One marker per book from each quiet partition, and never taken for a checkpoint
+    # (it covers no offsets: resuming from it would re-read the partition).
+    assert len(markers) == 3 * PARTITIONS
+    assert not any(is_checkpoint(value, p) for p, value in markers)

@@ -175,8 +175,6 @@ class ScenarioPlayer:
     def _service_of(self, record: Any) -> str:
         if isinstance(record, Receipt):  # on the broker, the topic key says whose it is
             return self.ticket_services[record.key]
-        if isinstance(record, Approval):
-            return record.detail["service"]
         return record.service
 
     def _answer(self, effect: Effect, minute: int) -> None:

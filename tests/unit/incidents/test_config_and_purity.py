@@ -41,3 +41,25 @@ def test_pure_modules_import_no_broker_http_or_clock():
                      if isinstance(node, ast.ImportFrom) and node.module}
         assert not imported & FORBIDDEN, path.name
         assert ".now(" not in path.read_text(), path.name
+
+
+def test_the_stage_never_imports_the_ai_stage():
+    # Shared rules live in agents.local_ai; the two stages meet only on topics.
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        assert not {m for m in imported if m == "agents.ai" or m.startswith("agents.ai.")}, path.name
+
+
+def test_the_runbook_allowlist_is_resolved_once_when_the_configuration_loads(tmp_path):
+    # Empty: every runbook of the index; named: only those the index holds.
+    assert load_config(environ={}).incidents.runbooks == [
+        "flush-cache", "restart-service", "rollback-deploy", "scale-up"]
+    chosen = load_config(environ={"LOGWARDEN_INCIDENTS__RUNBOOKS": '["scale-up", "rm-rf-everything"]'})
+    assert chosen.incidents.runbooks == ["scale-up"]
+    # An index that cannot be read allows nothing, whatever is configured.
+    missing = {"LOGWARDEN_AI__RUNBOOKS_INDEX": str(tmp_path / "absent.toml"),
+               "LOGWARDEN_INCIDENTS__RUNBOOKS": '["scale-up"]'}
+    assert load_config(environ=missing).incidents.runbooks == []
+    assert load_config(environ={"LOGWARDEN_AI__RUNBOOKS_INDEX": str(tmp_path / "absent.toml")}).incidents.runbooks == []

@@ -265,3 +265,27 @@ def test_two_fingerprints_of_one_known_issue_comment_on_its_ticket_once():
     state, effects = _feed(state, _window(90, variants))  # past the reopen window
     assert [m.kind for m in _records(effects, OutboxMessage)] == ["ticket_comment"]
     assert [e.type for e in _records(effects, IncidentEvent)].count("registry_matched") == 3
+
+
+def test_an_ai_timeout_decides_with_the_local_providers_answer():
+    from agents.local_ai import fallback_output
+
+    state, effects = _feed(None, _window(0, [_finding()]))
+    (request,) = _records(effects, AIRequest)
+    state, _ = _feed(state, _window(1, status="clean"))  # past ai_timeout_s
+    local = fallback_output("classify", request.payload)
+    decision = state.incident.decisions[request.fingerprint]
+    assert (decision.severity, decision.category, decision.probable_cause) == (
+        local["severity"], local["category"], local["probable_cause"])
+
+
+def test_approval_requests_carry_their_service_and_old_records_still_find_it():
+    run = play(load(SCENARIOS / "resolution_after_5_clean.yaml"))
+    (approval,) = run.records(Approval)
+    assert approval.service == "checkout" and "service" not in approval.detail
+    old = {"approval_id": approval.approval_id, "incident_id": approval.incident_id, "action": "approve",
+           "runbook": approval.runbook, "detail": {"service": "checkout"}}  # before the `service` field
+    decision = Approval.model_validate(old)
+    assert decision.service == "checkout" and decision.schema_version == 1
+    fresh, effects = _feed(None, decision)  # a worker that has no state for it yet
+    assert fresh.service == "checkout" and effects == []

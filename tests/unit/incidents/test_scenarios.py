@@ -69,7 +69,7 @@ def test_scenario(path: Path):
 def test_every_emitted_event_follows_the_documented_contract():
     from typing import get_args
 
-    from agents.incidents.contract import EVENT_TYPES
+    from schemas.contract import EVENT_TYPES
 
     assert set(get_args(IncidentEvent.model_fields["type"].annotation)) == set(EVENT_TYPES)
     seen = set()

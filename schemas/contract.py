@@ -11,11 +11,7 @@ never remove the required ones listed here. This module is data; it decides noth
 
 from __future__ import annotations
 
-from typing import Any
-
-from agents.incidents.state import RegistryEntry
-
-__all__ = ["EVENT_TYPES", "expired_data"]
+__all__ = ["EVENT_TYPES"]
 
 # type -> (meaning, data keys always present)
 EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -52,8 +48,3 @@ EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "update_posted": ("A notification went out (kind: alert = first alert, update = 5-minute update, "
                       "realert = severity rise).", ("kind",)),
 }
-
-
-def expired_data(entry: RegistryEntry, reason: str) -> dict[str, Any]:
-    return {"entry_id": entry.entry_id, "last_seen": entry.last_seen, "ticket": entry.jira_ticket_id,
-            "reason": reason}

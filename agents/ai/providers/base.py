@@ -1,9 +1,9 @@
-"""The model provider protocol and the errors providers raise.
+"""What every model provider is: the `Provider` protocol, its reply and the errors it raises.
 
 A provider turns one `Prompt` into one `ProviderReply` (parsed JSON, token usage) or
 raises a `ProviderError` with a short machine-readable reason. Providers never retry
 (the service decides), never validate against the task schema (the service does), and
-never put a secret in an error message.
+never put a secret in an error message. This module imports no HTTP client.
 """
 
 from __future__ import annotations

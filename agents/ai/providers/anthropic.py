@@ -16,7 +16,7 @@ import anthropic
 
 from agents.ai.config import AIConfig
 from agents.ai.prompting import Prompt
-from agents.ai.provider import ProviderError, ProviderReply, ProviderTimeout
+from agents.ai.providers.base import ProviderError, ProviderReply, ProviderTimeout
 
 __all__ = ["AnthropicProvider", "DEFAULT_ANTHROPIC_MODEL"]
 

@@ -15,7 +15,7 @@ import httpx
 
 from agents.ai.config import AIConfig
 from agents.ai.prompting import Prompt
-from agents.ai.provider import ProviderError, ProviderReply, ProviderTimeout
+from agents.ai.providers.base import ProviderError, ProviderReply, ProviderTimeout
 
 __all__ = ["DEFAULT_OPENAI_BASE_URL", "DEFAULT_OPENAI_MODEL", "OpenAICompatibleProvider"]
 

@@ -1,9 +1,12 @@
-"""Local narratives: first-alert summary, 5-minute update and resolution report.
+"""The one narrative writer without a model: first-alert summary, 5-minute update, report.
 
-Written only from the incident's own history (counts, first/last seen, endpoints,
-error types, samples, tickets, timeline), so they are true even when no model is
-available. Pure: timestamps are formatted from the input, never read from a clock.
-Must never include text that was not in the (already redacted) input.
+Used by the local provider and by the incident reducer (AI timeouts, immediate
+re-alerts), so an incident reads the same whichever of them wrote it. Written only from
+the incident's own history (counts, first/last seen, endpoints, error types, samples,
+tickets, timeline), so it is true even when no model is available. `utc` is the one
+format of an event time shown to people. Pure: timestamps are formatted from the
+input, never read from a clock. Must never include text that was not in the (already
+redacted) input.
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from datetime import datetime, timezone
 from schemas.ai_tasks import NarrativeInput, NarrativeOutput
 from schemas.records import Finding
 
-__all__ = ["narrate_locally"]
+__all__ = ["narrate_locally", "utc"]
 
 _MAX_FINDINGS_LISTED = 8
 _MAX_TIMELINE = 10
 
 
-def _ts(epoch: float) -> str:
+def utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -50,7 +53,7 @@ def _facts(inp: NarrativeInput) -> list[str]:
         f"- Service: {inp.service}; severity {inp.severity}; incident {inp.incident_id}",
         f"- {total} errors in {len(inp.findings)} distinct signatures over "
         f"{inp.windows_with_errors} minute windows with errors",
-        f"- First seen {_ts(first)}, last seen {_ts(last)}",
+        f"- First seen {utc(first)}, last seen {utc(last)}",
     ]
     if endpoints:
         lines.append(f"- Endpoints affected: {', '.join(endpoints[:10])}")
@@ -78,7 +81,7 @@ def _timeline(inp: NarrativeInput) -> list[str]:
     out = ["", "Timeline:"]
     for item in inp.timeline[-_MAX_TIMELINE:]:
         at = item.get("at")
-        when = _ts(float(at)) if isinstance(at, (int, float)) else "?"
+        when = utc(float(at)) if isinstance(at, (int, float)) else "?"
         out.append(f"- {when}: {str(item.get('text', ''))[:200]}")
     return out
 
@@ -90,7 +93,7 @@ def narrate_locally(task: str, inp: NarrativeInput) -> NarrativeOutput:
     if task == "report":
         resolved = inp.resolved_at if inp.resolved_at is not None else inp.now
         title = f"Resolved [{inp.severity}] {inp.service}: {headline}"
-        intro = (f"Incident on {inp.service} opened {_ts(inp.opened_at)}, resolved {_ts(resolved)} "
+        intro = (f"Incident on {inp.service} opened {utc(inp.opened_at)}, resolved {utc(resolved)} "
                  f"after {_duration(resolved - inp.opened_at)} and {inp.clean_streak} clean windows in a row.")
     elif task == "update":
         title = f"Update [{inp.severity}] {inp.service}: {headline}"
@@ -99,6 +102,6 @@ def narrate_locally(task: str, inp: NarrativeInput) -> NarrativeOutput:
         intro = f"Incident on {inp.service} open for {open_for}; {state}."
     else:
         title = f"[{inp.severity}] {inp.service}: {headline}"
-        intro = f"New incident on {inp.service} since {_ts(inp.opened_at)}."
+        intro = f"New incident on {inp.service} since {utc(inp.opened_at)}."
     text = "\n".join([intro, "", *_facts(inp), *_signatures(inp), *_timeline(inp)])
     return NarrativeOutput(title=title[:200], text=text[:8000])
