@@ -17,6 +17,7 @@ Pure: no I/O, no clock; never raises on any input.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Mapping, Sequence
 
@@ -47,8 +48,10 @@ DEFAULT_SERVICE_FIELDS: tuple[str, ...] = (
     "programname",
     "program",
     "SYSLOG_IDENTIFIER",
-    "name",
 )
+# Not "name": python-json-logger and structlog write the *logger* name there
+# ("app.handlers"); bunyan writes the app name. Bunyan users add it to
+# `extract.service_fields`.
 
 SYSLOG_5424 = re.compile(
     r"<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?(.*)", re.S)
@@ -79,14 +82,24 @@ def _lookup(obj: Mapping[str, Any], path: str) -> Any:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _heads(fields: tuple[str, ...]) -> frozenset[str]:
+    return frozenset({name for name in fields} | {name.partition(".")[0] for name in fields})
+
+
 def field_service(obj: Mapping[str, Any], fields: Sequence[str] = DEFAULT_SERVICE_FIELDS) -> str:
-    """The first configured field of a JSON record holding a service name, or ""."""
-    for name in fields:
-        value = _lookup(obj, name)
-        if isinstance(value, Mapping) and name == "service":  # ECS: {"service": {"name": ...}}
-            value = value.get("name")
-        if isinstance(value, str) and value.strip():
-            return value.strip()
+    """The first configured field of a JSON record holding a service name, or "".
+
+    Bunyan records (`"v": 0`, numeric `level`) name their app in `name`."""
+    if not obj.keys().isdisjoint(_heads(tuple(fields))):
+        for name in fields:
+            value = _lookup(obj, name)
+            if isinstance(value, Mapping) and name == "service":  # ECS: {"service": {"name": ...}}
+                value = value.get("name")
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    if obj.get("v") == 0 and isinstance(obj.get("level"), int) and isinstance(obj.get("name"), str):
+        return obj["name"].strip()
     return ""
 
 

@@ -19,6 +19,7 @@ from agents.extract.timestamps import parse_timestamp
 from agents.service_name import DOCKER_PREFIX as _DOCKER_PREFIX
 from agents.service_name import SYSLOG_3164 as _SYSLOG_3164
 from agents.service_name import SYSLOG_5424 as _SYSLOG_5424
+from agents.service_name import field_service
 
 __all__ = ["LEVEL_RANK", "LogLine", "lookup", "normalise_level", "parse_json_object", "parse_text"]
 
@@ -135,8 +136,6 @@ _STATUS = _paths(("res.statusCode", "status", "status_code", "http.status_code",
            "response.status", "statusCode"))
 
 
-_SERVICE_PATHS: dict[tuple[str, ...], Paths] = {}
-
 
 def parse_json_object(obj: dict[str, Any], reference: float, service_fields: list[str]) -> LogLine:
     """A decoded JSON log record (any of the shippers and libraries above)."""
@@ -144,11 +143,7 @@ def parse_json_object(obj: dict[str, Any], reference: float, service_fields: lis
     if isinstance(message, dict):  # loguru serialize: {"text": ..., "record": {...}}
         message = message.get("message") or ""
     text = message if isinstance(message, str) else ("" if message is None else str(message))
-    key = tuple(service_fields)
-    service_paths = _SERVICE_PATHS.get(key)
-    if service_paths is None:
-        service_paths = _SERVICE_PATHS[key] = _paths(key)
-    service = _first(obj, service_paths)
+    service = field_service(obj, service_fields)
     exception = _first(obj, _EXCEPTION)
     if isinstance(exception, dict):  # loguru: {"type": ..., "value": ..., "traceback": ...}
         exception = exception.get("traceback") or exception.get("value") or ""

@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agents.extract.templates import mask_message
+from agents.extract.findings import Signal, normalise_endpoint
+from agents.extract.templates import mask_message, template_id
 
 __all__ = ["OpenTrace", "TraceInfo", "TraceJoiner", "describe_trace", "exception_template", "is_continuation",
-           "starts_exception"]
+           "signal_of_block", "starts_exception"]
 
 # Lines that continue a block: indented frames, "Caused by", Go goroutine dumps, PHP
 # and Dart "#0" frames, blank separators, Python chained-exception banners.
@@ -218,3 +219,26 @@ class TraceJoiner:
         """Blocks whose last line is at least `idle_s` behind the watermark."""
         idle = [key for key, block in self.open.items() if watermark - block.last_seen >= idle_s]
         return [block for block in (self.close(key) for key in idle) if block is not None]
+
+
+def signal_of_block(block: OpenTrace, *, headline_first: bool = False) -> tuple[Signal, str | None]:
+    """The signal a complete block is, and what it groups by (None: its template).
+
+    Exceptions group by type and top frames: their messages carry values. A one-line
+    block is an error line of its own."""
+    method, _, path = block.endpoint.partition("\x00")
+    head = block.lines[0]
+    if len(block.lines) == 1:
+        return Signal.from_message(block.service, block.level, block.first_seen, head,
+                                   method=method, path=path, logger=block.logger), None
+    text = "\n".join(block.lines)
+    info = describe_trace("\n".join(block.lines[1:]) if headline_first or block.headline else text)
+    if not info.error_type:
+        whole = describe_trace(text)  # the headline itself may name what was thrown
+        if whole.error_type or not info.frames:
+            info = whole
+    template = exception_template(info.error_type, info.headline or head)
+    signal = Signal(block.service, normalise_endpoint(method, path) if (method or path) else "",
+                    info.error_type or template_id(template), template, block.level, block.first_seen,
+                    text, block.logger)
+    return signal, (f"{signal.error_type} @ " + " < ".join(info.frames) if info.frames else template)

@@ -104,7 +104,7 @@ def _run_extractor(records: list[tuple[bytes, bytes, float]]) -> tuple[float, in
     errors = 0
     began = time.perf_counter()
     for first in range(0, len(rows), batch):
-        extractor.feed_records(rows[first:first + batch])  # the production path (ExtractionLoop)
+        extractor.feed_records(rows[first:first + batch])  # the production path (the batch loop)
         if first % 20000 == 19500:  # about one flush per second at the target rate
             partial, _ = extractor.flush()
             errors += sum(w["errors"] for s in partial.windows.values() for w in s.values())

@@ -97,13 +97,14 @@ def test_late_line_is_counted_in_the_open_window():
     assert (open_window["late"], open_window["lines"], open_window["errors"]) == (1, 1, 1)
 
 
-def test_feed_many_counts_exactly_like_feed():
+def test_a_whole_batch_counts_exactly_like_one_record_at_a_time():
     from ops.bench.extract_core import generate
-    records = generate(6000, seed=3)
+    from .test_batches import Rec
+    records = [Rec(offset, key, value, int(at * 1000)) for offset, (key, value, at) in enumerate(generate(6000, seed=3))]
     one, many = PartitionExtractor(0, ExtractConfig()), PartitionExtractor(0, ExtractConfig())
-    for offset, (key, value, at) in enumerate(records):
-        one.feed(offset, key, value, at)
-    many.feed_many((offset, key, value, at) for offset, (key, value, at) in enumerate(records))
+    for rec in records:
+        one.feed(rec.offset, rec.key, rec.value, rec.timestamp / 1000.0)
+    many.feed_records(records)
     a, b = one.flush()[0], many.flush()[0]
     assert a.model_dump() == b.model_dump()
     assert total(a, "lines") == 6000

@@ -1,0 +1,156 @@
+"""Accounting into windows: what one source partition saw, per service and minute.
+
+`WindowAccounts` holds the counters and findings of the windows a partition's lines fell
+into since the last flush, and the partition's watermark (the largest event time or tick
+seen). A line is counted in its own minute, or, when that minute already closed for this
+partition (window end + allowed lateness <= watermark), in the earliest minute still open,
+as `late`: so it is neither lost nor able to change a window that was already emitted.
+`take()` hands the windows over as the `windows` of a partial aggregate.
+
+Pure: no I/O, no clock; bounded (findings per window and samples are capped).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from agents.extract.config import ExtractConfig
+from agents.extract.findings import IgnoreRules, Signal, fingerprint, sample_text
+from agents.extract.formats import LEVEL_RANK
+
+__all__ = ["ERRORS", "IGNORED", "LATE", "LINES", "WARNINGS", "WindowAccounts"]
+
+# Counter slots of one service-window, kept as a list for speed.
+LINES, ERRORS, WARNINGS, LATE, IGNORED = range(5)
+
+
+class _Window:
+    __slots__ = ("counts", "findings")
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0, 0, 0]
+        self.findings: dict[str, dict[str, Any]] = {}
+
+
+class WindowAccounts:
+    """Counters and findings per service and window start, and the watermark."""
+
+    def __init__(self, cfg: ExtractConfig, watermark: float = -math.inf) -> None:
+        self.cfg = cfg
+        self.width = cfg.window_s
+        self.watermark = watermark
+        self._ignore = IgnoreRules(cfg)
+        self._windows: dict[str, dict[int, _Window]] = {}
+        # service -> (window start, its counters, open until): most lines hit this cache
+        self.fast_slots: dict[str, tuple[int, list[int], float]] = {}
+        self._sampled: dict[tuple[str, int], int] = {}  # (fingerprint, window) -> samples sent
+
+    # --- time --------------------------------------------------------------------------
+
+    def advance(self, at: float) -> None:
+        if at > self.watermark:
+            self.watermark = at
+
+    def window_start(self, at: float) -> int:
+        return int(at // self.width) * self.width
+
+    def is_late(self, at: float) -> bool:
+        return (self.watermark != -math.inf
+                and self.window_start(at) + self.width + self.cfg.allowed_lateness_s <= self.watermark)
+
+    def earliest_open(self) -> int:
+        return int((self.watermark - self.cfg.allowed_lateness_s) // self.width) * self.width
+
+    def window_start_for(self, at: float) -> int:
+        return self.earliest_open() if self.is_late(at) else self.window_start(at)
+
+    # --- counting ----------------------------------------------------------------------
+
+    def count_line(self, service: str, at: float) -> None:
+        """One line that is only counted (no signal), at event time `at`."""
+        self.advance(at)
+        start = int(at // self.width) * self.width
+        cached = self.fast_slots.get(service)
+        if cached is not None and cached[0] == start and cached[2] > self.watermark:
+            cached[1][LINES] += 1
+            return
+        counts = self.slot(service, at)
+        counts[LINES] += 1
+        open_until = start + self.width + self.cfg.allowed_lateness_s
+        if open_until > self.watermark:
+            self.fast_slots[service] = (start, counts, open_until)
+
+    def slot(self, service: str, at: float) -> list[int]:
+        """The counters of the window a line at `at` counts in (late lines: the earliest open)."""
+        late = self.is_late(at)
+        counts = self.window(service, self.earliest_open() if late else self.window_start(at)).counts
+        if late:
+            counts[LATE] += 1
+        return counts
+
+    def window(self, service: str, start: int) -> _Window:
+        by_start = self._windows.get(service)
+        if by_start is None:
+            by_start = self._windows[service] = {}
+        window = by_start.get(start)
+        if window is None:
+            window = by_start[start] = _Window()
+        return window
+
+    def add_signal(self, signal: Signal, window_start: int, group: str | None = None) -> None:
+        """Count one error under its fingerprint (`group` replaces the template in it)."""
+        fp = fingerprint(signal.service, signal.endpoint, signal.error_type, group or signal.template)
+        window = self.window(signal.service, window_start)
+        if self._ignore.ignores(signal, fp):
+            window.counts[IGNORED] += 1
+            return
+        window.counts[ERRORS] += 1
+        finding = window.findings.get(fp)
+        if finding is None:
+            if len(window.findings) >= self.cfg.max_findings_per_window:
+                return  # counted in errors, not kept: memory stays bounded
+            window.findings[fp] = {
+                "fingerprint": fp, "service": signal.service, "kind": "log", "endpoint": signal.endpoint,
+                "error_type": signal.error_type, "template": signal.template, "level": signal.level,
+                "count": 1, "first_seen": signal.at, "last_seen": signal.at,
+                "samples": self._sample(fp, window_start, signal.sample),
+            }
+            return
+        finding["count"] += 1
+        finding["first_seen"] = min(finding["first_seen"], signal.at)
+        finding["last_seen"] = max(finding["last_seen"], signal.at)
+        if LEVEL_RANK.get(signal.level, 0) > LEVEL_RANK.get(finding["level"], 0):
+            finding["level"] = signal.level
+        if len(finding["samples"]) < self.cfg.samples_per_fingerprint:
+            finding["samples"].extend(self._sample(fp, window_start, signal.sample))
+
+    def _sample(self, fp: str, window_start: int, raw: str) -> list[str]:
+        # At most N samples per fingerprint and window across flushes: redaction is
+        # the costly part of a finding, and the window agent keeps only N anyway.
+        taken = self._sampled.get((fp, window_start), 0)
+        if taken >= self.cfg.samples_per_fingerprint:
+            return []
+        if len(self._sampled) < 100_000:
+            self._sampled[(fp, window_start)] = taken + 1
+        return [sample_text(raw, self.cfg.sample_chars)]
+
+    # --- handing over ------------------------------------------------------------------
+
+    def take(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The windows counted since the last `take`, as a partial aggregate carries them."""
+        windows = {
+            service: {
+                str(start): {
+                    "lines": w.counts[LINES], "errors": w.counts[ERRORS], "warnings": w.counts[WARNINGS],
+                    "late": w.counts[LATE], "ignored": w.counts[IGNORED], "findings": list(w.findings.values()),
+                }
+                for start, w in sorted(by_start.items())
+            }
+            for service, by_start in self._windows.items()
+        }
+        self._windows = {}
+        self.fast_slots = {}
+        closed_before = self.earliest_open() if self.watermark != -math.inf else -math.inf
+        self._sampled = {k: n for k, n in self._sampled.items() if k[1] >= closed_before}
+        return windows
