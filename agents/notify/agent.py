@@ -24,7 +24,7 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
 
     def notifier() -> Notifier:
         if "n" not in holder:
-            holder["n"] = Notifier(cfg.notify, store=ledger)
+            holder["n"] = Notifier(cfg.notify.under(cfg.data_dir), store=ledger)
         return holder["n"]
 
     async def deliver(msg: OutboxMessage, source) -> list[Publish]:  # noqa: ANN001

@@ -86,7 +86,7 @@ class RetrySettings(_Section):
 
 
 class ConsoleSettings(_Section):
-    # Relative paths are under the data dir (the shell resolves them).
+    # A relative path is under the data dir (`NotifyConfig.under`), never the working directory.
     path: Path = Path("notifications.jsonl")
     print: bool = True
 
@@ -224,6 +224,16 @@ class NotifyConfig(_Section):
         if unknown:
             raise ValueError(f"fallback_channels: unknown channel(s) {unknown}")
         return self
+
+    def under(self, data_dir: Path) -> NotifyConfig:
+        """This configuration with its relative file paths placed under `data_dir`.
+
+        The notify shell calls it with the top-level `data_dir`, so a local run writes
+        `notifications.jsonl` beside its other state, wherever it was started from."""
+        if self.console.path.is_absolute():
+            return self
+        console = self.console.model_copy(update={"path": Path(data_dir) / self.console.path})
+        return self.model_copy(update={"console": console})
 
     def configured_channels(self) -> list[str]:
         """Channels with enough settings to deliver; console always can."""

@@ -135,7 +135,12 @@ def _cluster_id() -> str:
     # Kafka wants a base64url-encoded 16-byte UUID without padding.
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # Like Kafka's own Uuid.randomUuid: never an id that starts with "-", which the
+    # storage tool's argument parser would read as an option (1 start in 64 failed).
+    while True:
+        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster.startswith("-"):
+            return cluster
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,9 @@
 """Console channel: readable terminal output plus one JSON line per message in a file.
 
 The default when nothing else is configured, so a local run shows every notification.
+The file is `notify.console.path`; the notify shell hands over the config with that path
+placed under the data dir (`NotifyConfig.under`), so it never lands in whatever
+directory the worker happened to be started from.
 Must never raise on a message: a console that cannot write its file reports a
 retryable failure instead (the disk may come back).
 """

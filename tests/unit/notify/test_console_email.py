@@ -118,3 +118,24 @@ async def test_smtp_4xx_is_retried_5xx_is_not(make_notifier, smtp_server, reply,
     inbox.handle_RCPT = once
     [receipt] = await notifier.deliver(message(channels=["email"]))
     assert (receipt.status, receipt.attempts) == (status, attempts)
+
+
+async def test_console_file_is_written_under_the_data_dir_not_the_working_directory(tmp_path, monkeypatch):
+    from streams.config import load_config
+
+    started_in = tmp_path / "somewhere"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)
+    cfg = load_config(environ={"LOGWARDEN_DATA_DIR": str(tmp_path / "state")})
+    console = ConsoleChannel(cfg.notify.under(cfg.data_dir).console, stream=io.StringIO())
+    receipt = await console.send(message("alert", key="k1"), {})
+    assert receipt.outcome == "delivered"
+    [line] = (tmp_path / "state" / "notifications.jsonl").read_text().splitlines()
+    assert json.loads(line)["key"] == "k1"
+    assert list(started_in.iterdir()) == []
+
+
+def test_an_absolute_console_path_is_kept(tmp_path):
+    cfg = NotifyConfig.model_validate({"console": {"path": str(tmp_path / "elsewhere.jsonl")}})
+    assert cfg.under(tmp_path / "state").console.path == tmp_path / "elsewhere.jsonl"
+    assert NotifyConfig().under(tmp_path / "state").console.path == tmp_path / "state" / "notifications.jsonl"
