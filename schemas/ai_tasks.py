@@ -25,20 +25,6 @@ class _M(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class ClassifyInput(_M):
-    service: str
-    finding: Finding
-    window_errors: int = 0  # errors of this service in the window
-    window_lines: int = 0
-    seen_before: int = 0  # windows in which this fingerprint was seen before
-
-
-class ClassifyOutput(_M):
-    severity: Literal["P1", "P2", "P3"]
-    one_off: bool
-    category: str  # e.g. "database", "dependency", "http", "resource", "code", "security"
-    probable_cause: str = Field(max_length=500)
-    confidence: float = Field(ge=0.0, le=1.0)
 
 
 class RegistryCandidate(_M):
@@ -82,6 +68,27 @@ class NarrativeInput(_M):
 class NarrativeOutput(_M):
     title: str = Field(max_length=200)
     text: str = Field(max_length=8000)  # plain text / light Markdown
+
+
+class ClassifyInput(_M):
+    service: str
+    finding: Finding
+    window_errors: int = 0  # errors of this service in the window
+    window_lines: int = 0
+    seen_before: int = 0  # windows in which this fingerprint was seen before
+    # Set on an incident's first classification: the model also writes the first-alert
+    # summary, so one round trip answers both questions.
+    incident: NarrativeInput | None = Field(None, exclude_if=lambda value: value is None)
+
+
+class ClassifyOutput(_M):
+    severity: Literal["P1", "P2", "P3"]
+    one_off: bool
+    category: str  # e.g. "database", "dependency", "http", "resource", "code", "security"
+    probable_cause: str = Field(max_length=500)
+    confidence: float = Field(ge=0.0, le=1.0)
+    # The first-alert summary, when `incident` was given (left out of the dump when absent).
+    summary: NarrativeOutput | None = Field(None, exclude_if=lambda value: value is None)
 
 
 class ReviewInput(_M):

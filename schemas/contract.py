@@ -41,10 +41,11 @@ EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
                       ("fix_needed", "runbook", "runbook_allowed", "related_tickets", "rationale")),
     "severity_changed": ("The incident's severity rose.", ("from", "to")),
     "ticket_commented": ("A comment was sent to a ticket (reason: reappeared, new_finding, report, "
-                         "reopened, review).", ("label", "reason")),
+                         "reopened, review, summary = the AI summary of the first alert).", ("label", "reason")),
     "ticket_created": ("The ticket system confirmed a ticket (kind: ticket_create or oneoff_ticket).",
                        ("ticket", "label", "kind")),
     "ticket_resolved": ("The incident's ticket was set resolved.", ("label", "tickets")),
-    "update_posted": ("A notification went out (kind: alert = first alert, update = 5-minute update, "
-                      "realert = severity rise).", ("kind",)),
+    "update_posted": ("A notification went out (kind: alert = first alert, sent as soon as the incident "
+                      "opens with built-in text; summary_edit = the first alert's message edited with the AI "
+                      "summary; update = 5-minute update; realert = severity rise).", ("kind",)),
 }

@@ -26,6 +26,7 @@ __all__ = [
     "Alert",
     "Approval",
     "CheckResult",
+    "Clock",
     "DeadLetter",
     "Finding",
     "IncidentEvent",
@@ -66,6 +67,19 @@ class Tick(Record):
     tick: float  # epoch seconds
 
 
+class Clock(Record):
+    """Time passing, for the incident reducer: a tick on every partition of `incidents.clock`.
+
+    Written by the ticks stage with the same time as the `logs.raw` ticks, so a pending AI
+    request or a due update is decided when its time comes, not when the service's next
+    window arrives. The reducer decides on `at` (event time), never on the wall clock;
+    the stage shell fills `service` for each service state of the tick's partition.
+    """
+
+    at: float  # epoch seconds
+    service: str = ""
+
+
 class Finding(BaseModel):
     """One grouped error signal: what went wrong, where, how often."""
 
@@ -76,7 +90,10 @@ class Finding(BaseModel):
     kind: Literal["log", "alert", "check"] = "log"
     endpoint: str = ""  # "GET /users/{id}" or "" when not an HTTP error
     error_type: str = ""  # exception class, "HTTP 503", or template id
-    template: str = ""  # message with volatile tokens masked
+    template: str = ""  # message with volatile tokens masked (for machines)
+    # What people read: one occurrence, redacted ("POST /v1/orders/4548 failed: could not
+    # create order", "psycopg2.OperationalError: could not connect to server"); "" before v2 of extraction.
+    title: str = ""
     level: str = "error"  # error | critical | fatal | warning
     count: int = 1
     first_seen: float = 0.0
@@ -113,6 +130,17 @@ class PartialAggregate(Record):
     # service -> window_start (as str, JSON keys) -> counters and findings
     windows: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
     dead_letters: int = 0
+
+
+class BookSnapshot(Record):
+    """Internal: the state of one window book after it applied `signals.partials` up to
+    `consumed_to` (inclusive). Published, acknowledged, and only then are the partials'
+    offsets committed: a restart resumes from the last snapshot and re-applies the rest,
+    so nothing applied is ever lost with an uncommitted table write."""
+
+    book_partition: int
+    consumed_to: int
+    book: dict[str, Any] = Field(default_factory=dict)
 
 
 class WindowSummary(Record):
@@ -152,15 +180,27 @@ class Alert(Record):
 
 
 class CheckResult(Record):
-    """A host check (CPU, memory, disk, process, TCP) result."""
+    """A host check (cpu, memory, disk, network, process), probe or baseline result.
+
+    `status` is `unknown` when the check could not say (it timed out or failed to run):
+    that neither opens nor resolves anything. A firing check's finding resolves after
+    `recover_after` ok results in a row (hysteresis), counted by the incident reducer.
+    """
 
     id: str
-    check: str
+    check: str  # "disk:/var", "net:eth0", "tcp:db:5432", "process:nginx", "probe:queue_depth", "baseline:..."
     service: str
     host: str = ""
-    status: Literal["ok", "warn", "fail"]
+    status: Literal["ok", "warn", "fail", "unknown"]
+    kind: Literal["check", "probe", "baseline"] = "check"
     value: float | None = None
-    threshold: float | None = None
+    threshold: float | None = None  # the threshold the value crossed, if any
+    warning_threshold: float | None = None
+    critical_threshold: float | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    units: dict[str, str] = Field(default_factory=dict)  # metric -> unit
+    duration_s: float = 0.0
+    recover_after: int = 1
     message: str = ""
     at: float
 
@@ -251,6 +291,7 @@ class OutboxMessage(Record):
         "ticket_resolve",
         "oneoff_ticket",
         "approval_request",
+        "alert_edit",  # the first alert's message edited in place (the AI summary arrived)
     ]
     incident_id: str = ""
     service: str = ""

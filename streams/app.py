@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from schemas.records import encode_tick
+from agents.gateway.web import harden, server_options
+from schemas.records import Clock, encode, encode_tick
 from streams.config import Config
-from streams.kafka.batch import BatchService, BatchSpec
+from streams.kafka.batch import BatchService, BatchSpec, Extractor
 from streams.stage import StageRunner
 from streams.topology import Topology
 
@@ -31,15 +33,18 @@ Register = Callable[[StageRunner, Config], None]
 def _stages() -> dict[str, Register]:
     # Imported here so `streams.config` stays importable without the agent modules.
     from agents.ai.agent import register as ai
+    from agents.baselines.agent import register as baselines
+    from agents.checks.agent import register as checks
     from agents.extract.agent import register as extract
     from agents.gateway.agent import register as gateway
     from agents.incidents.agent import register as incidents
     from agents.notify.agent import register as notify
 
-    return {"extract": extract, "incidents": incidents, "ai": ai, "notify": notify, "gateway": gateway}
+    return {"extract": extract, "incidents": incidents, "ai": ai, "notify": notify, "gateway": gateway,
+            "checks": checks, "baselines": baselines}
 
 
-STAGES = ("ticks", "web", "extract", "incidents", "ai", "notify", "gateway")
+STAGES = ("ticks", "web", "extract", "incidents", "ai", "notify", "gateway", "checks", "baselines")
 
 
 def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
@@ -69,11 +74,13 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
         web_port=cfg.web_port,
         web_in_thread=False,
         web_transport=f"tcp://{cfg.web_host}:{cfg.web_port}",
-        # The gateway reads bodies with its own cap and answers 413 itself.
-        web_application_options={"client_max_size": cfg.gateway.max_body_bytes + 1024},
+        # Bodies as sent (the gateway decodes them once, with its limits); header timeout.
+        web_application_options=server_options(cfg.gateway),
     )
+    # Connections per client address, JSON for requests that are not valid HTTP.
+    harden(app.web, cfg.gateway)
     stages = tuple(cfg.stages) if stages is None else stages
-    topology = Topology(app, cfg.partitions)
+    topology = Topology(app, cfg.partitions, cfg.topic_prefix)
     app.logwarden_topology = topology  # type: ignore[attr-defined]
     app.logwarden_config = cfg  # type: ignore[attr-defined]
     if "ticks" in stages:
@@ -89,8 +96,32 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
             runner = StageRunner(app, topology, name, cfg.partitions, reports_dir)
             registry[name](runner, cfg)
             for spec in runner.batches:
-                _register_batch(app, spec, cfg)
+                _register_batch(app, _in_namespace(spec, topology), cfg)
     return app
+
+
+class _NamespacedExtractor:
+    """A batch extractor whose flushed records go to the physical topics of the namespace."""
+
+    def __init__(self, inner: Extractor, topology: Topology):
+        self.inner, self.topology = inner, topology
+        self.resume_at = inner.resume_at
+
+    def feed_records(self, records):  # noqa: ANN001, ANN201 - the Extractor protocol
+        self.inner.feed_records(records)
+
+    def flush(self, caught_up: bool):  # noqa: ANN201
+        records, last = self.inner.flush(caught_up)
+        return [(self.topology.physical(topic), *rest) for topic, *rest in records], last
+
+
+def _in_namespace(spec: BatchSpec, topology: Topology) -> BatchSpec:
+    """The stage's batch loop on the physical topics (`topic_prefix`); the same spec without one."""
+    if not topology.prefix:
+        return spec
+    return replace(spec, source=topology.physical(spec.source),
+                   checkpoint_topic=topology.physical(spec.checkpoint_topic),
+                   make=lambda partition, checkpoint: _NamespacedExtractor(spec.make(partition, checkpoint), topology))
 
 
 def _register_batch(app: faust.App, spec: BatchSpec, cfg: Config) -> None:
@@ -101,7 +132,8 @@ def _register_batch(app: faust.App, spec: BatchSpec, cfg: Config) -> None:
 
 
 def _register_ticks(app: faust.App, topology: Topology, cfg: Config, clock: Callable[[], float]) -> None:
-    """Put the clock into the log: a Tick on every partition of `logs.raw`.
+    """Put the clock into the log: a Tick on every partition of `logs.raw` and a Clock on
+    every partition of `incidents.clock`.
 
     Every worker ticks (not only the leader): ticks are idempotent (the watermark is
     a max), and no single worker's rebalance can stop time.
@@ -111,9 +143,13 @@ def _register_ticks(app: faust.App, topology: Topology, cfg: Config, clock: Call
     async def tick() -> None:
         now = clock()
         value = encode_tick(now)
+        # The same time for the incident reducer, so AI timeouts and updates fire when due.
+        clock_value = encode(Clock(at=now))
         for partition in range(cfg.partitions):
             # The record timestamp is the tick's time too: broker time must agree with it.
             await topology.publish("logs.raw", b"__tick__", value, partition=partition, wait=False, timestamp=now)
+            await topology.publish("incidents.clock", b"__tick__", clock_value, partition=partition, wait=False,
+                                   timestamp=now)
 
 
 def _register_web(app: faust.App, topology: Topology, cfg: Config) -> None:

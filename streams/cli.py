@@ -39,17 +39,52 @@ def _parser() -> argparse.ArgumentParser:
     topics_sub.add_parser("create", help="create every declared topic (idempotent)")
     topics_sub.add_parser("list", help="list the declared topics")
 
-    send = sub.add_parser("send-logs", help="produce log lines to logs.raw, keyed by service")
+    send = sub.add_parser(
+        "send-logs", help="produce log lines to logs.raw, keyed by service",
+        description="Produce every non-empty line to logs.raw, keyed by the service the line names (the "
+                    "extract stage's rule: extract.service_fields of a JSON line, the syslog app-name or tag, a "
+                    "docker compose prefix, logfmt service=/app=, then extract.service_map). A line over "
+                    "extract.max_line_bytes goes to dead.letter (reason too_large) and the rest is still sent.")
     send.add_argument("file", help="a file of log lines, or - for standard input")
-    send.add_argument("--service", help="service name for every line (default: from each line)")
+    send.add_argument("--service", help="service name for every line (default: the service each line names, "
+                                        "else 'unknown')")
 
-    tail = sub.add_parser("tail", help="print records of a topic as they arrive")
+    tail = sub.add_parser(
+        "tail", help="print records of a topic",
+        description="Print partition:offset, key and value of each record. From the beginning or --since, "
+                    "stop at the end of the topic as it was at start (add -f to keep waiting for new records); "
+                    "without either, wait for new records.")
     tail.add_argument("topic")
-    tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest record")
+    tail.add_argument("-f", "--follow", action="store_true",
+                      help="after the records already there, keep waiting for new ones")
     tail.add_argument("-n", "--count", type=int, default=0, help="stop after N records")
     tail.add_argument("--timeout", type=float, default=0.0, help="stop after S seconds without records")
-    tail.add_argument("--since", help="start at this time: ISO 8601, epoch seconds, or -30m / -2h / -1d")
+    tail.add_argument("--since", help="start at this time: ISO 8601, epoch seconds, or relative as in "
+                                      "--since=-30m / -2h / -1d (with '=')")
     tail.add_argument("--until", help="stop at records after this time (same forms); implies stopping at the end")
+
+    for name, what in (("replay", "run the whole pipeline over past input in a namespace of its own"),
+                       ("backtest", "replay under the current and a candidate configuration, print the difference")):
+        rp = sub.add_parser(
+            name, help=what,
+            description="Replay a time range of the retained logs.raw, alerts.raw, checks.results and approvals "
+                        "(or log files) through every stage, in event time, on topics prefixed replay.<id>. with "
+                        "their own consumer groups; recorded AI answers are reused by request id. Notifications "
+                        "go to the report, not to people (unless --notify). Writes report.md and report.json "
+                        "under DATA_DIR/replays/<id>/.")
+        rp.add_argument("files", nargs="*", help="log files to replay instead of the topics (any format "
+                                                 "the extractor reads)")
+        rp.add_argument("--service", help="service of every file line (default: the service each line names)")
+        rp.add_argument("--since", help="start of the range (same forms as tail: ISO 8601, epoch, -2h)")
+        rp.add_argument("--until", help="end of the range (same forms)")
+        rp.add_argument("--json", action="store_true", help="print the report as JSON instead of Markdown")
+        if name == "replay":
+            rp.add_argument("--notify", action="store_true", help="send notifications through the configured "
+                                                                 "channels (default: only into the report)")
+        else:
+            rp.add_argument("--candidate", "--config-candidate", dest="candidate", required=True,
+                            help="the candidate TOML configuration")
 
     inc = sub.add_parser("incidents", help="read incidents from incidents.events")
     inc_sub = inc.add_subparsers(dest="incidents_command", required=True)
@@ -60,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     reg = sub.add_parser("registry", help="read the known-issue registry")
     reg_sub = reg.add_subparsers(dest="registry_command", required=True)
     reg_sub.add_parser("list")
+
+    checks = sub.add_parser("checks", help="host checks and probes on a host that runs no worker")
+    checks_sub = checks.add_subparsers(dest="checks_command", required=True)
+    checks_run = checks_sub.add_parser(
+        "run", help="run the [checks] host checks and probes, publish to checks.results",
+        description="Run the configured host checks (every checks.interval_s) and probes (each on its "
+                    "interval_s), publish every result to checks.results keyed by checks.service, print one "
+                    "line per result. --once: run everything once and exit 0 (all ok) or 3 (warn or fail).")
+    checks_run.add_argument("--once", action="store_true", help="run every check and probe once, then exit")
 
     broker = sub.add_parser("broker", help="embedded broker tools")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True)
@@ -91,35 +135,54 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, cfg: Config) -> int:
-    from streams import commands
+    from streams.kafka import BrokerUnreachable, TopicMismatch, UnknownTopic
+
+    try:
+        return _run(args, cfg)
+    except (BrokerUnreachable, TopicMismatch, UnknownTopic) as exc:
+        raise CliError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace, cfg: Config) -> int:
+    from streams import produce, reading, worker
 
     if args.command == "up":
-        return commands.up(cfg, demo=args.demo, broker_kind=args.broker_kind)
+        return worker.up(cfg, demo=args.demo, broker_kind=args.broker_kind)
     if args.command == "worker":
         if not cfg.broker:
             raise CliError("no broker configured: set LOGWARDEN_BROKER=host:port (or use `logwarden up`)")
-        return commands.run_worker(cfg)
+        return worker.run_worker(cfg)
     if args.command == "broker":
-        return commands.broker(cfg, args)
+        return worker.broker(cfg, args)
     bootstrap = resolve_bootstrap(cfg)
     if args.command == "topics":
-        return commands.topics(cfg, bootstrap, args.topics_command)
+        return worker.topics(cfg, bootstrap, args.topics_command)
     if args.command == "send-logs":
-        return asyncio.run(commands.send_logs(bootstrap, args.file, service=args.service))
+        return asyncio.run(produce.send_logs(bootstrap, args.file, cfg.extract, service=args.service))
+    if args.command in ("replay", "backtest"):
+        from streams.replay.cli import backtest, replay
+
+        return (replay if args.command == "replay" else backtest)(args, cfg, bootstrap)
     if args.command == "tail":
-        return asyncio.run(commands.tail(bootstrap, args.topic, args.from_beginning, args.count, args.timeout,
-                                         since=args.since, until=args.until))
+        return asyncio.run(reading.tail(bootstrap, args.topic, args.from_beginning, args.count, args.timeout,
+                                        since=args.since, until=args.until, follow=args.follow))
     if args.command == "incidents":
-        return asyncio.run(commands.incidents(bootstrap, cfg, args.incidents_command, getattr(args, "incident_id", None)))
+        return asyncio.run(reading.incidents(bootstrap, args.incidents_command, getattr(args, "incident_id", None)))
+    if args.command == "checks":
+        from streams.checks_cmd import run_checks
+
+        return asyncio.run(run_checks(bootstrap, cfg.checks, once=args.once))
     if args.command == "registry":
-        return asyncio.run(commands.registry(bootstrap, cfg))
+        return asyncio.run(reading.registry(bootstrap))
     raise CliError(f"unknown command {args.command}")
 
 
 def resolve_bootstrap(cfg: Config) -> str:
     """The configured broker, else the embedded one a running `logwarden up` wrote down."""
     if cfg.broker:
-        return cfg.broker.removeprefix("kafka://")
+        from streams.kafka.client import bootstrap_of
+
+        return bootstrap_of(cfg.broker)
     state = Path(cfg.data_dir) / "broker.json"
     try:
         info = json.loads(state.read_text())

@@ -16,6 +16,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agents.ai.config import AIConfig
+from agents.baselines.config import BaselinesConfig
 from agents.checks.config import ChecksConfig
 from agents.extract.config import ExtractConfig
 from agents.gateway.config import GatewayConfig
@@ -38,6 +39,8 @@ class Config(BaseModel):
     broker: str = Field("", description="host:port of Kafka/Redpanda; empty: `up` starts an embedded broker")
     embedded_broker: Literal["tansu", "kafka"] = Field("tansu", description="embedded broker for `up`: tansu (memory) or kafka (KRaft, durable)")
     app_id: str = Field("logwarden", description="consumer group id and changelog topic prefix")
+    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$",
+                              description="prefix of every declared topic (a namespace: `replay` runs in its own)")
     partitions: int = Field(4, ge=1, le=1024, description="partitions of every keyed topic; fixed once topics exist")
     replication_factor: int = Field(1, ge=1, description="replication factor of created topics")
     data_dir: Path = Field(Path(".logwarden"), description="local state: embedded broker data, reports, notifications")
@@ -50,9 +53,11 @@ class Config(BaseModel):
     log_level: str = Field("info", description="debug, info, warning, error")
     tick_interval_s: float = Field(2.0, gt=0, description="how often the clock is written to every logs.raw partition")
     # Which stages this worker runs; split them across workers to scale one alone.
-    stages: list[Literal["ticks", "web", "extract", "incidents", "ai", "notify", "gateway"]] = Field(
+    stages: list[Literal["ticks", "web", "extract", "incidents", "ai", "notify", "gateway", "checks",
+                         "baselines"]] = Field(
         default_factory=lambda: ["ticks", "web", "extract", "incidents", "ai", "notify", "gateway"],
-        description="stages this worker runs; give workers different stages to scale one alone")
+        description="stages this worker runs; give workers different stages to scale one alone; "
+                    "`checks` (host checks and probes) and `baselines` are opt-in")
 
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
@@ -60,6 +65,7 @@ class Config(BaseModel):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
 
     @model_validator(mode="after")
     def _one_runbook_allowlist(self) -> "Config":

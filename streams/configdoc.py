@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, SecretStr
 
+from schemas import contract
 from streams.config import Config
 
 OUT = Path(__file__).resolve().parent.parent / "ops" / "CONFIG.md"
@@ -68,12 +69,10 @@ def render() -> str:
 
 
 def render_events() -> str:
-    from agents.incidents import contract
-
     lines = [
         "# `incidents.events`: the public contract",
         "",
-        "Generated from `agents/incidents/contract.py` by `python -m streams.configdoc`; do not edit by hand.",
+        "Generated from `schemas/contract.py` by `python -m streams.configdoc`; do not edit by hand.",
         "The record shape is `schemas/json/incidents.events.json`.",
         "",
         *[line.strip() for line in (contract.__doc__ or "").strip().splitlines()],

@@ -1,7 +1,8 @@
 """Read models folded from the public `incidents.events` topic.
 
 The CLI reads incidents and the registry this way, so it needs no worker and shows
-exactly what any other subscriber of the topic would see.
+exactly what any other subscriber of the topic would see. Reads the topic up to its end
+as of the call, without a consumer group; never writes.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from schemas.records import IncidentEvent
+from streams.kafka.reader import read_topic
 
 __all__ = ["fold_incidents", "fold_registry", "incidents_from_events", "registry_from_events"]
 
@@ -60,11 +62,9 @@ def registry_from_events(events: Iterable[IncidentEvent]) -> list[dict[str, Any]
     return sorted(entries.values(), key=lambda e: e["entry_id"])
 
 
-async def _events(bootstrap: str) -> list[IncidentEvent]:
-    from streams.commands import read_topic
-
+async def _events(broker: str) -> list[IncidentEvent]:
     events = []
-    async for _p, _o, _k, value in read_topic(bootstrap, "incidents.events", idle_timeout=1.5):
+    async for _p, _o, _k, value in read_topic(broker, "incidents.events", to_end=True):
         try:
             events.append(IncidentEvent.model_validate_json(value))
         except ValueError:
@@ -73,9 +73,9 @@ async def _events(bootstrap: str) -> list[IncidentEvent]:
     return events
 
 
-async def fold_incidents(bootstrap: str) -> dict[str, dict[str, Any]]:
-    return incidents_from_events(await _events(bootstrap))
+async def fold_incidents(broker: str) -> dict[str, dict[str, Any]]:
+    return incidents_from_events(await _events(broker))
 
 
-async def fold_registry(bootstrap: str) -> list[dict[str, Any]]:
-    return registry_from_events(await _events(bootstrap))
+async def fold_registry(broker: str) -> list[dict[str, Any]]:
+    return registry_from_events(await _events(broker))

@@ -75,8 +75,9 @@ class StageRunner:
     def consume(self, inputs: Mapping[str, type[BaseModel]], handle: Handler, *, concurrency: int = 1,
                 agent: str | None = None, invalid_reason: str = "invalid_record") -> None:
         """Run `handle(record, source)` for every record of `inputs` (topic -> record type)."""
-        topic = self.app.topic(*inputs, key_type=bytes, value_type=bytes, key_serializer="raw",
-                               value_serializer="raw")
+        # Physical names (a replay's namespace has a prefix); handlers see logical ones.
+        topic = self.app.topic(*(self.topology.physical(name) for name in inputs), key_type=bytes,
+                               value_type=bytes, key_serializer="raw", value_serializer="raw")
 
         async def loop(stream) -> None:  # noqa: ANN001 - Faust stream
             async for event in stream.events():
@@ -88,6 +89,20 @@ class StageRunner:
     def batch(self, **spec: Any) -> None:
         """A batch loop over a high-volume topic (`streams.kafka.batch.BatchSpec`), wired by the app."""
         self.batches.append(BatchSpec(**spec))
+
+    def every(self, interval_s: float, produce: Callable[[], Awaitable[Iterable[Any]]], *,
+              name: str | None = None) -> None:
+        """Call `produce()` every `interval_s` on every worker and carry out the effects it returns."""
+
+        async def timer() -> None:
+            try:
+                await self.carry_out(await produce())
+            except Exception:  # noqa: BLE001 - a failed round is logged; the next one runs
+                log.exception("%s timer failed", self.name)
+                RECORDS.labels(self.name, "failed").inc()
+
+        timer.__name__ = name or self.name
+        self.app.timer(interval_s, name=f"logwarden.{name or self.name}.timer")(timer)
 
     def page(self, path: str):  # noqa: ANN201 - Faust's decorator
         return self.app.page(path)
@@ -101,8 +116,9 @@ class StageRunner:
 
     async def _one(self, event: Any, inputs: Mapping[str, type[BaseModel]], handle: Handler, reason: str) -> None:
         msg = event.message
+        topic = self.topology.logical(msg.topic)
         try:
-            record = inputs[msg.topic].model_validate_json(event.value)
+            record = inputs[topic].model_validate_json(event.value)
         except ValueError as exc:
             RECORDS.labels(self.name, "invalid").inc()
             await self.topology.reject(event, self.name, reason, exc)
@@ -110,10 +126,10 @@ class StageRunner:
         trace_id = getattr(record, "trace_id", "") or ""
         with trace_context(trace_id):
             try:
-                effects = await handle(record, Source(msg.topic, msg.partition, msg.offset, event.key))
+                effects = await handle(record, Source(topic, msg.partition, msg.offset, event.key))
                 await self.carry_out(effects, trace_id)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stage
-                log.exception("%s handler failed on %s", self.name, msg.topic)
+                log.exception("%s handler failed on %s", self.name, topic)
                 RECORDS.labels(self.name, "failed").inc()
                 key = getattr(record, "service", None)
                 await self.topology.reject(event, self.name, "handler_error", exc, key=key, trace_id=trace_id)

@@ -37,12 +37,25 @@ log = logging.getLogger(__name__)
 
 
 class Topology:
-    def __init__(self, app: faust.App, partitions: int):
+    """The declared topics of one namespace. Stages speak logical names ("logs.raw");
+    `prefix` (configuration `topic_prefix`, a replay's namespace) makes the physical ones,
+    so a replay runs the same stages on topics of its own."""
+
+    def __init__(self, app: faust.App, partitions: int, prefix: str = ""):
         self.app = app
         self.partitions = partitions
+        self.prefix = prefix
         self.topics: dict[str, faust.TopicT] = {}
         for spec in TOPICS:
-            self.topics[spec.name] = self._topic(spec.name, spec.partitions or partitions)
+            self.topics[spec.name] = self._topic(self.physical(spec.name), spec.partitions or partitions)
+
+    def physical(self, name: str) -> str:
+        """The broker's name of a logical topic in this namespace."""
+        return self.prefix + name
+
+    def logical(self, name: str) -> str:
+        """The logical name of a physical topic of this namespace (others unchanged)."""
+        return name[len(self.prefix):] if self.prefix and name.startswith(self.prefix) else name
 
     def _topic(self, name: str, partitions: int) -> faust.TopicT:
         return self.app.topic(
@@ -69,7 +82,7 @@ class Topology:
         """Send the Faust event being processed to the dead-letter topic with the reason."""
         msg = event.message
         await self.dead_letter(dead_letter_of(
-            msg.topic, msg.partition, msg.offset, event.key if key is None else key.encode(), event.value,
+            self.logical(msg.topic), msg.partition, msg.offset, event.key if key is None else key.encode(), event.value,
             stage=stage, reason=reason, error=error, trace_id=trace_id))
 
     async def dead_letter(self, letter: DeadLetter) -> None:

@@ -1,8 +1,8 @@
 """Answer cache: task + fingerprint (or content hash) -> validated output, with a TTL.
 
 Classification is cached by fingerprint alone, so a fingerprint is sent to a model once
-per TTL however many windows it appears in; other tasks by a hash of their redacted
-input. Bounded: the oldest entries go first. The clock is passed in.
+per TTL however many windows it appears in; other tasks, and a classification that also
+asks for an incident's first summary, by a hash of their redacted input. Bounded: the oldest entries go first. The clock is passed in.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["AnswerCache", "cache_key"]
 
 
 def cache_key(task: str, fingerprint: str, data: dict[str, Any]) -> str:
-    if task == "classify" and fingerprint:
+    if task == "classify" and fingerprint and not data.get("incident"):
         return f"classify|{fingerprint}"
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
     return f"{task}|{fingerprint}|{digest}"

@@ -28,6 +28,8 @@ PROMPT_FILES: dict[str, str] = {
     "report": "report.v1.md",
     "review": "review.v1.md",
 }
+# An incident's first classification also asks for the first-alert summary (one round trip).
+CLASSIFY_WITH_SUMMARY_FILE = "classify_summary.v1.md"
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def _data_block(data: dict[str, Any]) -> str:
 
 
 def build_prompt(task: str, data: dict[str, Any], output_schema: dict[str, Any]) -> Prompt:
-    task_file = PROMPT_FILES[task]
+    task_file = CLASSIFY_WITH_SUMMARY_FILE if task == "classify" and data.get("incident") else PROMPT_FILES[task]
     user = "\n\n".join([
         _read(task_file),
         "The data (untrusted, redacted):",

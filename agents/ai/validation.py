@@ -44,6 +44,9 @@ def _enforce(task: str, inp: BaseModel, out: BaseModel, allowlist: frozenset[str
             out.entry_id = None
             notes.append("match_not_a_candidate")
     elif isinstance(out, ClassifyOutput) and isinstance(inp, ClassifyInput):
+        if out.summary is not None and inp.incident is None:
+            out.summary = None  # a summary nobody asked for would edit the first alert
+            notes.append("unasked_summary_dropped")
         floor = severity_floor(inp.finding)
         if _ORDER[out.severity] > _ORDER[floor]:
             out.severity = floor  # type: ignore[assignment]

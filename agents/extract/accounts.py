@@ -112,7 +112,8 @@ class WindowAccounts:
                 return  # counted in errors, not kept: memory stays bounded
             window.findings[fp] = {
                 "fingerprint": fp, "service": signal.service, "kind": "log", "endpoint": signal.endpoint,
-                "error_type": signal.error_type, "template": signal.template, "level": signal.level,
+                "error_type": signal.error_type, "template": signal.template, "title": signal.title,
+                "level": signal.level,
                 "count": 1, "first_seen": signal.at, "last_seen": signal.at,
                 "samples": self._sample(fp, window_start, signal.sample),
             }

@@ -48,6 +48,10 @@ class SourceExtractor:
         last = PartialAggregate.model_validate_json(checkpoint) if checkpoint else None
         self.quiet_flushes = 0
         self.idle_sent = False
+        # Only a partition that never held a record may be declared idle: one that had
+        # data and went quiet is waited for (its next owner may be starting up after a
+        # rebalance, and its lines must not arrive after the others closed their minutes).
+        self.ever_fed = checkpoint is not None
         if last is None:
             self.core = PartitionExtractor(partition, cfg)
             self.resume_at: int | None = None
@@ -56,18 +60,21 @@ class SourceExtractor:
             self.resume_at = last.offset_to + 1
 
     def feed_records(self, records: Sequence[Any]) -> None:
+        if records:
+            self.ever_fed = True
         self.core.feed_records(records)
 
     def flush(self, caught_up: bool = False) -> tuple[list[tuple[str, int, bytes, bytes]], int | None]:
         """Partials (one per book) and dead letters since the last flush, and the last offset
-        covered. `caught_up`: the partition has nothing more to read right now; after a few
-        such flushes with nothing new, the books are told it is idle (Flink's idle sources),
-        so a partition nobody writes to does not hold every window open."""
+        covered. `caught_up`: the partition has nothing more to read right now; a partition
+        that never held a record, caught up for a few flushes, is declared idle to the
+        books, so a partition nobody writes to (ticks off: replays, tests) does not hold
+        every window open."""
         partial, letters = self.core.flush()
         out = [(DEAD_LETTERS, -1, SOURCE.encode(), encode(letter)) for letter in letters]
         key = str(self.partition).encode()
         if partial is None:
-            self.quiet_flushes = self.quiet_flushes + 1 if caught_up else 0
+            self.quiet_flushes = self.quiet_flushes + 1 if caught_up and not self.ever_fed else 0
             if self.quiet_flushes >= IDLE_AFTER_FLUSHES and not self.idle_sent:
                 self.idle_sent = True
                 marker = PartialAggregate(

@@ -1,6 +1,9 @@
-"""Findings from log lines: endpoint normalisation, error type, template, fingerprint.
+"""Findings from log lines: endpoint normalisation, error type, template, title, fingerprint.
 
-Fingerprints are `fp1:` + a hash of the sorted identifying fields (service, endpoint,
+What people read is never a machine token: a line without an exception class or HTTP
+status is typed by its own words (`readable_type`: "upstream connection refused", "could
+not create order"), and `title` is one real occurrence, redacted. The template (masked
+with `<*>`) is kept for machines. Fingerprints are `fp1:` + a hash of the sorted identifying fields (service, endpoint,
 error type, template), so the same error gets the same fingerprint on every worker and
 after every replay. Never includes raw (unredacted) text in anything but samples, and
 samples are redacted here.
@@ -15,16 +18,36 @@ from dataclasses import dataclass
 import orjson
 
 from agents.extract.config import ExtractConfig
-from agents.extract.templates import mask_message, template_id
+from agents.extract.templates import WILDCARD, mask_message
 from agents.redact import redact
 
-__all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "fingerprint", "normalise_endpoint", "sample_text"]
+__all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "fingerprint", "normalise_endpoint", "readable_type", "sample_text",
+           "title_of"]
 
 FINGERPRINT_VERSION = "fp1"
 NO_MESSAGE = "(error without a message)"
 _ID_SEGMENT = re.compile(
     r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|[0-9a-fA-F]{12,}|[\w-]*\d[\w-]*\d[\w-]*|[A-Za-z0-9_-]{20,})$")
+TITLE_CHARS = 160
+TYPE_WORDS = 8
+# Failures the operating system, resolvers and TLS name the same way in every language
+# (strerror texts and their usual variants): the type of a line that names one.
+_FAILURE = re.compile(
+    r"(?i)\b(connection refused|connection reset(?: by peer)?|connection (?:timed out|closed)|timed out|timeout"
+    r"|no route to host|host (?:is )?unreachable|network is unreachable|broken pipe|no such file or directory"
+    r"|permission denied|access denied|too many open files|no space left on device|out of memory"
+    r"|name or service not known|temporary failure in name resolution|could not resolve host|deadlock(?: detected)?"
+    r"|certificate (?:verify failed|has expired)|too many connections|disk full|authentication failed)\b")
+# What a failure was about: "while connecting to upstream", "connect to server".
+_TARGET = re.compile(r"(?i)\b(?:connect(?:ing)? to|to|from)\s+([a-z][a-z_-]{2,})\b(?!\s*[=(])")
+_NOT_TARGETS = frozenset({"the", "and", "or", "be", "open", "get", "read", "write", "send"})
+_REQUEST = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+(?:<\*>|/\S*)\s*(?:->\s*\S+)?")
+_PAIR = re.compile(r"[\w.-]+\s?[=:]\s?(?:<\*>|\"<\*>\"|'<\*>'|(?=,))")
+_WILDCARDS = re.compile(r"[(\[{]?\s*<\*>\s*[)\]}]?")
+_EMPTY_BRACKETS = re.compile(r"[(\[{][\s,;:]*[)\]}]|[\"'`]\s*[\"'`]")
+_LEAD = re.compile(r"(?i)^(?:[\s:,;.-]|(?:failed|error|exception)\s*:)+")
+_PUNCT_RUNS = re.compile(r"\s*([,;:])(?:\s*[,;:])+|\s+([,;:.])")
 
 
 def normalise_endpoint(method: str, target: str) -> str:
@@ -45,6 +68,38 @@ def fingerprint(service: str, endpoint: str, error_type: str, template: str) -> 
     return f"{FINGERPRINT_VERSION}:{digest}"
 
 
+def readable_type(template: str) -> str:
+    """A readable error type for a message without an exception class or status: the
+    failure it names, else its first words (values, request and `key=value` pairs left
+    out). A function of the template only, so it never splits what the template groups."""
+    if template == NO_MESSAGE:
+        return "error without a message"
+    failure = _FAILURE.search(template)
+    if failure:
+        phrase = failure.group(1).lower()
+        target = next((m.group(1).lower() for m in _TARGET.finditer(template)
+                       if m.group(1).lower() not in _NOT_TARGETS and m.group(1).lower() not in phrase), "")
+        return f"{target} {phrase}" if target else phrase
+    text = _REQUEST.sub(" ", template)
+    text = _PAIR.sub(" ", text) if ("=" in text or ": " in text) and WILDCARD in text else text
+    text = _WILDCARDS.sub(" ", text)
+    text = _EMPTY_BRACKETS.sub(" ", text)
+    text = _PUNCT_RUNS.sub(lambda m: m.group(1) or m.group(2), " ".join(text.split()))
+    text = _LEAD.sub("", text).strip(" ,;:-")
+    words = text.split()
+    if not words:
+        return "error"
+    out = " ".join(words[:TYPE_WORDS]).rstrip(" ,;:.-(")
+    return out[:1].lower() + out[1:] if out[1:2].islower() or len(out) == 1 else out
+
+
+def title_of(message: str) -> str:
+    """What a person reads first: one real occurrence (its first line), redacted."""
+    first = message.strip().split("\n", 1)[0].strip()
+    first = redact(first[: TITLE_CHARS * 2])
+    return first if len(first) <= TITLE_CHARS else first[: TITLE_CHARS - 1].rstrip() + "…"
+
+
 def sample_text(text: str, limit: int) -> str:
     """A redacted, bounded sample of the raw text."""
     return redact(text[:limit])
@@ -62,6 +117,13 @@ class Signal:
     at: float
     sample: str
     logger: str = ""
+    headline: str = ""  # the line people read first, raw: `title` redacts it when a finding is made
+
+    @property
+    def title(self) -> str:
+        """One occurrence, redacted: what people read. Computed only for the first
+        occurrence of a finding (redaction is the costly part)."""
+        return title_of(self.headline) if self.headline else NO_MESSAGE
 
     @classmethod
     def from_message(cls, service: str, level: str, at: float, message: str, *, method: str = "",
@@ -69,11 +131,10 @@ class Signal:
         endpoint = normalise_endpoint(method, path) if (method or path) else ""
         if status >= 500:
             template = f"{endpoint} -> {status}" if endpoint else f"HTTP {status}"
-            return cls(service, endpoint, f"HTTP {status}", template, level, at, message, logger)
-        # The template is what people read when there is no exception class or status
-        # (the error_type is then only an id): never leave it empty.
+            title = f"{endpoint} returned {status}" if endpoint else f"HTTP {status}"
+            return cls(service, endpoint, f"HTTP {status}", template, level, at, message, logger, title)
         template = mask_message(message[:2000]) or NO_MESSAGE
-        return cls(service, endpoint, template_id(template), template, level, at, message, logger)
+        return cls(service, endpoint, readable_type(template), template, level, at, message, logger, message)
 
     @property
     def fingerprint(self) -> str:

@@ -132,6 +132,9 @@ _EXCEPTION = _paths(("exc_info", "exception", "stack", "stacktrace", "stack_trac
               "error.stack_trace", "exc_text", "record.exception", "traceback"))
 _METHOD = _paths(("req.method", "request.method", "http.method", "http.request.method", "method", "request_method"))
 _PATH = _paths(("req.url", "request.uri", "request.url", "http.path", "url.path", "http.url", "path", "uri", "request_uri"))
+# "path" and "uri" alone name a request only beside a method or a status: python-json-logger
+# writes the source file's path there ("/usr/lib/python3/.../glogging.py").
+_PLAIN_PATH = _paths(("req.url", "request.uri", "request.url", "http.path", "url.path", "http.url", "request_uri"))
 _STATUS = _paths(("res.statusCode", "status", "status_code", "http.status_code", "http.response.status_code",
            "response.status", "statusCode"))
 
@@ -151,6 +154,7 @@ def parse_json_object(obj: dict[str, Any], reference: float, service_fields: lis
         exception = str(exception)
     level = normalise_level(_first(obj, _LEVEL))
     status = _status(_first(obj, _STATUS))
+    method = _text(_first(obj, _METHOD)).upper()
     line = LogLine(
         message=text,
         level=level,
@@ -159,8 +163,8 @@ def parse_json_object(obj: dict[str, Any], reference: float, service_fields: lis
         host=_text(_first(obj, _HOST)),
         stream=_text(_first(obj, _STREAM)),
         logger=_text(_first(obj, _LOGGER)),
-        method=_text(_first(obj, _METHOD)).upper(),
-        path=_text(_first(obj, _PATH)),
+        method=method,
+        path=_text(_first(obj, _PATH if (method or status) else _PLAIN_PATH)),
         status=status,
         exception=exception or "",
         fields=obj,

@@ -178,7 +178,9 @@ class PartitionExtractor:
         service = resolve(line.service, key if self.cfg.use_record_key else None, self.cfg.service_map)
         if key is not None and self.cfg.use_record_key:
             self._learn_key(key, service)
-        at = broker_ts
+        # A line without a time of its own (a frame, say) is placed like the lines that
+        # are only counted: its broker time shifted by the service's lag.
+        at = broker_ts + self._lag.get(service, 0.0)
         accounts = self.accounts
         if line.timestamp is not None and line.timestamp <= broker_ts + self.cfg.max_future_skew_s:
             at = line.timestamp
@@ -199,22 +201,29 @@ class PartitionExtractor:
         counts[0] += 1
         stream_key = (service, line.host, line.stream)
         message = line.message
+        # A JSON record with its own level is an event of its own, never a frame. A line
+        # is bare when it has no header of its own (text: no timestamp; JSON: no level):
+        # then it may be the exception the error line before it logged.
+        structured = bool(line.fields) and bool(line.level)
+        bare = not line.level if line.fields else line.timestamp is None
         if not line.exception and ("\n" in message or "\\n" in message):
             lines = split_message(message)
             if lines is not None:
                 # A whole exception shipped as one message (rsyslog startmsg.regex, Vector
                 # or Fluent Bit multiline): its own lines, joined already.
                 message, line.exception = lines[0], "\n".join(lines[1:])
-                if not (line.fields and line.level):
+                if not structured:
                     # A level word found anywhere in the frames ("Stack trace:") says nothing;
                     # only a level the record states in a field of its own is kept.
                     line.level = "error"
-        # A JSON record with its own level is an event of its own, never a frame.
-        structured = bool(line.fields) and bool(line.level)
-        if (self._joiner.open and not structured
-                and self._joiner.continue_block(stream_key, message, at, bare=line.timestamp is None)):
-            return
-        closed = self._joiner.close(stream_key) if self._joiner.open else None
+        joiner = self._joiner
+        if joiner.open and not structured:
+            if line.exception:
+                if bare and joiner.join_exception(stream_key, [message, *line.exception.splitlines()], at):
+                    return
+            elif joiner.continue_block(stream_key, message, at, bare=bare):
+                return
+        closed = joiner.close(stream_key) if joiner.open else None
         if closed is not None:
             self._emit(closed)
         verdict = classify(line, message)
@@ -231,18 +240,25 @@ class PartitionExtractor:
                                  [message, *line.exception.splitlines()], line.logger, endpoint),
                        headline_first=not starts_exception(message))
             return
-        if line.status >= 500 or structured:  # access lines and structured records never continue
+        if line.status >= 500:  # access lines never announce an exception
             accounts.add_signal(Signal.from_message(service, verdict.level, at, message, method=line.method,
                                                     path=line.path, status=line.status, logger=line.logger),
                                 window_start)
             return
-        block = OpenTrace(service, window_start, at, at, verdict.level, [message], line.logger, endpoint)
-        for evicted in self._joiner.start(stream_key, block):
+        # Any other error line may be followed by the exception it logged (Python's
+        # logger.exception, logback, a JSON logger whose traceback comes as text): it
+        # opens a block, and becomes a finding of its own only if none follows.
+        block = OpenTrace(service, window_start, at, at, verdict.level, [message], line.logger, endpoint,
+                          structured=structured)
+        for evicted in joiner.start(stream_key, block):
             self._emit(evicted)
 
     def _emit(self, block: OpenTrace, *, headline_first: bool = False) -> None:
+        if block.counted:
+            return
         signal, group = signal_of_block(block, headline_first=headline_first)
-        self.accounts.add_signal(signal, block.window_start, group=group)
+        if signal is not None:  # None: an exception banner alone, nothing to count
+            self.accounts.add_signal(signal, block.window_start, group=group)
 
     # --- services, ticks, dead letters -----------------------------------------------
 
@@ -285,6 +301,15 @@ class PartitionExtractor:
         if self.watermark != -math.inf:
             for block in self._joiner.close_idle(self.watermark, self.cfg.trace_idle_s):
                 self._emit(block)
+        # A JSON error record still waiting for its traceback is counted now, as itself:
+        # the partial is the checkpoint, and a restart must not lose it (a text line was
+        # never parsed alone and is held, as it always was). What joins it later is
+        # swallowed: one logged error, one finding, typed by the exception only when
+        # both came in one batch.
+        for block in self._joiner.open.values():
+            if block.structured and not block.counted:
+                self._emit(block)
+                block.counted = True
         dead, self._dead = self._dead, []
         if self._first_offset < 0:
             return None, dead

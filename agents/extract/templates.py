@@ -44,16 +44,22 @@ _MASKS: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] = (
     (re.compile(r"(?<![\w-])(?:[\w-]+\.)+(?:com|net|org|edu|gov|info|biz|(?!py|rb|js|go|cs|sh|ts|so|pl|md|db|gz|rs|kt)[a-z]{2})(?::\d+)?(?![\w.])"), (".",)),
     (re.compile(r"(?<![\w.:-])[\w.-]+:\d{1,5}\b"), (":",)),  # host:port
     # Numbers with an optional unit: "1.21 KB", "300ms", "-12", "3,200".
-    (re.compile(r"(?<![\w.-])[-+<>~]?\d[\d,.:]*(?:\s?(?:[KMGT]i?B|bytes?|ms|us|ns|s|sec|%))?(?![\w])"), None),
+    (re.compile(r"(?<![\w.-])[-+<>~]?\d(?:[\d,.:]*\d)?(?:\s?(?:[KMGT]i?B|bytes?|ms|us|ns|s|sec|%))?(?![\w])"), None),
     # Any remaining word that carries a digit: blk_-123, job_1445_0020, node-246, v6.1.
     # (The lookbehind starts matches at word starts only: without it the scan is
     # quadratic in the word length.)
-    (re.compile(r"(?<![\w.$#@+-])[\w.$#@+-]*\d[\w.$#@+-]*"), None),
+    (re.compile(r"(?<![\w.$#@+~-])[\w.$#@+~-]*\d[\w.$#@+~-]*"), None),
+    # A user name is a value wherever it is written ("session opened for user news",
+    # "Invalid user oracle from ...", "Failed password for root from ..."): the word
+    # after "user" or after "password/publickey/failure(s) for".
+    (re.compile(r"(?:(?<=\b[Uu]ser )|(?<=password for )|(?<=publickey for )|(?<=failures for )|(?<=failure for ))"
+                r"(?!(?:name|id|agent|from|by|to|for|invalid|illegal|unknown)\b)[\w.$@-]+(?![\w(=:])"),
+     ("user ", "User ", " for ")),
 )
-_PARENTHESISED = re.compile(r"[(\[](?:<\*>)?[)\]]")
+_PARENTHESISED = re.compile(r"(?<!\w)[(\[](?:<\*>)?[)\]]|(?<=\w)[(\[]<\*>[)\]]")
 _RUNS = re.compile(r"<\*>(?:[\s:/.,_-]*<\*>)+")
 _PREFIXED = re.compile(r"(?<![\w>])[/\\#@]<\*>")
-_GLUED = re.compile(r"(?<![\w.$#@+-])[\w.$#@+-]*<\*>[\w.$#@+-]*")
+_GLUED = re.compile(r"(?<![\w.$#@+~-])[\w.$#@+~-]*<\*>[\w.$#@+~-]*")
 _SPACES = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
 

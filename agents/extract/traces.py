@@ -8,6 +8,10 @@ block too: the first line is its headline (which request), the rest what was thr
 `describe_trace`
 reads a joined block (or a stack carried inside one JSON record) and returns the
 exception type and its top frames, for Python, Java, Node.js, Go, Ruby, C#, PHP and Dart.
+A block that may still get its exception (an error line alone, a bare "Traceback (most
+recent call last):", a stack not yet named) waits up to `JOIN_GAP_S` of event time, so an
+exception that arrives a second later, in the next batch, still joins its error line; an
+exception banner alone is never a finding.
 Never unbounded: blocks are cut at a line limit and the number of open blocks is capped.
 """
 
@@ -16,11 +20,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agents.extract.findings import Signal, normalise_endpoint
-from agents.extract.templates import mask_message, template_id
+from agents.extract.findings import Signal, normalise_endpoint, readable_type
+from agents.extract.templates import mask_message
 
-__all__ = ["OpenTrace", "TraceInfo", "TraceJoiner", "describe_trace", "exception_template", "is_continuation",
-           "signal_of_block", "starts_exception"]
+__all__ = ["JOIN_GAP_S", "OpenTrace", "TraceInfo", "TraceJoiner", "awaits_exception", "describe_trace",
+           "exception_template", "is_banner", "is_continuation", "signal_of_block", "starts_exception"]
+
+# How long (event time) an error line waits for the exception it may have logged. Kept
+# within the default allowed lateness (5 s), so the block is counted before its window closes.
+JOIN_GAP_S = 4.0
 
 # Lines that continue a block: indented frames, "Caused by", Go goroutine dumps, PHP
 # and Dart "#0" frames, blank separators, Python chained-exception banners.
@@ -34,6 +42,10 @@ _EXCEPTION_START = re.compile(
     r"(?:Traceback \(|Exception in thread |panic: |Unhandled [Ee]xception|[\w/.-]+\.rb:\d+:in "
     r"|(?:PHP )?(?:Fatal error: +)?(?:Uncaught |exception ')"
     r"|(?:[A-Za-z_$][\w$]*(?:\.|::))*(?:[A-Z][\w$]*)?(?:Exception|Error|Throwable)\b(?::|$|\s\())")
+# Lines that announce an exception without naming it: never a finding on their own.
+_BANNER = re.compile(
+    r"\s*(?:Traceback \(most recent call last\):?|Stack trace:|Unhandled [Ee]xception:"
+    r"|During handling of the above exception.*|The above exception was the direct cause.*)")
 # The last line of a Python traceback names the exception; it is not indented.
 _PY_EXCEPTION_LINE = re.compile(
     r"[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|Failure)(?::|$)|[A-Za-z_][\w.]*: ")
@@ -120,14 +132,29 @@ def is_continuation(message: str, block: list[str], *, bare: bool = False) -> bo
             and bool(_PY_EXCEPTION_LINE.match(message)))
 
 
+def awaits_exception(lines: list[str]) -> bool:
+    """Whether a block may still get the exception it announces: an error line alone, a
+    banner alone, a stack that ends in an announcement, or a Python stack not yet named."""
+    if len(lines) == 1:
+        return True
+    last = lines[-1]
+    return (last.rstrip().endswith(":") or (_in_python_traceback(lines) and (last[:1].isspace() or not last)))
+
+
+def is_banner(line: str) -> bool:
+    """Whether `line` only announces an exception ("Traceback (most recent call last):")."""
+    return _BANNER.fullmatch(line.rstrip()) is not None
+
+
 def starts_exception(line: str) -> bool:
     """Whether `line` is the first line of an exception report."""
     return _EXCEPTION_START.match(line) is not None
 
 
 def _in_python_traceback(block: list[str]) -> bool:
-    # The banner is the first line, or the second after a headline.
-    return block[0].startswith("Traceback (") or (len(block) > 1 and block[1].startswith("Traceback ("))
+    # The banner is the first line, or the second after a headline; or the banner was
+    # lost (a batch cut) and the block starts at a frame.
+    return (block[0].startswith(("Traceback (", '  File "')) or (len(block) > 1 and block[1].startswith("Traceback (")))
 
 
 def exception_template(error_type: str, headline: str) -> str:
@@ -158,6 +185,8 @@ class OpenTrace:
     logger: str = ""
     endpoint: str = ""
     headline: bool = False  # lines[0] announced the exception that lines[1:] report
+    structured: bool = False  # lines[0] is a JSON record with a level of its own
+    counted: bool = False  # already counted (see PartitionExtractor.flush): what joins it adds nothing
 
 
 StreamKey = tuple[str, str, str]
@@ -166,11 +195,12 @@ StreamKey = tuple[str, str, str]
 class TraceJoiner:
     """Open blocks per (service, host, stream); bounded in lines and in blocks."""
 
-    def __init__(self, max_lines: int, max_open: int) -> None:
+    def __init__(self, max_lines: int, max_open: int, join_gap_s: float = JOIN_GAP_S) -> None:
         self.max_lines = max_lines
         self.max_open = max_open
+        self.join_gap_s = join_gap_s
         self.open: dict[StreamKey, OpenTrace] = {}
-        self.services: dict[str, int] = {}  # service -> open blocks, for the fast path
+        self.services: dict[str, int] = {}  # service -> open text blocks, for the fast path
 
     def _opened(self, key: StreamKey) -> None:
         self.services[key[0]] = self.services.get(key[0], 0) + 1
@@ -186,7 +216,8 @@ class TraceJoiner:
         """Append `message` to the open block of `key` if it continues it (`bare`: see
         `is_continuation`)."""
         block = self.open.get(key)
-        if block is None or not is_continuation(message, block.lines, bare=bare):
+        if block is None or not is_continuation(message, block.lines,
+                                                bare=bare and at - block.last_seen <= self.join_gap_s):
             return False
         if len(block.lines) == 1 and starts_exception(message) and not starts_exception(block.lines[0]):
             block.headline = True
@@ -195,9 +226,21 @@ class TraceJoiner:
         block.last_seen = max(block.last_seen, at)
         return True
 
+    def join_exception(self, key: StreamKey, lines: list[str], at: float) -> bool:
+        """Append a whole exception carried by one record (`lines`) to the error line open
+        on `key`, if that line announced it: one logged error, one finding."""
+        block = self.open.get(key)
+        if (block is None or len(block.lines) != 1 or block.headline or starts_exception(block.lines[0])
+                or at - block.last_seen > self.join_gap_s or not starts_exception(lines[0])):
+            return False
+        block.headline = True
+        block.lines.extend(lines[: self.max_lines - 1])
+        block.last_seen = max(block.last_seen, at)
+        return True
+
     def close(self, key: StreamKey) -> OpenTrace | None:
         block = self.open.pop(key, None)
-        if block is not None:
+        if block is not None and not block.structured:
             self._closed(key)
         return block
 
@@ -212,33 +255,47 @@ class TraceJoiner:
             if oldest is not None:
                 closed.append(oldest)
         self.open[key] = block
-        self._opened(key)
+        if not block.structured:
+            # A JSON error record does not hold its service off the fast path: the lines
+            # of a traceback that may follow it are parse candidates by themselves (the
+            # banner, frames, the exception line); only a code line between them is missed.
+            self._opened(key)
         return closed
 
     def close_idle(self, watermark: float, idle_s: float) -> list[OpenTrace]:
-        """Blocks whose last line is at least `idle_s` behind the watermark."""
-        idle = [key for key, block in self.open.items() if watermark - block.last_seen >= idle_s]
+        """Blocks whose last line is at least `idle_s` behind the watermark; a block that
+        may still get its exception (`awaits_exception`) waits `join_gap_s` (if longer)."""
+        wait = max(idle_s, self.join_gap_s)
+        idle = [key for key, block in self.open.items()
+                if watermark - block.last_seen >= (wait if awaits_exception(block.lines) else idle_s)]
         return [block for block in (self.close(key) for key in idle) if block is not None]
 
 
-def signal_of_block(block: OpenTrace, *, headline_first: bool = False) -> tuple[Signal, str | None]:
+def signal_of_block(block: OpenTrace, *, headline_first: bool = False) -> tuple[Signal | None, str | None]:
     """The signal a complete block is, and what it groups by (None: its template).
 
     Exceptions group by type and top frames: their messages carry values. A one-line
-    block is an error line of its own."""
+    block is an error line of its own. A block that is only an exception banner
+    ("Traceback (most recent call last):", its rest lost or cut off) is no signal: it says
+    nothing about what failed, and the rest, if it comes, is the finding."""
+    lines = block.lines
+    while len(lines) > 1 and (not lines[-1].strip() or is_banner(lines[-1])):
+        lines = lines[:-1]
+    if is_banner(lines[0]) and len(lines) == 1:
+        return None, None
     method, _, path = block.endpoint.partition("\x00")
-    head = block.lines[0]
-    if len(block.lines) == 1:
+    head = lines[0]
+    if len(lines) == 1:
         return Signal.from_message(block.service, block.level, block.first_seen, head,
                                    method=method, path=path, logger=block.logger), None
-    text = "\n".join(block.lines)
-    info = describe_trace("\n".join(block.lines[1:]) if headline_first or block.headline else text)
+    text = "\n".join(lines)
+    info = describe_trace("\n".join(lines[1:]) if headline_first or block.headline else text)
     if not info.error_type:
         whole = describe_trace(text)  # the headline itself may name what was thrown
         if whole.error_type or not info.frames:
             info = whole
     template = exception_template(info.error_type, info.headline or head)
     signal = Signal(block.service, normalise_endpoint(method, path) if (method or path) else "",
-                    info.error_type or template_id(template), template, block.level, block.first_seen,
-                    text, block.logger)
+                    info.error_type or readable_type(template), template, block.level, block.first_seen,
+                    text, block.logger, info.headline or head)
     return signal, (f"{signal.error_type} @ " + " < ".join(info.frames) if info.frames else template)

@@ -67,6 +67,18 @@ class GatewayConfig(BaseModel):
     max_log_lines_per_request: int = Field(100_000, ge=1)
     # Each alert keeps its own part of the payload up to this size, then a marked head.
     raw_max_bytes: int = Field(16 * 1024, ge=256)
+    max_line_bytes: int = Field(
+        1024 * 1024, ge=256,
+        description="a log line or JSON array item posted to /logs longer than this is refused (413)")
+
+    # Slow or greedy clients (slowloris): every connection is bounded in time and number.
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="a connection must send a whole request head this soon after it opens or"
+                                " after its last answer, else it is closed; also the idle keep-alive time")
+    body_timeout_s: float = Field(30.0, gt=0, description="the whole request body must arrive within this, else 408")
+    max_connections_per_client: int = Field(
+        64, ge=0, description="open connections one client address may hold; more are answered 429 and"
+                              " closed; 0: no limit. Behind a proxy every client is the proxy's address")
 
     service_labels: list[str] = Field(default_factory=lambda: list(DEFAULT_SERVICE_LABELS))
     # Renames the value found in a service label: {"node": "infrastructure"}.

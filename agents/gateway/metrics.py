@@ -2,7 +2,10 @@
 
 The pure functions do not touch these; the web shell calls `record_outcome` once per
 request with the outcome it finally answered (a 202 that became a 503 counts as 503),
-and increments `ALERTS` / `LOG_LINES` itself once the broker acknowledged them.
+and increments `ALERTS` / `LOG_LINES` itself once the broker acknowledged them. What
+the web server refuses before any endpoint sees the request (a connection over the
+per-client limit, a request that is not valid HTTP) is counted by `record_refusal`
+under the endpoints `connection` and `http`.
 Must never use a request-controlled value as a label except a known driver name.
 """
 
@@ -13,7 +16,7 @@ from prometheus_client import Counter
 from agents.gateway.drivers import DRIVERS
 from agents.gateway.outcomes import GatewayOutcome, LogIntakeOutcome
 
-__all__ = ["ALERTS", "LOG_LINES", "PAYLOAD_BYTES", "REJECTED", "REQUESTS", "record_outcome"]
+__all__ = ["ALERTS", "LOG_LINES", "PAYLOAD_BYTES", "REJECTED", "REQUESTS", "record_outcome", "record_refusal"]
 
 REQUESTS = Counter("logwarden_gateway_requests", "Gateway requests by endpoint, driver and HTTP status",
                    ["endpoint", "driver", "status"])
@@ -39,3 +42,9 @@ def record_outcome(outcome: GatewayOutcome | LogIntakeOutcome, status: int | Non
     if answered >= 400:
         reason = outcome.reason if answered == outcome.status else "broker_unavailable"
         REJECTED.labels(endpoint, reason).inc()
+
+
+def record_refusal(endpoint: str, reason: str, status: int) -> None:
+    """Count a refusal of the web server itself; `endpoint` and `reason` are constants."""
+    REQUESTS.labels(endpoint, "none", str(status)).inc()
+    REJECTED.labels(endpoint, reason).inc()

@@ -3,7 +3,9 @@
 Drivers describe an alert in the source's own terms (`AlertDraft`); this module applies
 the rules every source shares, so all drivers agree on them. Must never read a clock
 (`now` is passed in) and never raise on odd values: a bad time is `None`, an unknown
-severity is the configured default.
+severity is the configured default. The one exception is a service name that is not
+printable (NUL, control characters): `build_alert` refuses it with a 400 `Rejection`,
+as every intake path does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Literal
 import orjson
 
 from agents.gateway.config import GatewayConfig
+from agents.gateway.names import checked_service
 from agents.redact import redact
 from schemas.records import Alert, Finding
 
@@ -156,7 +159,8 @@ def _service(labels: dict[str, str], cfg: GatewayConfig) -> str:
     for key in cfg.service_labels:
         value = labels.get(key, "").strip()
         if value:
-            return cfg.service_aliases.get(value, value)[:200]
+            value = checked_service(value, f"alert label {key[:40]!r}")
+            return cfg.service_aliases.get(value, value)
     return cfg.default_service
 
 

@@ -43,6 +43,12 @@ class GatewayOutcome:
     payload_bytes: int = 0
     headers: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def refused(cls, rejection: Rejection, driver: str, payload_bytes: int) -> "GatewayOutcome":
+        driver = rejection.driver or driver
+        return cls(rejection.status, rejection.body(driver), driver=driver, reason=rejection.reason,
+                   payload_bytes=payload_bytes, headers=rejection.headers)
+
 
 @dataclass(frozen=True)
 class LogIntakeOutcome:
@@ -54,6 +60,11 @@ class LogIntakeOutcome:
     reason: str = "accepted"
     payload_bytes: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def refused(cls, rejection: Rejection, payload_bytes: int) -> "LogIntakeOutcome":
+        return cls(rejection.status, rejection.body(), reason=rejection.reason, payload_bytes=payload_bytes,
+                   headers=rejection.headers)
 
 
 def broker_unavailable(

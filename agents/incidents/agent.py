@@ -1,7 +1,7 @@
 """Thin shell of the incident stage.
 
 One handler reads every input of the state machine (windows, alerts, checks, AI results,
-receipts, approvals), all keyed by service and co-partitioned, folds each into the
+receipts, approvals, and clock ticks for every state of their partition: `clock.py`), all keyed by service and co-partitioned, folds each into the
 service's changelogged `ServiceState` with the pure reducer, and returns the effects
 (published with acknowledgement, reports written) followed by the new state. A crash in
 between replays the event: the reducer's deterministic ids make downstream effects
@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from agents.incidents.clock import STATES_TABLE, tick_states
 from agents.incidents.digest import DigestBook, DigestPart, apply_digest_part
 from agents.incidents.lifecycle import apply, event_time
 from agents.incidents.state import ServiceState
 from agents.incidents.views import incident_metrics
 from agents.incidents.web import register_views
 from schemas.effects import Store
-from schemas.records import AIResult, Alert, Approval, CheckResult, Receipt, WindowSummary
+from schemas.records import AIResult, Alert, Approval, CheckResult, Clock, Receipt, WindowSummary
 
 __all__ = ["INPUTS", "register"]
 
@@ -32,6 +33,7 @@ INPUTS = {
     "ai.results": AIResult,
     "notify.receipts": Receipt,
     "approvals": Approval,
+    "incidents.clock": Clock,
 }
 
 OPEN = Gauge("logwarden_incidents_open", "Open incidents (this worker's partitions)")
@@ -51,21 +53,26 @@ def _observe(effects) -> None:  # noqa: ANN001
 
 def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
     icfg = cfg.incidents
-    states = stage.table("incident-states")
+    states = stage.table(STATES_TABLE)
     stage.table("digest-book", partitions=1)
     open_by_service: dict[str, int] = {}
 
     async def fold(record, source) -> list:  # noqa: ANN001
+        if isinstance(record, Clock):  # time passes for every state of this partition
+            effects = tick_states(list(states.items()), source.partition, record, icfg)
+            _observe(effects)
+            return effects
         service = getattr(record, "service", "") or source.key_text
         if isinstance(record, Approval) and not record.service:
             record = record.model_copy(update={"service": service})
         raw = states.get(service)
         state = ServiceState.model_validate(raw) if raw else None
         new_state, effects = apply(state, record, event_time(record), icfg)
+        new_state.partition = source.partition  # where this service's clock ticks arrive
         _observe(effects)
         open_by_service[service] = int(incident_metrics(new_state)["incidents_open"])
         OPEN.set(sum(open_by_service.values()))
-        return [*effects, Store("incident-states", service, new_state.model_dump(mode="json"))]
+        return [*effects, Store(STATES_TABLE, service, new_state.model_dump(mode="json"))]
 
     async def digest(part: DigestPart, source) -> list:  # noqa: ANN001
         raw = stage.tables["digest-book"].get("digest")

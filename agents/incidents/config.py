@@ -39,6 +39,10 @@ class IncidentsConfig(BaseModel):
     registry_max_entries: int = Field(500, ge=1)
     # An AI request unanswered for this long (event time) gets the built-in decision.
     ai_timeout_s: float = Field(30.0, gt=0)
+    # A clock tick (incidents.clock) moves a service's time only when it is at most this
+    # far ahead of the service's own event time: a service whose records are far behind
+    # (a replay of history, a backlog) keeps running on its records' time alone.
+    clock_max_lead_s: float = Field(600.0, ge=0)
     # Where resolution reports are written; relative paths are under the data dir.
     reports_dir: Path = Path("reports")
     # Runbooks a post-resolution review may propose. As configured: names of the runbook

@@ -3,8 +3,9 @@
 The first half of the lifecycle (`lifecycle.apply` calls it for every finding of a
 window, alert or check): exact registry lookup by (endpoint, error_type) with a
 reappearance comment; else an AI match against the latest registry entries; else
-classification, a ticket (at most one per incident) and a registry entry; then the
-first alert, and an immediate re-alert when the severity rises. Only fingerprints new
+classification, a ticket (at most one per incident) and a registry entry. The first
+alert goes out as the incident opens, with built-in severity and text, never waiting
+on a model; the AI's summary edits it later, and a rise in severity re-alerts at once. Only fingerprints new
 to the incident reach the AI. Never asks the AI twice for one fingerprint of an incident.
 """
 
@@ -16,11 +17,13 @@ from agents.incidents import registry
 from agents.incidents.effects import Step
 from agents.incidents.narrative import narrative_input
 from agents.incidents.state import FindingDecision, Incident, RegistryEntry, higher_severity
+from agents.local_ai import fallback_output
 from agents.local_ai.narrative import narrate_locally, utc
-from schemas.ai_tasks import ClassifyInput, ClassifyOutput, MatchInput, MatchOutput, NarrativeOutput
+from schemas.ai_tasks import ClassifyInput, ClassifyOutput, MatchInput, MatchOutput, NarrativeInput, NarrativeOutput
 from schemas.records import Finding
 
 __all__ = [
+    "EDIT_NOTE",
     "classify_payload",
     "maybe_first_alert",
     "on_classify",
@@ -31,6 +34,7 @@ __all__ = [
 ]
 
 ALERTING = ("P1", "P2", "P3")
+EDIT_NOTE = "(Edited: the AI summary replaced the built-in text of the first alert.)"
 
 
 def classify_payload(step: Step, finding: Finding, window_errors: int = 0, window_lines: int = 0) -> dict[str, Any]:
@@ -130,6 +134,8 @@ def on_classify(step: Step, incident: Incident, fingerprint: str, output: dict[s
     else:
         _new_issue(step, incident, finding, result)
     raise_severity(step, incident, result.severity)
+    if result.summary is not None:
+        on_summary(step, incident, result.summary.model_dump(mode="json"))
 
 
 def _new_issue(step: Step, incident: Incident, finding: Finding, result: ClassifyOutput) -> None:
@@ -166,7 +172,6 @@ def _new_issue(step: Step, incident: Incident, finding: Finding, result: Classif
 def raise_severity(step: Step, incident: Incident, severity: str) -> None:
     new = higher_severity(incident.severity, severity)
     if new == incident.severity:
-        maybe_first_alert(step, incident)
         return
     old, incident.severity = incident.severity, new
     if old:
@@ -179,27 +184,66 @@ def raise_severity(step: Step, incident: Incident, severity: str) -> None:
         step.event("update_posted", incident, {"kind": "realert", "from": old, "to": new})
         incident.alerted_severity = new
         incident.last_notification_at = step.now
-        return
-    maybe_first_alert(step, incident)
+
+
+def _local_severity(step: Step, incident: Incident) -> str:
+    """The incident's severity as decided so far, the built-in classification standing in
+    for every finding the AI has not decided yet."""
+    severity = incident.severity
+    for fingerprint, finding in sorted(incident.findings.items()):
+        decided = incident.decisions.get(fingerprint)
+        if decided is not None and decided.severity:
+            severity = higher_severity(severity, decided.severity)
+            continue
+        output = fallback_output("classify", classify_payload(step, finding), step.state.service)
+        severity = higher_severity(severity, output["severity"])
+    return severity
 
 
 def maybe_first_alert(step: Step, incident: Incident) -> None:
-    if incident.alerted or incident.status != "open" or incident.severity not in ALERTING:
-        return
-    if any(p.task == "summary" and p.incident_id == incident.incident_id for p in step.state.pending.values()):
-        return
-    payload = narrative_input(incident, step.now, step.state.clean_streak).model_dump(mode="json")
-    step.ask_ai("summary", incident, payload)
-
-
-def on_summary(step: Step, incident: Incident, output: dict[str, Any]) -> None:
+    """The first page, as soon as the incident opens: built-in severity and text, never
+    waiting on a model. The AI's summary edits the same message when it arrives
+    (`on_summary`); its classification may raise the severity, which re-alerts."""
     if incident.alerted or incident.status != "open":
         return
-    text = NarrativeOutput.model_validate(output)
+    incident.severity = _local_severity(step, incident)
+    if incident.severity not in ALERTING:
+        return
+    narrative = narrative_input(incident, step.now, step.state.clean_streak).model_dump(mode="json")
+    text = narrate_locally("summary", NarrativeInput.model_validate(narrative))
     incident.summary_text = text.text
     step.outbox("alert", text.title, text.text, incident)
-    step.event("update_posted", incident, {"kind": "alert"})
-    step.note(incident, f"first alert sent ({incident.severity})")
+    step.event("update_posted", incident, {"kind": "alert", "text": "built-in"})
+    step.note(incident, f"first alert sent ({incident.severity}, built-in text)")
     incident.alerted = True
     incident.alerted_severity = incident.severity
     incident.last_notification_at = step.now
+    step.ask_summary(incident, narrative)
+
+
+def on_summary(step: Step, incident: Incident, output: dict[str, Any]) -> None:
+    """The AI's first summary: edits the first alert in place (Slack chat.update, Telegram
+    editMessageText, a comment on the ticket), saying so. A state from before the first
+    page went out at once still waits for it to send the first alert."""
+    if incident.status != "open":
+        return
+    text = NarrativeOutput.model_validate(output)
+    if not incident.alerted:
+        incident.summary_text = text.text
+        step.outbox("alert", text.title, text.text, incident)
+        step.event("update_posted", incident, {"kind": "alert"})
+        step.note(incident, f"first alert sent ({incident.severity})")
+        incident.alerted = True
+        incident.alerted_severity = incident.severity
+        incident.last_notification_at = step.now
+        return
+    if text.text == incident.summary_text:
+        return
+    incident.summary_text = text.text
+    step.outbox("alert_edit", text.title, f"{text.text}\n\n{EDIT_NOTE}", incident)
+    step.event("update_posted", incident, {"kind": "summary_edit"})
+    step.note(incident, "first alert edited: AI summary")
+    if incident.ticket_label:
+        step.outbox("ticket_comment", f"AI summary: {incident.title}", text.text, incident,
+                    labels=[incident.ticket_label])
+        step.event("ticket_commented", incident, {"label": incident.ticket_label, "reason": "summary"})

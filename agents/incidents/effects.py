@@ -82,6 +82,18 @@ class Step:
         self.effects.append(Publish("ai.requests", self.state.service, request))
         return request_id
 
+    def ask_summary(self, incident: Incident, narrative: dict[str, Any]) -> None:
+        """Ask the AI for the incident's first summary: inside the incident's classification
+        asked in this very step when there is one (one round trip answers both), else alone."""
+        for i, effect in enumerate(self.effects):
+            request = effect.record if isinstance(effect, Publish) else None
+            if (isinstance(request, AIRequest) and request.task == "classify"
+                    and request.incident_id == incident.incident_id and not request.payload.get("incident")):
+                payload = {**request.payload, "incident": narrative}
+                self.effects[i] = Publish(effect.topic, effect.key, request.model_copy(update={"payload": payload}))
+                return
+        self.ask_ai("summary", incident, narrative)
+
     def note(self, incident: Incident, text: str) -> None:
         """Append to the incident timeline, keeping the opening and the latest entries."""
         incident.timeline.append({"at": self.now, "text": text})

@@ -1,7 +1,9 @@
 """The incident state machine of one service: `apply(state, event, now, cfg) -> (state, effects)`.
 
-Inputs are window summaries, alerts, host checks, AI results, delivery receipts and
-approvals; outputs are records to publish and reports to write. Time is the event time
+Inputs are window summaries, alerts, host checks, AI results, delivery receipts,
+approvals and clock ticks (time passing, so AI timeouts and updates fire when due, not
+when the service's next window comes); outputs are records to publish and reports to
+write. Time is the event time
 passed in (see `event_time`), never the wall clock, so a replay makes the same
 decisions with the same ids, and a redelivered input makes none. The input state is
 never mutated. Never imports Faust or does I/O.
@@ -30,11 +32,11 @@ from agents.incidents.state import (
 )
 from agents.local_ai import fallback_output
 from schemas.ai_tasks import MatchInput
-from schemas.records import AIResult, Alert, Approval, CheckResult, Finding, Receipt, WindowSummary
+from schemas.records import AIResult, Alert, Approval, CheckResult, Clock, Finding, Receipt, WindowSummary
 
 __all__ = ["InputEvent", "apply", "event_time"]
 
-InputEvent = WindowSummary | Alert | CheckResult | AIResult | Receipt | Approval
+InputEvent = WindowSummary | Alert | CheckResult | AIResult | Receipt | Approval | Clock
 
 _APPROVAL_EVENTS = {"approve": "fix_approved", "escalate": "fix_escalated", "executed": "fix_executed"}
 _PENDING_TICKETS_KEPT = 200
@@ -65,6 +67,10 @@ def _dedupe_key(event: InputEvent) -> str | None:
 
 def apply(state: ServiceState | None, event: InputEvent, now: float,
           cfg: IncidentsConfig) -> tuple[ServiceState, list[Effect]]:
+    if isinstance(event, Clock) and (state is None or now - state.clock > cfg.clock_max_lead_s):
+        # Nothing to time, or a service far behind the clock (replaying history): its
+        # own records' time rules it.
+        return state if state is not None else ServiceState(service=event.service), []
     state = state.model_copy(deep=True) if state is not None else ServiceState(service=event.service)
     key = _dedupe_key(event)
     if key is not None:
@@ -166,6 +172,7 @@ def _on_errors(step: Step, findings: list[Finding], window_start: float, errors:
     for finding in findings:
         _merge_finding(step, incident, finding)
         decisions.settle_finding(step, incident, finding, errors, lines)
+    decisions.maybe_first_alert(step, incident)
     return incident
 
 
@@ -214,7 +221,22 @@ def _on_alert(step: Step, alert: Alert) -> None:
 def _on_check(step: Step, check: CheckResult) -> None:
     finding = check_finding(check)
     fails = check.status == "fail" or (check.status == "warn" and step.cfg.check_warn_opens)
-    _on_external(step, finding, fails, check.status == "ok")
+    _on_external(step, finding, fails, _check_recovered(step, finding.fingerprint, check))
+
+
+def _check_recovered(step: Step, fingerprint: str, check: CheckResult) -> bool:
+    """Hysteresis: a firing check resolves on its `recover_after`-th ok result in a row;
+    any other result starts the count again."""
+    incident = step.state.incident
+    oks = incident.check_oks.pop(fingerprint, 0) + 1 if incident is not None else 1
+    if check.status != "ok":
+        return False
+    if incident is None or fingerprint not in incident.firing:
+        return True
+    if oks < check.recover_after:
+        incident.check_oks[fingerprint] = oks
+        return False
+    return True
 
 
 def _on_external(step: Step, finding: Finding, firing: bool, resolved: bool) -> None:
@@ -240,7 +262,16 @@ def _on_ai_result(step: Step, result: AIResult) -> None:
     pending = step.state.pending.pop(result.request_id, None)
     if pending is None:  # redelivered, or answered late after the built-in decision
         return
-    _settle_request(step, pending, result.output)
+    output = result.output
+    if result.provider == "local" and pending.task == "classify":
+        # Built-in words (the local provider's, or a model's fallback): the first alert
+        # already says them, redacted or not, so they edit nothing.
+        output = {k: v for k, v in output.items() if k != "summary"}
+    elif result.provider == "local" and pending.task == "summary":
+        incident = step.state.incident
+        if incident is not None and incident.alerted:
+            return
+    _settle_request(step, pending, output)
 
 
 def _settle_request(step: Step, pending: PendingRequest, output: dict) -> None:
@@ -283,6 +314,9 @@ def _expire_pending(step: Step) -> None:
         if incident is None or incident.incident_id != pending.incident_id:
             continue
         if pending.task in ("classify", "match") and pending.fingerprint not in incident.findings:
+            continue
+        if pending.task == "summary" and incident.alerted:
+            step.note(incident, "no AI summary in time: the first alert keeps its built-in text")
             continue
         step.note(incident, f"no AI answer for {pending.task} in time: built-in decision")
         _decide_locally(step, incident, pending)
@@ -373,11 +407,16 @@ def _trim_pending_tickets(state: ServiceState) -> None:
         del state.pending_tickets[next(iter(state.pending_tickets))]
 
 
+def _on_clock(step: Step, clock: Clock) -> None:
+    """Time passed: what is due (AI timeouts, updates, archiving) runs after every input."""
+
+
 _HANDLERS: dict[type, Callable[[Step, object], None]] = {
     AIResult: _on_ai_result,
     Alert: _on_alert,
     Approval: _on_approval,
     CheckResult: _on_check,
+    Clock: _on_clock,
     Receipt: _on_receipt,
     WindowSummary: _on_window,
 }

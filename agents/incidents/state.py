@@ -92,6 +92,7 @@ class Incident(_State):
     findings: dict[str, Finding] = Field(default_factory=dict)  # merged by fingerprint
     decisions: dict[str, FindingDecision] = Field(default_factory=dict)
     firing: dict[str, str] = Field(default_factory=dict)  # alert/check fingerprint -> source
+    check_oks: dict[str, int] = Field(default_factory=dict)  # firing check fingerprint -> ok results in a row
     timeline: list[dict[str, Any]] = Field(default_factory=list)  # {"at", "text"}
     ticket_label: str = ""
     ticket_requested: bool = False  # a ticket is requested at most once per incident
@@ -136,6 +137,9 @@ class HourCounters(_State, PeriodCounts):
 
 class ServiceState(_State):
     service: str
+    # The topic partition this service's records arrive on, written by the stage shell so
+    # a clock tick reaches the states of its own partition (-1: not known yet).
+    partition: int = -1
     clock: float = 0.0  # highest event time seen: timers never run backwards
     clean_streak: int = 0
     all_clear_counter: int = 0

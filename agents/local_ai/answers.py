@@ -17,7 +17,7 @@ from agents.local_ai.classify import classify_locally
 from agents.local_ai.match import DEFAULT_MATCH_THRESHOLD, match_locally
 from agents.local_ai.narrative import narrate_locally
 from agents.local_ai.review import review_locally
-from schemas.ai_tasks import TASKS, ClassifyOutput, MatchOutput, NarrativeOutput, ReviewOutput
+from schemas.ai_tasks import TASKS, ClassifyInput, ClassifyOutput, MatchOutput, NarrativeOutput, ReviewOutput
 
 __all__ = ["LOCAL_MODEL", "answer", "fallback_output"]
 
@@ -26,13 +26,20 @@ LOCAL_MODEL = "rules-v1"
 
 # task -> rules answering a valid input of the task (the match threshold passed in)
 _RULES: dict[str, Callable[[Any, float], BaseModel]] = {
-    "classify": lambda inp, _threshold: classify_locally(inp),
+    "classify": lambda inp, _threshold: _classify(inp),
     "match": match_locally,
     "report": lambda inp, _threshold: narrate_locally("report", inp),
     "review": lambda inp, _threshold: review_locally(inp),
     "summary": lambda inp, _threshold: narrate_locally("summary", inp),
     "update": lambda inp, _threshold: narrate_locally("update", inp),
 }
+
+
+def _classify(inp: ClassifyInput) -> ClassifyOutput:
+    out = classify_locally(inp)
+    if inp.incident is not None:  # an incident's first classification also writes its summary
+        out.summary = narrate_locally("summary", inp.incident)
+    return out
 
 
 def answer(task: str, inp: BaseModel, match_threshold: float = DEFAULT_MATCH_THRESHOLD) -> BaseModel:

@@ -36,6 +36,7 @@ _STATUS = {
     "ticket_create": "TICKET", "ticket_comment": "TICKET UPDATE",
     "ticket_resolve": "TICKET RESOLVED", "oneoff_ticket": "ONE-OFF",
     "approval_request": "APPROVAL NEEDED",
+    "alert_edit": "ALERT (edited)",
 }
 SEVERITY_COLOURS = {"P1": 0xD32F2F, "P2": 0xF57C00, "P3": 0xFBC02D, "P4": 0x1976D2}
 _RESOLVED_COLOUR = 0x388E3C

@@ -18,7 +18,9 @@ __all__ = ["route", "rule_matches"]
 
 
 def rule_matches(rule: RouteRule, msg: OutboxMessage) -> bool:
-    return ((not rule.kinds or msg.kind in rule.kinds)
+    # An edit of the first alert goes wherever the alert went.
+    kind = "alert" if msg.kind == "alert_edit" else msg.kind
+    return ((not rule.kinds or kind in rule.kinds)
             and (not rule.severities or msg.severity in rule.severities)
             and (not rule.services or any(fnmatchcase(msg.service, p) for p in rule.services)))
 

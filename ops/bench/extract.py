@@ -4,7 +4,8 @@ For each broker (embedded Tansu, Apache Kafka): fill `logs.raw` with N realistic
 lines (2 % errors, a third of them multi-line tracebacks), then, alternating, R times:
   raw:     aiokafka getmany over every partition + decode each value (orjson for JSON
            lines, UTF-8 for the rest) — the ceiling for any consumer in this process;
-  extract: the production batch stage (`ExtractionLoop`: getmany, prefilter, parse,
+  extract: the production batch loop (`streams.kafka.batch.BatchLoop` with the extract
+           stage's `SourceExtractor`: getmany, prefilter, parse,
            fingerprint, window, publish acknowledged partials, commit).
 Reports medians, the ratio extract/raw and the process's peak RSS.
 
@@ -24,11 +25,12 @@ import uuid
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from agents.extract.agent import ExtractionLoop, extract_consumer, extract_producer
+from agents.extract.batch import PARTIALS, SOURCE, SourceExtractor, is_checkpoint
 from ops.bench.loadgen import mixed_lines
-from streams.admin import create_topics
 from streams.brokers import start_broker
 from streams.config import load_config
+from streams.kafka import client, create_topics
+from streams.kafka.batch import BatchLoop, BatchSpec
 
 PARTITIONS = 4
 
@@ -76,16 +78,20 @@ async def raw_read(bootstrap: str, n: int) -> float:
 
 
 async def extract_run(cfg, n: int) -> float:
-    consumer = extract_consumer(cfg, group=f"bench-{uuid.uuid4().hex[:8]}")
-    producer = extract_producer(cfg)
+    """The production batch loop of the extract stage, over every partition from the start."""
+    consumer = client.consumer(cfg.broker, group=f"bench-{uuid.uuid4().hex[:8]}",
+                               max_partition_fetch_bytes=8 * 1024 * 1024)
+    producer = client.producer(cfg.broker)
     await consumer.start()
     await producer.start()
-    tps = [TopicPartition("logs.raw", p) for p in range(PARTITIONS)]
+    tps = [TopicPartition(SOURCE, p) for p in range(PARTITIONS)]
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
-    loop = ExtractionLoop(cfg.extract, consumer, producer)
+    spec = BatchSpec(name="bench", source=SOURCE, checkpoint_topic=PARTIALS, is_checkpoint=is_checkpoint,
+                     make=lambda p, checkpoint: SourceExtractor(p, cfg.extract, PARTITIONS, checkpoint))
+    loop = BatchLoop(spec, cfg.broker, consumer, producer)
     for p in range(PARTITIONS):
-        loop.assign(p)
+        loop.assign(p, None)
     t0 = time.perf_counter()
     try:
         while loop.lines_total < n:

@@ -1,12 +1,16 @@
-"""Grouping accuracy (GA) of Logwarden's template grouping beside Drain3, on loghub-2.0.
+"""Grouping accuracy (GA) of Logwarden's grouping beside Drain3, on loghub template sets.
 
 GA as in loghub-2.0: a message counts as correct iff the group it was put in holds
-exactly the messages of its ground-truth group (corrected templates). The input of
-every parser is the `Content` column of `<System>_2k.log_structured_corrected.csv`,
-one generic configuration for all systems. Drain3 is a dev-only baseline.
+exactly the messages of its ground-truth group. The input of every parser is the
+`Content` column of `<System>_2k.log_structured[_corrected].csv`, one generic
+configuration for all systems. Columns: `fingerprint` is the production path (the
+fingerprint extraction gives an error line, `Signal.from_message`, stateless), `miner`
+the `TemplateMiner` (stateful), then Drain3 (a dev-only baseline).
 
-Usage: python -m ops.bench.grouping [DATA_DIR]   (default: tests/data/loghub2)
-Never used at run time; reads only the data directory it is given.
+Usage: python -m ops.bench.grouping [DATA_DIR ...]
+  default: the loghub-2.0 corrected templates (tests/data/loghub2) and, when present, the
+  original loghub templates (/work/shared/data/loghub), one table each.
+Never used at run time; reads only the data directories it is given.
 """
 
 from __future__ import annotations
@@ -17,16 +21,23 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Callable, Iterable
 
-from agents.extract.templates import TemplateMiner, mask_message
+from agents.extract.findings import Signal
+from agents.extract.templates import TemplateMiner
 
 __all__ = ["grouping_accuracy", "load_system", "main"]
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "loghub2"
+DEFAULT_DIRS = (Path(__file__).resolve().parents[2] / "tests" / "data" / "loghub2", Path("/work/shared/data/loghub"))
+_STRUCTURED = ("*_structured_corrected.csv", "*_structured.csv")
+
+
+def _structured(folder: Path) -> Path | None:
+    return next((p for pattern in _STRUCTURED for p in sorted(folder.glob(pattern))), None)
 
 
 def load_system(folder: Path) -> tuple[list[str], list[str]]:
-    """(messages, ground-truth templates) of one system folder."""
-    path = next(folder.glob("*_structured_corrected.csv"))
+    """(messages, ground-truth templates) of one system folder (corrected templates first)."""
+    path = _structured(folder)
+    assert path is not None, folder
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return [r["Content"] for r in rows], [r["EventTemplate"] for r in rows]
@@ -46,8 +57,8 @@ def grouping_accuracy(predicted: list[object], truth: list[str]) -> float:
     return correct / len(truth) if truth else 0.0
 
 
-def _logwarden_mask(messages: Iterable[str]) -> list[object]:
-    return [mask_message(m) for m in messages]
+def _logwarden_fingerprint(messages: Iterable[str]) -> list[object]:
+    return [Signal.from_message("bench", "error", 0.0, m).fingerprint for m in messages]
 
 
 def _logwarden_miner(messages: Iterable[str]) -> list[object]:
@@ -77,8 +88,8 @@ def _drain3(masks: bool) -> Callable[[Iterable[str]], list[object]]:
 
 
 PARSERS: dict[str, Callable[[Iterable[str]], list[object]]] = {
-    "logwarden": _logwarden_miner,
-    "lw-mask-only": _logwarden_mask,
+    "fingerprint": _logwarden_fingerprint,
+    "miner": _logwarden_miner,
     "drain3": _drain3(masks=False),
     "drain3+masks": _drain3(masks=True),
 }
@@ -86,11 +97,18 @@ PARSERS: dict[str, Callable[[Iterable[str]], list[object]]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    data_dir = Path(args[0]) if args else DEFAULT_DIR
-    systems = sorted(p for p in data_dir.iterdir() if p.is_dir() and any(p.glob("*_structured_corrected.csv")))
+    dirs = [Path(a) for a in args] or [d for d in DEFAULT_DIRS if d.is_dir()]
+    for data_dir in dirs:
+        _table(data_dir)
+    return 0
+
+
+def _table(data_dir: Path) -> None:
+    systems = sorted(p for p in data_dir.iterdir() if p.is_dir() and _structured(p) is not None)
     names = list(PARSERS)
+    print(f"{data_dir}")
     print(f"{'system':<12}" + "".join(f"{n:>14}" for n in names))
-    totals = {n: [] for n in names}
+    totals: dict[str, list[float]] = {n: [] for n in names}
     for folder in systems:
         messages, truth = load_system(folder)
         row = f"{folder.name:<12}"
@@ -101,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(row, flush=True)
     print(f"{'average':<12}" + "".join(f"{sum(v) / len(v):>14.3f}" for v in totals.values()))
     print(f"{'minimum':<12}" + "".join(f"{min(v):>14.3f}" for v in totals.values()))
-    return 0
+    print()
 
 
 if __name__ == "__main__":

@@ -42,6 +42,8 @@ class Extractor(Protocol):
     """The pure side of a batch loop, one per source partition."""
 
     resume_at: int | None  # first offset to read (None: the group's committed position)
+    # An extractor may also say `urgent` (output waiting that should not wait for the
+    # next flush interval, e.g. windows that just closed).
 
     def feed_records(self, records: Sequence[Any]) -> None: ...
 
@@ -147,7 +149,8 @@ class BatchLoop:
             n += len(records)
         self.fed += n
         self.lines_total += n
-        if time.monotonic() - self.last_flush >= FLUSH_INTERVAL_S or self.fed >= FLUSH_RECORDS:
+        if (time.monotonic() - self.last_flush >= FLUSH_INTERVAL_S or self.fed >= FLUSH_RECORDS
+                or any(getattr(e, "urgent", False) for e in self.extractors.values())):
             await self.flush(commit=True)
         return n
 
@@ -210,6 +213,8 @@ class _Rebalance(ConsumerRebalanceListener):
         # (seek) by `poll_once`, so nothing is read before its position is set. (pause and
         # resume here left partitions stuck after a rebalance under load on Kafka.)
         loop = self.owner.loop_
+        if loop is None:  # stopping
+            return
         for tp in assigned:
             loop.revoke(tp.partition)
             loop.pending.add(tp.partition)

@@ -17,9 +17,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
-from streams.admin import create_topics
 from streams.brokers import free_port
-from streams.commands import read_topic
+from streams.kafka import create_topics, read_topic
 
 NO_TICKS = '["web", "extract", "incidents", "ai", "notify", "gateway"]'
 

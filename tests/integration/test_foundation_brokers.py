@@ -15,8 +15,8 @@ import urllib.request
 
 import pytest
 
-from streams.admin import create_topics
 from streams.brokers import free_port
+from streams.kafka import create_topics
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.broker

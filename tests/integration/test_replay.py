@@ -9,7 +9,6 @@ import asyncio
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.commands import parse_time
 from tests.conftest import run_cli
 from tests.e2e.harness import ensure_topics
 
@@ -39,9 +38,3 @@ def test_tail_since_until_reads_exactly_the_interval(broker, cli_env):
     got = sorted(int(line.split("\t")[2].rsplit("-", 1)[1]) for line in res.stdout.decode().splitlines()
                  if f"{broker.kind}-rec-" in line)
     assert got == list(range(100, 200))
-
-
-def test_parse_time_forms():
-    assert parse_time("-2h", now=10_000.0) == 2_800.0
-    assert parse_time("1790000000") == 1_790_000_000.0
-    assert parse_time("2026-11-24T07:00:00Z") == parse_time("2026-11-24T07:00:00+00:00")

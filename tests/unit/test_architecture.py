@@ -21,9 +21,9 @@ AGENTS = ROOT / "agents"
 STAGES = sorted(p.parent.name for p in AGENTS.glob("*/agent.py"))
 SHELLS = {"agent.py", "web.py"}
 # Modules whose job is HTTP: vendor channels and AI providers, the two that own their
-# shared client (the notifier, the AI service), and the logging handler apps embed.
+# shared client (the notifier, the AI service), the logging handler apps embed, and HTTP probes.
 HTTP_PACKAGES = ("agents/notify/channels/", "agents/ai/providers/", "agents/notify/notifier.py", "agents/ai/service.py",
-                 "agents/gateway/loghandler.py")
+                 "agents/gateway/loghandler.py", "agents/checks/probes_http.py")
 SHELL_MAX_LINES = 120
 
 

@@ -19,7 +19,7 @@ from schemas.records import OutboxMessage
 
 __all__ = ["DiscordChannel"]
 
-_EDIT_KINDS = {"update", "resolved"}
+_EDIT_KINDS = {"alert_edit", "update", "resolved"}
 
 
 class DiscordChannel:

@@ -25,7 +25,7 @@ from schemas.records import OutboxMessage
 __all__ = ["JiraChannel", "issue_label"]
 
 _CREATE_KINDS = {"ticket_create", "oneoff_ticket", "alert"}
-_COMMENT_KINDS = {"ticket_comment", "update", "approval_request"}
+_COMMENT_KINDS = {"ticket_comment", "update", "approval_request", "alert_edit"}
 _RESOLVE_KINDS = {"ticket_resolve", "resolved"}
 
 

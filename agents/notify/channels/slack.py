@@ -24,7 +24,7 @@ __all__ = ["SlackChannel"]
 _RETRYABLE_API_ERRORS = {"ratelimited", "rate_limited", "internal_error", "fatal_error",
                          "service_unavailable", "request_timeout"}
 # Kinds that belong to an incident's single message; others (digest) stand alone.
-_INCIDENT_KINDS = {"alert", "update", "resolved", "approval_request"}
+_INCIDENT_KINDS = {"alert", "alert_edit", "update", "resolved", "approval_request"}
 
 
 class SlackChannel:
@@ -40,7 +40,7 @@ class SlackChannel:
     def vendor_deduplicates(self, msg: OutboxMessage, memory: Mapping[str, str]) -> bool:
         # Only an edit of a message we know is safe to repeat; a reply in the thread is not.
         return (self.bot and bool(memory.get("ts")) and msg.kind in _INCIDENT_KINDS
-                and not self.settings.thread_updates)
+                and (msg.kind == "alert_edit" or not self.settings.thread_updates))
 
     async def send(self, msg: OutboxMessage, memory: Mapping[str, str]) -> DeliveryResult:
         payload = slack_payload(msg)
@@ -59,7 +59,7 @@ class SlackChannel:
         edited = await self._call("chat.update", {"channel": channel_id, "ts": ts, **payload})
         if isinstance(edited, DeliveryResult):
             return edited
-        if self.settings.thread_updates:
+        if self.settings.thread_updates and msg.kind != "alert_edit":  # an edit is the whole point
             reply = await self._call("chat.postMessage",
                                      {"channel": channel_id, "thread_ts": ts, **payload})
             if isinstance(reply, DeliveryResult):

@@ -21,7 +21,7 @@ from schemas.records import OutboxMessage
 
 __all__ = ["TelegramChannel"]
 
-_EDIT_KINDS = {"update", "resolved"}
+_EDIT_KINDS = {"alert_edit", "update", "resolved"}
 
 
 class TelegramChannel:

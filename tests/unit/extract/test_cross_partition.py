@@ -204,3 +204,24 @@ def test_partitions_nobody_writes_to_do_not_hold_windows_open():
     # (it covers no offsets: resuming from it would re-read the partition).
     assert len(markers) == 3 * PARTITIONS
     assert not any(is_checkpoint(value, p) for p, value in markers)
+
+
+def test_a_partition_that_had_data_is_waited_for_even_when_quiet():
+    # A handover: partition 3 had lines, went quiet, its next owner is still starting.
+    # The other partitions move on; partition 3's lines of the same minutes come later
+    # and must still count in their own minutes, not as late.
+    c = Cluster()
+    c.produce(3, b"api", info_line("api", T0 + 1), T0 + 1)
+    c.step_all()
+    for _ in range(5):  # partition 3 caught up and quiet
+        out, _ = c.extractors[3].flush(caught_up=True)
+        assert out == []
+    for p in (0, 1, 2):
+        c.produce(p, b"web", info_line("web", T0 + 200), T0 + 200)
+    c.step_all()
+    assert [s for s in c.summaries if s.service == "api"] == []
+    c.produce(3, b"api", error_line("api", T0 + 30, 1), T0 + 30)
+    c.produce(3, b"api", info_line("api", T0 + 200), T0 + 200)
+    c.step(3)
+    first = [s for s in c.summaries if s.service == "api" and s.window_start == T0]
+    assert [(s.lines, s.errors, s.late_lines) for s in first] == [(2, 1, 0)]

@@ -1,8 +1,6 @@
-"""POST /logs: JSON array, NDJSON, text lines, gzip; service per line or per request."""
+"""POST /logs: JSON array, NDJSON, text lines; the service of each line by the shared rule."""
 
 from __future__ import annotations
-
-import gzip
 
 import orjson
 
@@ -45,16 +43,6 @@ def test_text_lines_keep_their_bytes(cfg):
     assert {k for k, _ in outcome.records} == {b"unknown"}
 
 
-def test_gzip_and_gzip_bomb():
-    cfg = GatewayConfig(max_decompressed_bytes=4096)
-    lines = b"line one\nline two\n"
-    ok = parse_log_intake({"Content-Type": "text/plain", "Content-Encoding": "gzip"}, gzip.compress(lines), cfg, now=NOW)
-    assert [v for _, v in ok.records] == [b"line one", b"line two"]
-    bomb = parse_log_intake({"Content-Type": "text/plain", "Content-Encoding": "gzip"},
-                            gzip.compress(b"a" * 100_000), cfg, now=NOW)
-    assert bomb.status == 413 and bomb.records == []
-
-
 def test_wrong_type_empty_body_and_bad_service(cfg):
     assert parse_log_intake({"Content-Type": "application/xml"}, b"<x/>", cfg, now=NOW).status == 415
     assert parse_log_intake({"Content-Type": "text/plain"}, b"\n\n", cfg, now=NOW).status == 400
@@ -66,6 +54,48 @@ def test_wrong_type_empty_body_and_bad_service(cfg):
 def test_line_limit_is_413():
     cfg = GatewayConfig(max_log_lines_per_request=2)
     assert parse_log_intake({"Content-Type": "text/plain"}, b"a\nb\nc\n", cfg, now=NOW).status == 413
+    array = parse_log_intake({"Content-Type": "application/json"}, b'[{}, {}, "c"]', cfg, now=NOW)
+    assert (array.status, array.reason) == (413, "too_many_lines")
+
+
+def test_a_line_longer_than_max_line_bytes_is_413():
+    cfg = GatewayConfig(max_line_bytes=1024)
+    for ctype, body in (("text/plain", b"ok\n" + b"x" * 1025), ("application/json", orjson.dumps(["x" * 1025])),
+                        ("application/x-ndjson", orjson.dumps({"m": "x" * 1025}))):
+        outcome = parse_log_intake({"Content-Type": ctype}, body, cfg, now=NOW)
+        assert (outcome.status, outcome.reason) == (413, "line_too_large"), ctype
+
+
+def test_service_fields_and_map_of_the_shared_rule_are_used(cfg):
+    body = orjson.dumps([{"app": "inventory", "msg": "a"},
+                         {"kubernetes": {"labels": {"app": "shipping"}}, "msg": "b"},
+                         {"service.name": "billing-v2", "msg": "c"},
+                         {"msg": "d"}])
+    outcome = parse_log_intake({"Content-Type": "application/json"}, body, cfg, now=NOW,
+                               service_map={"billing-v2": "billing"}, query={"service": "edge"})
+    assert [k for k, _ in outcome.records] == [b"inventory", b"shipping", b"billing", b"edge"]
+    assert outcome.body["services"] == ["billing", "edge", "inventory", "shipping"]
+    only_app = parse_log_intake({"Content-Type": "application/x-ndjson"}, b'{"app": "inventory"}', cfg,
+                                now=NOW, fields=["app"])
+    assert only_app.records[0][0] == b"inventory"
+
+
+def test_text_lines_name_their_service_in_syslog_compose_and_logfmt_headers(cfg):
+    body = (b"<165>1 2024-05-01T10:00:00Z host1 billing 4242 ID47 - payment declined\n"
+            b"May  1 10:00:00 host1 checkout[311]: timeout talking to db\n"
+            b"nginx-1  | 10.0.0.1 - - GET / 502\n"
+            b"level=error service=search msg=\"query failed\"\n"
+            b"no header at all\n")
+    outcome = parse_log_intake({"Content-Type": "text/plain"}, body, cfg, now=NOW,
+                               query={"service": "fallback"})
+    assert [k for k, _ in outcome.records] == [b"billing", b"checkout", b"nginx-1", b"search", b"fallback"]
+
+
+def test_a_control_character_in_a_line_field_refuses_the_request(cfg):
+    body = b'{"msg": "fine"}\n{"app": "fuzz\\u0000svc", "msg": "x"}\n'
+    outcome = parse_log_intake({"Content-Type": "application/x-ndjson"}, body, cfg, now=NOW)
+    assert (outcome.status, outcome.reason, outcome.records) == (400, "bad_service", [])
+    assert "line 2" in outcome.body["message"]
 
 
 def test_logs_source_can_require_a_token():

@@ -8,8 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agents.gateway.body import decode_body, lower_headers
 from agents.gateway.config import GatewayConfig
 from agents.gateway.intake import parse_log_intake
+from agents.gateway.outcomes import LogIntakeOutcome, Rejection
 from agents.gateway.webhook import handle_webhook
 from tests.unit.gateway.conftest import NOW, WEBHOOKS
 
@@ -58,15 +60,24 @@ def test_truncated_real_payloads(index, cut, driver):
         assert outcome.status == (404 if driver == "nope" else 400)  # cut JSON never parses
 
 
+def _logs_answer(headers: dict[str, str], body: bytes) -> LogIntakeOutcome:
+    """What the worker answers: the body decoded with its limits, then the intake."""
+    try:
+        data = decode_body(lower_headers(headers), body, CFG.max_body_bytes, CFG.max_decompressed_bytes)
+    except Rejection as rejection:
+        return LogIntakeOutcome.refused(rejection, len(body))
+    return parse_log_intake(headers, data, CFG, now=NOW)
+
+
 @pytest.mark.parametrize("size", [4097, 10 * 1024 * 1024])
 def test_huge_bodies_are_413(size):
-    assert handle_webhook(None, {"Content-Type": "application/json"}, b"[" * size, NOW, CFG).status == 413
-    assert parse_log_intake({}, b"x" * size, CFG, now=NOW).status == 413
+    outcome = _logs_answer({"Content-Type": "application/json"}, b"[" * size)
+    assert (outcome.status, outcome.reason) == (413, "too_large")
 
 
 @settings(max_examples=200, deadline=None)
-@given(body=st.binary(max_size=300), ctype=CONTENT_TYPES, encoding=st.sampled_from(["", "gzip", "br"]))
+@given(body=st.binary(max_size=300), ctype=CONTENT_TYPES, encoding=st.sampled_from(["", "gzip", "br", "deflate"]))
 def test_log_intake_random_bytes(body, ctype, encoding):
-    outcome = parse_log_intake({"Content-Type": ctype, "Content-Encoding": encoding}, body, CFG, now=NOW)
+    outcome = _logs_answer({"Content-Type": ctype, "Content-Encoding": encoding}, body)
     _assert_answer(outcome)
     assert (outcome.status == 202) == bool(outcome.records)

@@ -28,6 +28,7 @@ from schemas.records import (
     Alert,
     Approval,
     CheckResult,
+    Clock,
     Finding,
     IncidentEvent,
     OutboxMessage,
@@ -125,6 +126,9 @@ class ScenarioPlayer:
         self.classify_by_fp = scenario.get("ai", {}).get("classify_by_fingerprint", {})
         self.match_by_fp = scenario.get("ai", {}).get("match_by_fingerprint", {})
         self.unanswered = set(scenario.get("ai", {}).get("unanswered", []))
+        # Who answers: "local" (the default) is the built-in text the first alert already
+        # carries; any other name stands for a model, whose summary edits the first alert.
+        self.provider = scenario.get("ai", {}).get("provider", "local")
         self.findings = scenario.get("findings", {})
         self.tickets = 0
         self.ticket_services: dict[str, str] = {}
@@ -152,6 +156,8 @@ class ScenarioPlayer:
                                  errors=sum(f.count for f in findings), findings=findings)
         if "alertmanager" in item:
             return _alert_from_alertmanager(item["alertmanager"], service, at)
+        if "clock" in item:  # a tick of incidents.clock, `clock` seconds into the minute
+            return Clock(at=at + item["clock"], service=service)
         if "check" in item:
             spec = item["check"]
             return CheckResult(id=f"{spec['check']}|{spec['status']}|{at:.0f}", service=service, at=at, **spec)
@@ -187,9 +193,11 @@ class ScenarioPlayer:
                 output = {**output, **self.classify_by_fp[record.fingerprint]}
             if record.task == "match" and record.fingerprint in self.match_by_fp:
                 output = {**output, **self.match_by_fp[record.fingerprint]}
+            if record.task == "classify" and record.payload.get("incident"):
+                output = {**output, "summary": self.ai["summary"]}  # one request, both answers
             self.queue.append(AIResult(request_id=record.request_id, task=record.task, service=record.service,
                                        incident_id=record.incident_id, fingerprint=record.fingerprint,
-                                       at=record.at, output=output))
+                                       at=record.at, output=output, provider=self.provider))
         elif isinstance(record, OutboxMessage) and record.kind in ("ticket_create", "oneoff_ticket"):
             self.tickets += 1
             self.ticket_services[record.key] = record.service

@@ -65,7 +65,8 @@ CLASSIFY_P2 = {"severity": "P2", "one_off": False, "category": "database", "prob
 
 def test_redelivered_inputs_produce_nothing_new():
     state, effects = _feed(None, _window(0, [_finding()]))
-    assert [e.type for e in _records(effects, IncidentEvent)] == ["opened", "finding_added"]
+    # The first alert goes out with the opening (built-in text), not after the AI answers.
+    assert [e.type for e in _records(effects, IncidentEvent)] == ["opened", "finding_added", "update_posted"]
     again, effects_again = _feed(state, _window(0, [_finding()]))
     assert effects_again == [] and again == state
     (request,) = _records(effects, AIRequest)
@@ -173,7 +174,8 @@ def test_oneoff_is_ticketed_once_and_its_return_opens_an_incident_on_the_same_ti
                                     external_ref="OPS-3", at=T0 + 60))
     state, effects = _feed(state, _window(5, [once]))
     kinds = [m.kind for m in _records(effects, OutboxMessage)]
-    assert "oneoff_ticket" not in kinds and kinds == ["ticket_comment"]
+    # The reopening incident pages at once (built-in text) beside the comment on the ticket.
+    assert "oneoff_ticket" not in kinds and kinds == ["ticket_comment", "alert"]
     assert [e.type for e in _records(effects, IncidentEvent)][:3] == ["opened", "finding_added", "registry_matched"]
     assert state.incident.tickets == ["OPS-3"]
     assert [r.task for r in _records(effects, AIRequest)] == ["classify"]  # P4 is not a severity to alert on
@@ -182,7 +184,8 @@ def test_oneoff_is_ticketed_once_and_its_return_opens_an_incident_on_the_same_ti
 def test_failing_check_keeps_the_incident_open_until_it_is_ok():
     state, effects = _feed(None, CheckResult(id="disk|fail|1", check="disk", service="checkout", host="db1",
                                              status="fail", value=97.0, threshold=90.0, message="disk 97%", at=T0))
-    assert [e.type for e in _records(effects, IncidentEvent)] == ["opened", "finding_added"]
+    # The first alert goes out with the opening (built-in text), not after the AI answers.
+    assert [e.type for e in _records(effects, IncidentEvent)] == ["opened", "finding_added", "update_posted"]
     for minute in range(1, 9):
         state, effects = _feed(state, _window(minute, status="clean"))
         assert "resolved" not in [e.type for e in _records(effects, IncidentEvent)]
@@ -263,7 +266,8 @@ def test_two_fingerprints_of_one_known_issue_comment_on_its_ticket_once():
     state = run.states["checkout"]
     variants = [_finding(fp=f"fp1:nginx-variant-{i}", error_type="HTTP 502", endpoint="GET /") for i in range(3)]
     state, effects = _feed(state, _window(90, variants))  # past the reopen window
-    assert [m.kind for m in _records(effects, OutboxMessage)] == ["ticket_comment"]
+    # One comment on the known issue's ticket, and the new incident's first alert at once.
+    assert [m.kind for m in _records(effects, OutboxMessage)] == ["ticket_comment", "alert"]
     assert [e.type for e in _records(effects, IncidentEvent)].count("registry_matched") == 3
 
 

@@ -18,6 +18,10 @@ def _hhmm(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M")
 
 
+def _hhmmss(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%H:%M:%S")
+
+
 def test_every_required_scenario_is_present():
     names = {p.stem for p in FILES}
     assert {"oneoff_error", "known_issue_exact", "ai_match", "new_p1", "p3_updates", "resolution_after_5_clean",
@@ -51,6 +55,18 @@ def test_scenario(path: Path):
     if "update_minutes" in expect:
         updates = [r for r in run.records(OutboxMessage) if r.kind == "update"]
         assert [_hhmm(r.at) for r in updates] == expect["update_minutes"]
+    if "event_times" in expect:  # type -> HH:MM:SS of each such event, in order
+        for type_, stamps in expect["event_times"].items():
+            events = [r for r in run.records(IncidentEvent) if r.type == type_]
+            assert [_hhmmss(r.at) for r in events] == stamps, type_
+    if "outbox_times" in expect:  # kind -> HH:MM:SS of each such message, in order
+        for kind, stamps in expect["outbox_times"].items():
+            messages = [r for r in run.records(OutboxMessage) if r.kind == kind]
+            assert [_hhmmss(r.at) for r in messages] == stamps, kind
+    if "outbox_bodies" in expect:  # kind -> text each such message's body contains, in order
+        for kind, texts in expect["outbox_bodies"].items():
+            bodies = [r.body for r in run.records(OutboxMessage) if r.kind == kind]
+            assert len(bodies) == len(texts) and all(t in b for t, b in zip(texts, bodies)), (kind, bodies)
     if "resolved_at" in expect:
         resolved = [r for r in run.records(IncidentEvent) if r.type == "resolved"]
         assert [_hhmm(r.at) for r in resolved] == [expect["resolved_at"]]

@@ -3,28 +3,23 @@
 Faust would auto-create topics with its own defaults and Tansu auto-creates with 4
 partitions, so a mismatch would silently break co-partitioning. We create every
 declared topic up front and refuse to run on a topic whose partition count differs.
+
+Never deletes, alters or re-partitions a topic: a mismatch is reported, not repaired.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.admin import NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.topics import TOPICS, TopicSpec
+from streams.kafka import client
 
-__all__ = ["BrokerUnreachable", "TopicMismatch", "create_topics", "expected_partitions", "topic_names"]
-
-log = logging.getLogger(__name__)
-
-class BrokerUnreachable(RuntimeError):
-    pass
+__all__ = ["TopicMismatch", "create_topics", "expected_partitions", "topic_names"]
 
 
 class TopicMismatch(RuntimeError):
-    pass
+    """An existing topic has another partition count than the configuration says."""
 
 
 def expected_partitions(spec: TopicSpec, partitions: int) -> int:
@@ -35,21 +30,22 @@ def topic_names() -> list[str]:
     return [spec.name for spec in TOPICS]
 
 
-async def create_topics(bootstrap: str, partitions: int, replication: int = 1, timeout: float = 15.0) -> dict[str, str]:
-    """Create missing topics; return {topic: "created" | "exists"}. Raises on mismatch."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
-    try:
-        await asyncio.wait_for(admin.start(), timeout)
-    except (KafkaConnectionError, KafkaError, asyncio.TimeoutError, OSError) as exc:
-        await _close(admin)
-        raise BrokerUnreachable(f"cannot reach the broker at {bootstrap}: {exc.__class__.__name__}") from None
+async def create_topics(broker: str, partitions: int, replication: int = 1,
+                        timeout: float = client.CONNECT_TIMEOUT_S, prefix: str = "") -> dict[str, str]:
+    """Create missing topics, each named `prefix` + its declared name (a namespace, as a
+    replay's); return {topic: "created" | "exists"}.
+
+    Raises `BrokerUnreachable` when the broker does not answer, `TopicMismatch` when an
+    existing topic has another partition count.
+    """
+    admin = await client.started(client.admin(broker, timeout), broker, timeout)
     try:
         existing = set(await admin.list_topics())
-        wanted = {s.name: s for s in TOPICS}
+        wanted = {prefix + s.name: s for s in TOPICS}
         status: dict[str, str] = {}
         new = [
-            NewTopic(s.name, expected_partitions(s, partitions), replication, topic_configs=s.configs())
-            for s in TOPICS if s.name not in existing
+            NewTopic(name, expected_partitions(s, partitions), replication, topic_configs=s.configs())
+            for name, s in wanted.items() if name not in existing
         ]
         for topic in new:
             try:
@@ -72,11 +68,4 @@ async def create_topics(bootstrap: str, partitions: int, replication: int = 1, t
             status[name] = "exists"
         return status
     finally:
-        await _close(admin)
-
-
-async def _close(admin: AIOKafkaAdminClient) -> None:
-    try:
-        await admin.close()
-    except Exception:  # noqa: BLE001 - closing a half-started client
-        pass
+        await client.quiet_stop(admin)

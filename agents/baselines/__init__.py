@@ -1,0 +1,1 @@
+"""baselines stage: pure modules plus one thin Faust module."""

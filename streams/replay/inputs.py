@@ -1,0 +1,155 @@
+"""What a replay reads: a time range of the live input topics, or log files.
+
+Topics: every record of `logs.raw`, `alerts.raw`, `checks.results` and `approvals` in
+the range is copied to the same partition of the replay's topic with its key and its
+timestamp (the extractor counts most lines by their broker time, so it must be the
+event time). `logs.raw` carries the live ticks, so windows close where they closed
+live. Files: each line keyed by the one service rule (`agents.service_name`, or
+`--service`), its timestamp the time written in the line (the last one seen for a line
+without one, as a trace's continuation lines), then one tick per partition after the
+last line so every window of the file closes.
+
+Reads the live topics without a consumer group and writes only under the replay's prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import orjson
+from aiokafka import TopicPartition
+
+from agents.extract.config import ExtractConfig
+from agents.extract.formats import parse_json_object
+from agents.extract.timestamps import parse_timestamp
+from agents.service_name import service_of_line
+from schemas.records import encode_tick
+from streams.kafka import client
+from streams.kafka.reader import partitions_of
+from streams.kafka.seek import end_offsets, offset_for_time
+
+__all__ = ["INPUT_TOPICS", "FileRecord", "copy_range", "end_tick", "file_records", "send_file_records"]
+
+INPUT_TOPICS = ("logs.raw", "alerts.raw", "checks.results", "approvals")
+TICK_KEY = b"__tick__"
+SEND_BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    key: bytes
+    value: bytes
+    at: float  # event time, also the record timestamp
+
+
+def line_time(line: bytes, extract: ExtractConfig, reference: float) -> float | None:
+    """The time a line says it was written, by the extractor's own readers; None if none."""
+    if line[:1] == b"{":
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        return parse_json_object(obj, reference, extract.service_fields).timestamp if isinstance(obj, dict) else None
+    return parse_timestamp(line[:96].decode("utf-8", "replace"), reference)
+
+
+def file_records(lines: Iterable[bytes], extract: ExtractConfig, *, service: str | None = None,
+                 reference: float = 0.0) -> Iterator[FileRecord]:
+    """Records of the non-empty lines, in order. Lines before the first time found get it."""
+    pending: list[tuple[bytes, bytes]] = []
+    last: float | None = None
+    for raw in lines:
+        line = raw.rstrip(b"\r\n")
+        if not line:
+            continue
+        key = (service or service_of_line(line, None, extract.service_fields, extract.service_map)).encode()
+        at = line_time(line, extract, reference or (last or 0.0))
+        if at is not None and math.isfinite(at):
+            last = at
+        if last is None:
+            pending.append((key, line))
+            continue
+        for k, v in pending:
+            yield FileRecord(k, v, last)
+        pending.clear()
+        yield FileRecord(key, line, last)
+    for k, v in pending:  # no time anywhere: the reference (a file of a past day says its day)
+        yield FileRecord(k, v, reference)
+
+
+def end_tick(last_at: float, extract: ExtractConfig) -> float:
+    """A tick time that closes the window of `last_at` and nothing after it."""
+    window = extract.window_s
+    return (last_at // window + 1) * window + extract.allowed_lateness_s + 1.0
+
+
+async def send_file_records(broker: str, topic: str, records: Iterable[FileRecord], partitions: int, extract: ExtractConfig,
+                            progress: Callable[[int], None] = lambda n: None) -> tuple[int, float | None, float | None]:
+    """Produce the records (acknowledged), then an end tick on every partition.
+    Returns (lines, first event time, last event time)."""
+    producer = await client.started(client.producer(broker, linger_ms=20, max_batch_size=256 * 1024), broker)
+    sent, first, last = 0, None, None
+    pending: list[asyncio.Future] = []
+    try:
+        for record in records:
+            pending.append(await producer.send(topic, record.value, key=record.key,
+                                               timestamp_ms=int(record.at * 1000)))
+            first = record.at if first is None else min(first, record.at)
+            last = record.at if last is None else max(last, record.at)
+            sent += 1
+            if len(pending) >= SEND_BATCH:
+                await asyncio.gather(*pending)
+                pending.clear()
+                progress(sent)
+        if last is not None:
+            at = end_tick(last, extract)
+            pending += [await producer.send(topic, encode_tick(at), key=TICK_KEY, partition=p,
+                                            timestamp_ms=int(at * 1000)) for p in range(partitions)]
+        await asyncio.gather(*pending)
+        progress(sent)
+    finally:
+        await client.quiet_stop(producer)
+    return sent, first, last
+
+
+async def copy_range(broker: str, source: str, target: str, since: float | None, until: float | None) -> int:
+    """Copy the records of `source` with timestamps in [since, until] to the same partition
+    of `target`, keys and timestamps kept, in order. Returns how many."""
+    reader = await client.started(client.consumer(broker), broker)
+    producer = await client.started(client.producer(broker, linger_ms=20, max_batch_size=256 * 1024), broker)
+    copied = 0
+    try:
+        parts = sorted(reader.partitions_for_topic(source) or await partitions_of(broker, source))
+        tps = [TopicPartition(source, p) for p in parts]
+        if not tps:
+            return 0
+        reader.assign(tps)
+        ends = await end_offsets(reader, tps)
+        for tp in tps:
+            reader.seek(tp, await offset_for_time(reader, tp, int(since * 1000)) if since is not None else 0)
+        until_ms = until * 1000 if until is not None else math.inf
+        open_tps = {tp for tp in tps if await reader.position(tp) < ends[tp]}
+        pending: list[asyncio.Future] = []
+        while open_tps:
+            batch = await reader.getmany(*open_tps, timeout_ms=500, max_records=20_000)
+            for tp, records in batch.items():
+                for rec in records:
+                    if rec.offset >= ends[tp] or rec.timestamp > until_ms:
+                        open_tps.discard(tp)
+                        break
+                    pending.append(await producer.send(target, rec.value, key=rec.key, partition=tp.partition,
+                                                       timestamp_ms=rec.timestamp))
+                    copied += 1
+                else:
+                    if records and records[-1].offset + 1 >= ends[tp]:
+                        open_tps.discard(tp)
+            if len(pending) >= SEND_BATCH or not open_tps:
+                await asyncio.gather(*pending)
+                pending.clear()
+    finally:
+        await client.quiet_stop(producer)
+        await client.quiet_stop(reader)
+    return copied

@@ -1,0 +1,54 @@
+"""Where a replay runs: its topic prefix, consumer groups, data directory and configuration.
+
+Pure. The overrides make the replay's worker configuration from the user's: every topic
+under the prefix, `app_id` (groups, changelogs) its own, no ticks, no web of the live
+worker's port, and notifications to a JSON Lines file instead of people unless asked.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["REPLAY_STAGES", "Namespace", "replay_overrides"]
+
+# No ticks (time comes from the input), no gateway (nothing is sent to a replay), and the
+# AI stage is the replay's own (recorded answers first: `streams.replay.answers`).
+REPLAY_STAGES = ["web", "extract", "incidents", "notify"]
+
+
+@dataclass(frozen=True)
+class Namespace:
+    replay_id: str
+
+    @classmethod
+    def new(cls, label: str = "", now: float | None = None) -> "Namespace":
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(time.time() if now is None else now))
+        suffix = re.sub(r"[^A-Za-z0-9-]+", "-", label).strip("-")
+        return cls(f"{stamp}-{suffix}" if suffix else stamp)
+
+    @property
+    def prefix(self) -> str:
+        return f"replay.{self.replay_id}."
+
+    @property
+    def app_id(self) -> str:
+        return f"logwarden-replay-{self.replay_id}"
+
+    def directory(self, data_dir: Path) -> Path:
+        return Path(data_dir) / "replays" / self.replay_id
+
+
+def replay_overrides(ns: Namespace, data_dir: Path, web_port: int, *, notify: bool = False) -> dict[str, Any]:
+    """Configuration overrides (merged over the user's) for the replay's worker."""
+    out: dict[str, Any] = {
+        "topic_prefix": ns.prefix, "app_id": ns.app_id, "stages": REPLAY_STAGES,
+        "data_dir": str(ns.directory(data_dir)), "web_port": web_port,
+    }
+    if not notify:
+        out["notify"] = {"routes": [{"channels": ["console"]}], "fallback_channels": ["console"],
+                         "console": {"path": "notifications.jsonl", "print": False}}
+    return out

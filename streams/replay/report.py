@@ -1,0 +1,142 @@
+"""The post-mortem report of one replay: a plain dict (written as JSON for tools) and its
+Markdown rendering.
+
+Per incident: its timeline (every `incidents.events` event), its findings with samples
+(from the replay's window summaries), the pages and tickets that were or would have been
+sent (the replay's `notify.outbox`), and the log lines of its service around its start.
+Pure: the runner reads the topics and hands the records in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from schemas.records import IncidentEvent, OutboxMessage, WindowSummary
+
+__all__ = ["PAGE_KINDS", "TICKET_KINDS", "build_report", "per_service", "render_markdown"]
+
+PAGE_KINDS = ("alert", "update", "resolved", "alert_edit")
+TICKET_KINDS = ("ticket_create", "oneoff_ticket")
+SAMPLES_KEPT = 3
+
+
+def _iso(ts: float | None) -> str:
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def build_report(meta: dict[str, Any], events: Iterable[IncidentEvent], outbox: Iterable[OutboxMessage],
+                 windows: Iterable[WindowSummary] = (), lines_near: dict[str, list[str]] | None = None,
+                 ) -> dict[str, Any]:
+    """`meta`: what ran (id, source, range, lines, seconds, AI answers); `lines_near`:
+    incident id -> log lines of its service around its start."""
+    events = list(events)
+    outbox = list(outbox)
+    samples: dict[str, list[str]] = {}
+    for window in windows:
+        for finding in window.findings:
+            kept = samples.setdefault(finding.fingerprint, [])
+            kept.extend(s for s in finding.samples if s not in kept and len(kept) < SAMPLES_KEPT)
+    by_incident: dict[str, dict[str, Any]] = {}
+    for ev in events:
+        if not ev.incident_id:
+            continue
+        inc = by_incident.setdefault(ev.incident_id, {
+            "incident_id": ev.incident_id, "service": ev.service, "title": ev.title, "severity": ev.severity,
+            "opened_at": ev.at, "window_start": ev.data.get("window_start"), "resolved_at": None,
+            "status": "open", "timeline": [], "findings": [], "pages": [], "tickets": [],
+            "lines_around_start": (lines_near or {}).get(ev.incident_id, [])})
+        inc["timeline"].append({"at": ev.at, "type": ev.type, "event_id": ev.event_id, "data": ev.data})
+        if ev.severity:
+            inc["severity"] = ev.severity
+        if ev.type == "resolved":
+            inc["status"], inc["resolved_at"] = "resolved", ev.at
+        elif ev.type == "reopened":
+            inc["status"], inc["resolved_at"] = "open", None
+        elif ev.type == "finding_added":
+            fp = ev.data.get("fingerprint", "")
+            inc["findings"].append({**ev.data, "samples": samples.get(fp, [])})
+    notifications = []
+    for msg in outbox:
+        item = {"at": msg.at, "kind": msg.kind, "key": msg.key, "service": msg.service,
+                "incident_id": msg.incident_id, "severity": msg.severity, "title": msg.title}
+        notifications.append(item)
+        inc = by_incident.get(msg.incident_id)
+        if inc is not None and msg.kind in PAGE_KINDS:
+            inc["pages"].append(item)
+        elif inc is not None and msg.kind in TICKET_KINDS:
+            inc["tickets"].append(item)
+    incidents = sorted(by_incident.values(), key=lambda i: (i["opened_at"], i["incident_id"]))
+    return {
+        **meta,
+        "incidents": incidents,
+        "notifications": notifications,
+        "oneoffs": [{"at": ev.at, "service": ev.service, **ev.data} for ev in events if ev.type == "oneoff_ticketed"],
+        "events": [ev.model_dump(mode="json") for ev in events],
+    }
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    out = [f"# Replay {report.get('replay_id', '')}", ""]
+    out.append(f"- source: {report.get('source', '')}")
+    if report.get("since") or report.get("until"):
+        out.append(f"- range: {_iso(report.get('since')) or 'start'} .. {_iso(report.get('until')) or 'end'} UTC")
+    if report.get("lines") is not None:
+        out.append(f"- {report['lines']:,} input records in {report.get('seconds', 0):.1f} s "
+                   f"({report.get('lines_per_s', 0):,.0f} records/s)")
+    ai = report.get("ai") or {}
+    if ai:
+        out.append(f"- AI: {ai.get('requests', 0)} requests, {ai.get('recorded', 0)} answered with the answer "
+                   f"recorded live, {ai.get('local', 0)} by the local provider (not recorded)")
+    out.append(f"- notifications: {report.get('notify', 'written to the report, sent to nobody')}")
+    pages = sum(len(i["pages"]) for i in report["incidents"])
+    out += [f"- {len(report['incidents'])} incidents, {pages} pages, "
+            f"{sum(len(i['tickets']) for i in report['incidents'])} tickets, "
+            f"{len(report.get('oneoffs', []))} one-off tickets", ""]
+    for inc in report["incidents"]:
+        out += [f"## {inc['incident_id']}: {inc['title']}", "",
+                f"{inc['service']}, {inc['severity'] or 'no severity'}, opened {_iso(inc['opened_at'])}, "
+                + (f"resolved {_iso(inc['resolved_at'])}" if inc["resolved_at"] else "still open"), "",
+                "### Timeline", ""]
+        out += [f"- {_iso(t['at'])} {t['type']}" for t in inc["timeline"]]
+        if inc["findings"]:
+            out += ["", "### Findings", ""]
+            for f in inc["findings"]:
+                what = f.get("error_type") or f.get("kind", "")
+                out.append(f"- `{f.get('fingerprint', '')}` {what} {f.get('endpoint', '')} ({f.get('level', '')}, "
+                           f"{f.get('count', 0)} at first)")
+                out += [f"    - `{s[:300]}`" for s in f.get("samples", [])]
+        if inc["pages"] or inc["tickets"]:
+            out += ["", "### Pages and tickets", ""]
+            out += [f"- {_iso(m['at'])} {m['kind']}: {m['title']}" for m in inc["pages"] + inc["tickets"]]
+        if inc["lines_around_start"]:
+            out += ["", "### Log lines around the start", "", "```"]
+            out += [line[:400] for line in inc["lines_around_start"]]
+            out += ["```"]
+        out.append("")
+    if report.get("oneoffs"):
+        out += ["## One-off errors (ticketed quietly, no page)", ""]
+        out += [f"- {_iso(o['at'])} {o['service']} `{o.get('fingerprint', '')}`" for o in report["oneoffs"]]
+        out.append("")
+    return "\n".join(out)
+
+
+def per_service(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Counts a backtest compares, per service."""
+    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"incidents": 0, "pages": 0, "tickets": 0,
+                                                          "first_alert_s": []})
+    for inc in report["incidents"]:
+        row = out[inc["service"]]
+        row["incidents"] += 1
+        row["pages"] += len(inc["pages"])
+        row["tickets"] += len(inc["tickets"])
+        alerts = [p["at"] for p in inc["pages"] if p["kind"] == "alert"]
+        if alerts and inc.get("window_start") is not None:
+            row["first_alert_s"].append(round(min(alerts) - inc["window_start"], 1))
+    for msg in report["notifications"]:
+        if msg["kind"] == "oneoff_ticket":
+            out[msg["service"]]["tickets"] += 1
+    return dict(out)

@@ -1,0 +1,243 @@
+"""Running one replay: namespace, inputs, the worker, waiting until it is done, the report.
+
+Done means: the extract group has committed the end of the replay's `logs.raw`, the
+worker's group has committed the end of every topic it consumes, and no topic of the
+namespace has grown for `QUIET_S` (longer than the extractor takes to mark quiet
+partitions idle, which closes the last windows, plus one Faust commit interval).
+The worker is a child process, stopped with SIGTERM; nothing is left running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.records import IncidentEvent, OutboxMessage, WindowSummary
+from schemas.topics import TOPICS
+from streams.brokers import free_port
+from streams.config import Config
+from streams.errors import CliError
+from streams.kafka import client, create_topics, read_topic
+from streams.kafka.seek import end_offsets
+from streams.produce import _Progress
+from streams.replay.inputs import INPUT_TOPICS, copy_range, file_records, send_file_records
+from streams.replay.namespace import Namespace, replay_overrides
+from streams.replay.report import build_report, render_markdown
+
+__all__ = ["QUIET_S", "run_replay"]
+
+QUIET_S = 5.0
+# What the replay's stage runners consume after extraction: every record of these is
+# taken once by a stage (its /metrics counts them) when the replay is done.
+CONSUMED = ("signals.windows", "alerts.raw", "checks.results", "ai.requests", "ai.results",
+            "notify.outbox", "notify.receipts", "approvals", "incidents.clock", "incidents.digest")
+LINES_BEFORE, LINES_FROM = 5, 15
+
+
+async def _prepare(cfg: Config, broker: str, ns: Namespace, files: list[str], service: str | None,
+                   since: float | None, until: float | None, progress: Callable[[int], None]) -> int:
+    await create_topics(broker, cfg.partitions, cfg.replication_factor, prefix=ns.prefix)
+    if files:
+        def lines():
+            for name in files:
+                try:
+                    with open(name, "rb") as stream:
+                        yield from stream
+                except OSError as exc:
+                    raise CliError(f"cannot read {name}: {exc.strerror}") from None
+
+        sent, _first, _last = await send_file_records(
+            broker, ns.prefix + "logs.raw", file_records(lines(), cfg.extract, service=service),
+            cfg.partitions, cfg.extract, progress)
+        return sent
+    copied = 0
+    for topic in INPUT_TOPICS:
+        n = await copy_range(broker, cfg.topic_prefix + topic, ns.prefix + topic, since, until)
+        copied += n if topic == "logs.raw" else 0
+    return copied
+
+
+async def _committed(group: AIOKafkaConsumer, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    # Asked through a consumer of the group that never joins it (Tansu does not answer the
+    # admin client's OffsetFetch); it commits nothing.
+    return {tp: await group.committed(tp) or 0 for tp in tps}
+
+
+def _get(port: int, path: str) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
+            return resp.read().decode()
+    except OSError:
+        return ""
+
+
+def _ready(port: int) -> bool:
+    """The worker has joined its group and holds partitions."""
+    try:
+        return json.loads(_get(port, "/healthz") or "{}").get("assigned_partitions", 0) > 0
+    except ValueError:
+        return False
+
+
+def _handled(port: int) -> float:
+    """Records the worker's stage runner has taken (any outcome), from its /metrics."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in _get(port, "/metrics").splitlines()
+               if line.startswith("logwarden_stage_records_total{"))
+
+
+async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progress: Callable[[int], None],
+                  alive: Callable[[], bool], timeout_s: float) -> None:
+    reader = await client.started(client.consumer(broker), broker)
+    extract = await client.started(client.consumer(broker, group=f"{ns.app_id}-extract"), broker)
+    try:
+        tps = [TopicPartition(ns.prefix + spec.name, p) for spec in TOPICS for p in range(spec.partitions or partitions)]
+        source = [tp for tp in tps if tp.topic == ns.prefix + "logs.raw"]
+        consumed = [tp for tp in tps if tp.topic in {ns.prefix + name for name in CONSUMED}]
+        reader.assign(tps)
+        last_ends: dict[TopicPartition, int] = {}
+        changed = time.monotonic()
+        ready_at: float | None = None  # quiet counts from here: the worker takes seconds to join
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not alive():
+                raise CliError("the replay worker stopped before the replay was done (see its log)")
+            if time.monotonic() > deadline:
+                raise CliError(f"the replay did not settle within {timeout_s:.0f} s")
+            if ready_at is None:
+                ready_at = time.monotonic() if _ready(port) else None
+                changed = time.monotonic()
+            ends = await end_offsets(reader, tps)
+            read = await _committed(extract, source)
+            progress(sum(min(ends[tp], read[tp]) for tp in source))
+            if ends != last_ends:
+                last_ends, changed = ends, time.monotonic()
+            windows = sum(e for tp, e in ends.items() if tp.topic == ns.prefix + "signals.windows")
+            # Lines in, no window out yet: the worker is still recovering its tables.
+            started = windows > 0 or not any(ends[tp] > 1 for tp in source)
+            if (ready_at is not None and started and all(read[tp] >= ends[tp] for tp in source)
+                    and time.monotonic() - changed >= QUIET_S
+                    and _handled(port) >= sum(ends[tp] for tp in consumed)):
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        for c in (extract, reader):
+            await client.quiet_stop(c)
+
+
+async def _records(broker: str, topic: str, record: Any) -> list[Any]:
+    out = []
+    async for _p, _o, _k, value in read_topic(broker, topic, to_end=True):
+        try:
+            out.append(record.model_validate_json(value))
+        except ValueError:
+            continue
+    return out
+
+
+async def _lines_near(broker: str, topic: str, partitions: int, starts: dict[str, tuple[str, float]]) -> dict[str, list[str]]:
+    """incident id -> lines of its service from a little before its window to after it."""
+    wanted: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for incident_id, (service, start) in starts.items():
+        wanted[service].append((incident_id, start))
+    found: dict[str, list[tuple[float, int, str]]] = defaultdict(list)
+    reader = await client.started(client.consumer(broker), broker)
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        reader.assign(tps)
+        ends = await end_offsets(reader, tps)
+        for tp in tps:
+            reader.seek(tp, 0)
+        open_tps = {tp for tp in tps if ends[tp] > 0}
+        while open_tps:
+            batch = await reader.getmany(*open_tps, timeout_ms=500, max_records=50_000)
+            for tp, records in batch.items():
+                for rec in records:
+                    service = (rec.key or b"").decode(errors="replace")
+                    for incident_id, start in wanted.get(service, ()):
+                        if start - 60 <= rec.timestamp / 1000 < start + 60:
+                            found[incident_id].append((rec.timestamp / 1000, rec.offset,
+                                                       (rec.value or b"").decode(errors="replace")))
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    open_tps.discard(tp)
+    finally:
+        await client.quiet_stop(reader)
+    out = {}
+    for incident_id, rows in found.items():
+        start = starts[incident_id][1]
+        rows.sort()
+        out[incident_id] = ([v for t, _o, v in rows if t < start][-LINES_BEFORE:]
+                            + [v for t, _o, v in rows if t >= start][:LINES_FROM])
+    return out
+
+
+async def _collect(broker: str, ns: Namespace, partitions: int, meta: dict[str, Any]) -> dict[str, Any]:
+    events = await _records(broker, ns.prefix + "incidents.events", IncidentEvent)
+    outbox = await _records(broker, ns.prefix + "notify.outbox", OutboxMessage)
+    windows = await _records(broker, ns.prefix + "signals.windows", WindowSummary)
+    audits = [json.loads(v) async for _p, _o, _k, v in read_topic(broker, ns.prefix + "ai.audit", to_end=True)]
+    cached = sum(1 for a in audits if a.get("outcome") == "cached")
+    meta["ai"] = {"requests": len(audits), "recorded": cached, "local": len(audits) - cached}
+    starts = {ev.incident_id: (ev.service, float(ev.data.get("window_start", ev.at)))
+              for ev in events if ev.type == "opened"}
+    near = await _lines_near(broker, ns.prefix + "logs.raw", partitions, starts)
+    return build_report(meta, events, outbox, windows, near)
+
+
+def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, service: str | None = None,
+               since: float | None = None, until: float | None = None, config_path: str | None = None,
+               notify: bool = False, label: str = "", reuse_answers: bool = True, timeout_s: float = 3600.0,
+               err: IO[str] = sys.stderr) -> tuple[dict[str, Any], Path]:
+    """Run one replay to the end; returns the report and the directory it was written to."""
+    ns = Namespace.new(label)
+    directory = ns.directory(cfg.data_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    err.write(f"logwarden: replay {ns.replay_id} in namespace {ns.prefix}* (group {ns.app_id})\n")
+    lines = asyncio.run(_prepare(cfg, broker, ns, files or [], service, since, until, lambda n: None))
+    err.write(f"logwarden: {lines:,} input lines in the replay's logs.raw; running the pipeline\n")
+    port = free_port()
+    overrides = replay_overrides(ns, cfg.data_dir, port, notify=notify)
+    overrides["broker"] = broker
+    cmd = [sys.executable, "-m", "streams.replay.worker", json.dumps(overrides)]
+    if reuse_answers and not files:
+        cmd += ["--answers-topic", cfg.topic_prefix + "ai.results"]
+    if config_path:
+        cmd += ["-c", config_path]
+    log_path = directory / "worker.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    progress = _Progress(max(lines, 1), err)
+    progress.enabled = lines >= 10_000 and err.isatty()
+    try:
+        asyncio.run(_settle(broker, ns, cfg.partitions, port, lambda done: progress.update(done, done), lambda: proc.poll() is None,
+                            timeout_s))
+        progress.update(lines, lines, final=True)
+        seconds = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+    meta = {"replay_id": ns.replay_id, "namespace": ns.prefix, "group": ns.app_id,
+            "source": ", ".join(files) if files else f"topics {', '.join(cfg.topic_prefix + t for t in INPUT_TOPICS)}",
+            "since": since, "until": until, "lines": lines, "seconds": round(seconds, 2),
+            "lines_per_s": round(lines / seconds, 1) if seconds > 0 else 0.0,
+            "notify": "sent through the configured channels" if notify
+                      else f"written to {directory / 'notifications.jsonl'}, sent to nobody"}
+    report = asyncio.run(_collect(broker, ns, cfg.partitions, meta))
+    (directory / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    (directory / "report.md").write_text(render_markdown(report))
+    return report, directory

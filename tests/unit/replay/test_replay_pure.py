@@ -1,0 +1,53 @@
+"""Replay's pure parts: namespace, file lines to records, the end tick, backtest differences."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agents.extract.config import ExtractConfig
+from streams.replay.backtest import compare
+from streams.replay.inputs import end_tick, file_records
+from streams.replay.namespace import REPLAY_STAGES, Namespace, replay_overrides
+
+T0 = 1_780_000_020.0  # 20:27:00 UTC
+
+
+def test_namespace_isolates_topics_groups_and_state():
+    ns = Namespace("abc")
+    over = replay_overrides(ns, Path("/d"), 7001)
+    assert over["topic_prefix"] == "replay.abc." and over["app_id"] == "logwarden-replay-abc"
+    assert "ticks" not in REPLAY_STAGES and over["data_dir"] == "/d/replays/abc"
+    assert over["notify"]["routes"] == [{"channels": ["console"]}]
+
+
+def test_file_lines_keep_their_own_time_and_continuations_the_last_one():
+    lines = [json.dumps({"ts": T0 + 5, "service": "api", "level": "error", "msg": "boom"}).encode(),
+             b"2026-05-28 20:27:09,000 ERROR [pay] failed", b"Traceback (most recent call last):", b""]
+    recs = list(file_records(lines, ExtractConfig(), service=None))
+    assert [r.at for r in recs] == [T0 + 5, T0 + 9, T0 + 9]
+    assert recs[0].key == b"api"
+
+
+def test_end_tick_closes_the_last_window_and_no_later_one():
+    # last line 20:27:30 -> its window ends 20:28:00; closed once the watermark passes it + lateness 5 s
+    assert end_tick(T0 + 30, ExtractConfig()) == T0 + 60 + 5 + 1
+
+
+def _inc(iid, service, start, resolved, pages=1):
+    return {"incident_id": iid, "service": service, "window_start": start, "opened_at": start + 60,
+            "resolved_at": resolved, "pages": [{"kind": "alert", "at": start + 60}] * pages, "tickets": []}
+
+
+def _report(*incidents):
+    return {"incidents": list(incidents), "notifications": [], "events": [{"at": T0 + 3600}]}
+
+
+def test_backtest_lists_only_what_changed():
+    current = _report(_inc("a-1", "pay", T0, T0 + 600), _inc("b-1", "search", T0, T0 + 300))
+    same = compare(current, current)
+    assert same == {"incidents": [], "services": [], "resolved_at": []}
+    candidate = _report(_inc("a-1", "pay", T0, T0 + 420))  # resolves 3 minutes sooner; search ignored
+    diff = compare(current, candidate)
+    assert diff["incidents"] == [{"change": "missed", "service": "search", "current": ["b-1"], "candidate": []}]
+    assert diff["resolved_at"] == [{"incident": "a-1", "current": T0 + 600, "candidate": T0 + 420}]
