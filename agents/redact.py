@@ -1,10 +1,17 @@
 """Redaction of secrets and personal data from untrusted text (log lines, payloads).
 
-Used before anything leaves the process: window samples, AI prompts, notifications.
-Covers vendor tokens (Slack, Telegram, Atlassian, GitHub, AWS, Anthropic, OpenAI,
-Google, Stripe), JWTs, private keys, Authorization headers, passwords in URLs and in
-`key=value` / JSON fields, emails, card numbers (Luhn-checked), generic high-entropy
-keys, and IP addresses when asked.
+Used before anything leaves the process: window samples, AI prompts, notifications,
+dead letters. Credentials are always masked: vendor tokens (Slack, Telegram, Atlassian,
+GitHub, GitLab, AWS, Anthropic, OpenAI, Google, Stripe, SendGrid, Twilio, npm, PyPI,
+Hugging Face, Shopify, DigitalOcean, Mailgun), JWTs, private keys, Authorization
+headers, passwords in URLs and in `key=value` / JSON fields, and generic high-entropy
+keys; a prefixed token goes whole, prefix included. Personal data is masked by kind,
+each of which can be turned off (`RedactConfig.personal_kinds`, set once at start with
+`configure`): e-mail addresses, phone numbers (international, and national forms of
+North America and of trunk-0 countries), US SSNs, UK National Insurance numbers, IBANs
+(mod-97 checked) and card numbers (Luhn checked). Where a number carries a checksum it
+is masked only when the checksum holds, so ordinary ids and amounts stay readable. IP
+addresses are masked when asked.
 
 Must never raise on any input, never reveal any part of a secret it matched (only the
 name of the field it sat in), and never grow text by more than a small constant per
@@ -17,9 +24,11 @@ import ipaddress
 import math
 import re
 from collections import Counter
-from typing import Callable
+from typing import Callable, Literal
 
-__all__ = ["redact"]
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["PERSONAL_KINDS", "RedactConfig", "configure", "redact"]
 
 MASK = "[REDACTED]"
 
@@ -28,7 +37,7 @@ _SECRET_KEYS = (
     r"pass(?:word|wd|phrase)?|pwd|secret|client[_-]?secret|token|access[_-]?token|"
     r"refresh[_-]?token|auth[_-]?token|api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|"
     r"secret[_-]?(?:access[_-]?)?key|private[_-]?key|credentials?|session[_-]?id|"
-    r"x-api-key|signing[_-]?secret|webhook[_-]?secret"
+    r"x-api-key|signing[_-]?secret|webhook[_-]?secret|sig|signature"
 )
 
 # A rule: pattern, replacement, and a guard: substrings one of which any match
@@ -36,7 +45,7 @@ _SECRET_KEYS = (
 # A rule whose guard is absent cannot match and is skipped: most log samples hold no
 # secret, and scanning for one with every pattern cost ~100 µs per sample.
 _Rule = tuple[re.Pattern[str], "str | Callable[[re.Match[str]], str]", tuple[str, ...], tuple[str, ...]]
-_SECRET_KEY_PARTS = ("pass", "pwd", "secret", "token", "key", "credential", "session")
+_SECRET_KEY_PARTS = ("pass", "pwd", "secret", "token", "key", "credential", "session", "sig")
 
 
 def _rule(pattern: str, repl: "str | Callable[[re.Match[str]], str]", *, lower: tuple[str, ...] = (),
@@ -67,7 +76,8 @@ _RULES: list[_Rule] = [
           "hooks.slack.com/[REDACTED_SLACK_WEBHOOK]", lower=("hooks.slack.com/",)),
     _rule(r"(?i)discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]+",
           "discord.com/api/webhooks/[REDACTED_WEBHOOK]", lower=("discord",)),
-    _rule(r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b", "[REDACTED_TELEGRAM_TOKEN]", exact=(":AA",)),
+    # <bot id>:<secret>; the id goes too, also where a URL glues it to "bot".
+    _rule(r"(?<!\d)\d{8,10}:AA[A-Za-z0-9_-]{33}\b", "[REDACTED_TELEGRAM_TOKEN]", exact=(":AA",)),
     _rule(r"\bATATT3[A-Za-z0-9_=-]{20,}", "[REDACTED_ATLASSIAN_TOKEN]", exact=("ATATT3",)),
     _rule(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})", "[REDACTED_GITHUB_TOKEN]",
           exact=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
@@ -77,7 +87,17 @@ _RULES: list[_Rule] = [
     _rule(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", "[REDACTED_OPENAI_KEY]", exact=("sk-",)),
     _rule(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", "[REDACTED_STRIPE_KEY]", exact=("_live_", "_test_")),
     _rule(r"\bAIza[0-9A-Za-z_-]{35}", "[REDACTED_GOOGLE_KEY]", exact=("AIza",)),
-    _rule(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b", "[EMAIL]", exact=("@",)),
+    _rule(r"\bya29\.[0-9A-Za-z_-]{20,}", "[REDACTED_GOOGLE_TOKEN]", exact=("ya29.",)),
+    # SendGrid: SG.<22-char id>.<43-char secret>; the id goes too (it names the key).
+    _rule(r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}", "[REDACTED_SENDGRID_KEY]", exact=("SG.",)),
+    _rule(r"\bglpat-[A-Za-z0-9_-]{20,}", "[REDACTED_GITLAB_TOKEN]", exact=("glpat-",)),
+    _rule(r"\bnpm_[A-Za-z0-9]{36}\b", "[REDACTED_NPM_TOKEN]", exact=("npm_",)),
+    _rule(r"\bpypi-AgE[A-Za-z0-9_-]{50,}", "[REDACTED_PYPI_TOKEN]", exact=("pypi-AgE",)),
+    _rule(r"\bhf_[A-Za-z0-9]{30,}\b", "[REDACTED_HUGGINGFACE_TOKEN]", exact=("hf_",)),
+    _rule(r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}\b", "[REDACTED_SHOPIFY_TOKEN]", exact=("shp",)),
+    _rule(r"\bdo[opr]_v1_[a-f0-9]{64}\b", "[REDACTED_DIGITALOCEAN_TOKEN]", exact=("_v1_",)),
+    _rule(r"\b(?:SK|AC)[0-9a-f]{32}\b", "[REDACTED_TWILIO_KEY]", exact=("SK", "AC")),
+    _rule(r"\bkey-[0-9a-z]{32}\b", "[REDACTED_MAILGUN_KEY]", exact=("key-",)),
 ]
 
 # A card number: 13-19 digits, optionally grouped by single spaces or dashes, not part
@@ -88,13 +108,84 @@ _IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2
 _IPV6 = re.compile(r"(?i)(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])")
 
 
-def _mask_ipv6(match: re.Match[str]) -> str:
-    # The pattern also matches clock times ("15:42:50"); only real addresses go.
-    try:
-        ipaddress.IPv6Address(match.group(0))
-    except ValueError:
-        return match.group(0)
-    return "[IP]"
+# --- personal data -------------------------------------------------------------------
+
+PERSONAL_KINDS = ("email", "phone", "ssn", "ni_number", "iban", "card")
+PersonalKind = Literal["email", "phone", "ssn", "ni_number", "iban", "card"]
+
+
+class RedactConfig(BaseModel):
+    """Section `[redact]`: which kinds of personal data are masked. Credentials always are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    personal_kinds: list[PersonalKind] = Field(
+        default_factory=lambda: list(PERSONAL_KINDS),
+        description="personal data masked in everything that leaves a worker: email, phone, ssn,"
+                    " ni_number, iban, card; remove a kind to keep it readable")
+
+
+_enabled: frozenset[str] = frozenset(PERSONAL_KINDS)
+
+
+def configure(cfg: RedactConfig) -> None:
+    """Set, once at start, the kinds of personal data `redact` masks in this process."""
+    global _enabled
+    _enabled = frozenset(cfg.personal_kinds)
+
+
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+# Seven digits close together: nothing numeric below can match without them.
+_SOME_DIGITS = re.compile(r"(?:\d[^\d\n]{0,3}){7}")
+# Numbers are never cut out of a longer token: no word character, dot, colon, slash or
+# dash may touch either end ("05-01-2024 10:00" is a time, not a phone number).
+_EDGE_L = r"(?<![\w.:/+-])"
+_EDGE_R = r"(?![\w.:/-])"
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+# SSA rules: no area 000, 666 or 9xx, no group 00, no serial 0000. No checksum exists.
+_SSN_AREA, _SSN_GROUP, _SSN_SERIAL = r"(?!000|666|9\d\d)\d{3}", r"(?!00)\d{2}", r"(?!0000)\d{4}"
+_SSN = re.compile(_EDGE_L + _SSN_AREA + "-" + _SSN_GROUP + "-" + _SSN_SERIAL + _EDGE_R)
+_SSN_FIELD = re.compile(r"(?i)\b(ssn|social[_ -]?security(?:[_ -]?number)?)([\"']?\s*[:=]\s*[\"']?)"
+                        + _SSN_AREA + "-?" + _SSN_GROUP + "-?" + _SSN_SERIAL + r"\b")
+# HMRC: prefix letters exclude D F I Q U V (and O second); BG GB KN NK NT TN ZZ unused.
+_NI = re.compile(r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
+_PHONE_FIELD = re.compile(r"(?i)\b(phone(?:[_-]?number)?|tel(?:ephone)?|mobile|cell(?:phone)?|fax|msisdn)"
+                          r"([\"']?\s*[:=]\s*[\"']?)\+?\d[\d ().-]{5,18}\d")
+_PHONE_INTL = re.compile(r"(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,6}" + _EDGE_R)
+_PHONE_NANP = re.compile(_EDGE_L + r"(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4}" + _EDGE_R)
+_PHONE_TRUNK0 = re.compile(_EDGE_L + r"0[1-9]\d{0,4}(?:[ -]\d{2,8}){1,4}" + _EDGE_R)
+
+
+def _digit_count(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def _mask_iban(match: re.Match[str]) -> str:
+    # The pattern may take a following upper-case word ("... 32 USD"): try shorter first.
+    groups = match.group(0).split(" ")
+    for keep in range(len(groups), 0, -1):
+        candidate = "".join(groups[:keep])
+        if _iban_ok(candidate):
+            return " ".join(["[IBAN]", *groups[keep:]]) if keep < len(groups) else "[IBAN]"
+    return match.group(0)
+
+
+def _iban_ok(iban: str) -> bool:
+    """ISO 13616: 15-34 characters; moved country and check digits to the end, letters as
+    10-35, the number is 1 modulo 97."""
+    if not 15 <= len(iban) <= 34:
+        return False
+    return int("".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])) % 97 == 1
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    # E.164: at most 15 digits; fewer than 8 is an amount or an id, not a phone number.
+    return "[PHONE]" if 8 <= _digit_count(match.group(0)) <= 15 else match.group(0)
+
+
+def _mask_national_phone(match: re.Match[str]) -> str:
+    # A trunk 0 and 9-11 more digits: UK 020 7946 0958, DE 030 1234567, FR 01 42 68 53 00.
+    return "[PHONE]" if 10 <= _digit_count(match.group(0)) <= 12 else match.group(0)
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -112,6 +203,43 @@ def _luhn_ok(digits: str) -> bool:
 def _mask_card(match: re.Match[str]) -> str:
     digits = re.sub(r"[ -]", "", match.group(0))
     return "[CARD]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
+
+
+# (kind, pattern, replacement, needs seven digits, words one of which must be in the
+# lower-cased text); in this order, so that a checked number (IBAN, card) is taken whole
+# before a looser pattern sees a part of it.
+_PERSONAL: list[tuple[str, re.Pattern[str], "str | Callable[[re.Match[str]], str]", bool, tuple[str, ...]]] = [
+    ("email", _EMAIL, "[EMAIL]", False, ("@",)),
+    ("iban", _IBAN, _mask_iban, True, ()),
+    ("card", _CARD, _mask_card, True, ()),
+    ("ssn", _SSN_FIELD, r"\1\2[SSN]", True, ("ssn", "social")),
+    ("ssn", _SSN, "[SSN]", True, ("-",)),
+    ("ni_number", _NI, "[NI_NUMBER]", False, ()),
+    ("phone", _PHONE_FIELD, r"\1\2[PHONE]", True, ("phone", "tel", "mobile", "cell", "fax", "msisdn")),
+    ("phone", _PHONE_INTL, _mask_phone, True, ("+",)),
+    ("phone", _PHONE_NANP, "[PHONE]", True, ()),
+    ("phone", _PHONE_TRUNK0, _mask_national_phone, True, ("0",)),
+]
+
+
+def _mask_personal(text: str, kinds: frozenset[str]) -> str:
+    numeric = _SOME_DIGITS.search(text) is not None
+    # As in `_apply_rules`: the word guards hold for ASCII text only.
+    lowered = text.lower() if text.isascii() else ""
+    for kind, pattern, repl, needs_digits, words in _PERSONAL:
+        if (kind in kinds and (numeric or not needs_digits)
+                and (not words or not lowered or any(word in lowered for word in words))):
+            text = pattern.sub(repl, text)
+    return text
+
+
+def _mask_ipv6(match: re.Match[str]) -> str:
+    # The pattern also matches clock times ("15:42:50"); only real addresses go.
+    try:
+        ipaddress.IPv6Address(match.group(0))
+    except ValueError:
+        return match.group(0)
+    return "[IP]"
 
 
 def _entropy(token: str) -> float:
@@ -140,14 +268,17 @@ def _apply_rules(text: str, *, guarded: bool) -> str:
     return text
 
 
-def redact(text: str, *, mask_ips: bool = False) -> str:
-    """`text` with secrets and personal data replaced by labelled masks."""
+def redact(text: str, *, mask_ips: bool = False, personal: frozenset[str] | None = None) -> str:
+    """`text` with secrets and personal data replaced by labelled masks.
+
+    `personal`: the kinds of personal data to mask; default the configured ones.
+    """
     if not isinstance(text, str):
         text = str(text)
     # Unicode case folding lets (?i) match letters that lower() keeps apart ("ſ" ~ "s"):
     # guards hold for ASCII text only, anything else gets every rule.
     text = _apply_rules(text, guarded=text.isascii())
-    text = _CARD.sub(_mask_card, text)
+    text = _mask_personal(text, _enabled if personal is None else personal)
     text = _HIGH_ENTROPY.sub(_mask_high_entropy, text)
     if mask_ips:
         text = _IPV4.sub("[IP]", text)

@@ -17,6 +17,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents.gateway.web import harden, server_options
+from agents.redact import configure as configure_redaction
 from schemas.records import Clock, encode, encode_tick
 from streams.config import Config
 from streams.kafka.batch import BatchService, BatchSpec, Extractor
@@ -79,6 +80,8 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
     )
     # Connections per client address, JSON for requests that are not valid HTTP.
     harden(app.web, cfg.gateway)
+    # Which kinds of personal data are masked, for everything this process redacts.
+    configure_redaction(cfg.redact)
     stages = tuple(cfg.stages) if stages is None else stages
     topology = Topology(app, cfg.partitions, cfg.topic_prefix)
     app.logwarden_topology = topology  # type: ignore[attr-defined]
@@ -106,6 +109,10 @@ class _NamespacedExtractor:
     def __init__(self, inner: Extractor, topology: Topology):
         self.inner, self.topology = inner, topology
         self.resume_at = inner.resume_at
+
+    @property
+    def urgent(self) -> bool:
+        return bool(getattr(self.inner, "urgent", False))
 
     def feed_records(self, records):  # noqa: ANN001, ANN201 - the Extractor protocol
         self.inner.feed_records(records)

@@ -22,6 +22,7 @@ from agents.extract.config import ExtractConfig
 from agents.gateway.config import GatewayConfig
 from agents.incidents.config import IncidentsConfig
 from agents.notify.config import NotifyConfig
+from agents.redact import RedactConfig
 
 __all__ = ["Config", "ConfigError", "load_config"]
 
@@ -51,6 +52,9 @@ class Config(BaseModel):
         30.0, gt=0, description="how long a rebalance waits for members to rejoin; Tansu holds a JoinGroup "
                                "for part of it, so `up` on Tansu uses 10")
     log_level: str = Field("info", description="debug, info, warning, error")
+    broker_loss_give_up_s: float = Field(
+        300.0, gt=0, description="how long a worker rides out an unreachable broker (reconnecting, resuming when "
+                                 "it is back) before it exits non-zero for its supervisor to restart it")
     tick_interval_s: float = Field(2.0, gt=0, description="how often the clock is written to every logs.raw partition")
     # Which stages this worker runs; split them across workers to scale one alone.
     stages: list[Literal["ticks", "web", "extract", "incidents", "ai", "notify", "gateway", "checks",
@@ -66,6 +70,7 @@ class Config(BaseModel):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
+    redact: RedactConfig = Field(default_factory=RedactConfig)
 
     @model_validator(mode="after")
     def _one_runbook_allowlist(self) -> "Config":

@@ -19,6 +19,7 @@ class BaselinesConfig(BaseModel):
     threshold: float = Field(5.0, gt=0, description="deviation, in robust standard deviations (1.4826 MAD), that counts")
     min_spread: float = Field(0.5, ge=0, description="smallest spread assumed, in the series' unit (counts of 0 have MAD 0)")
     relative_spread: float = Field(0.05, ge=0, description="smallest spread assumed, as a fraction of the usual value")
+    surge_ratio: float = Field(2.0, gt=1, description="log volume above usual counts only at this multiple of usual")
     drop_ratio: float = Field(0.5, gt=0, lt=1, description="log volume at or below this fraction of usual is a drop")
     drop_threshold: float = Field(3.0, gt=0, description="... when also this many robust standard deviations below usual")
     silent_min_lines: float = Field(10.0, ge=0, description="usual lines/min at or above which a silent window counts")

@@ -7,7 +7,8 @@ while a bucket has too few values (the first week). The reference is the median 
 the MAD of the bucket (weighted, for the fallback), so a few outliers do not move it.
 
 A value deviates when it is more than `threshold` robust standard deviations above the
-median and above the usual range (10th–90th percentile); log volume also when it drops
+median and above the usual range (10th–90th percentile), for log volume also at least
+`surge_ratio` times usual; log volume also when it drops
 below the usual range to `drop_ratio` of usual and `drop_threshold` robust standard
 deviations down, or to nothing (a silent window) for a service that usually logs.
 Counts (lines, errors) never assume less spread than Poisson noise.
@@ -125,7 +126,9 @@ def deviation(point: Point, ref: Reference, cfg: BaselinesConfig) -> str | None:
     """"high", "low", "silent" or None."""
     x = point.value
     if x > ref.median + cfg.threshold * ref.spread and x > ref.high:
-        return "high"
+        # Busier than usual is news for volume only when it is a surge, not a busy day.
+        if not point.low or x >= cfg.surge_ratio * ref.median:
+            return "high"
     if point.low:
         if x == 0 and ref.median >= cfg.silent_min_lines:
             return "silent"

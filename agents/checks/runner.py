@@ -14,14 +14,16 @@ import hashlib
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from agents.checks.checkers import Outcome
 from agents.checks.config import ChecksConfig, ProbeSpec
 from agents.checks.host import HostReader, Task
 from agents.checks.probes import ProbeError, outcome_of, run_exec
-from agents.checks.probes_http import HttpProber
 from schemas.records import CheckResult
+
+if TYPE_CHECKING:
+    from agents.checks.probes_http import HttpProber
 
 __all__ = ["CheckRunner", "result_of", "run_task"]
 
@@ -58,7 +60,7 @@ class CheckRunner:
         self.host = cfg.host or socket.gethostname()
         self.service = cfg.service or self.host
         self.reader = reader or HostReader(cfg)
-        self.http = http or HttpProber()
+        self.http = http  # opened by the first HTTP probe: hosts without one never load an HTTP client
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="logwarden-check")
         self.next_due: dict[str, float] = {}
 
@@ -103,8 +105,13 @@ class CheckRunner:
     async def _values(self, spec: ProbeSpec) -> dict[str, float]:
         if spec.kind == "exec":
             return await run_exec(spec)
+        if self.http is None:
+            from agents.checks.probes_http import HttpProber
+
+            self.http = HttpProber()
         return await self.http.values(spec)
 
     async def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
-        await self.http.close()
+        if self.http is not None:
+            await self.http.close()

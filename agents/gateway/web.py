@@ -14,9 +14,11 @@
   `body_timeout_s` for the whole body, inflation in steps with a turn of the event
   loop after each.
 
-Faust builds the aiohttp runner itself; `harden` replaces it with one whose server is
-a `GatewayServer` (Faust's `Web._runner` and aiohttp's `AppRunner._make_server` are the
-two private names used; `tests/e2e/test_hostile_input.py` fails if either changes).
+Faust builds the aiohttp runner itself and aiohttp offers no hook for the server class,
+so `harden` replaces the runner with one that turns the server it builds into a
+`GatewayServer`. Private names used: Faust's `Web._runner`, aiohttp's
+`AppRunner._make_server`, `Server._loop` and `Server._kwargs`;
+tests/unit/gateway/test_web.py and tests/e2e/test_hostile_input.py fail if they change.
 Must never answer with anything but JSON, nor echo more than a short reason.
 """
 

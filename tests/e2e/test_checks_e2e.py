@@ -150,3 +150,19 @@ def test_a_probe_value_that_jumps_becomes_a_finding_with_its_explanation(tansu, 
             checks.kill()
             checks.wait(5)
         worker.stop()
+
+
+def test_a_worker_running_the_checks_stage_publishes_its_host_checks_on_a_timer(tansu, tmp_path):
+    bootstrap = tansu.bootstrap
+    ensure_topics(bootstrap)
+    env = base_env(tmp_path, bootstrap, "e2e-checks-stage", LOGWARDEN_STAGES='["web", "checks"]',
+                   **dict(ONLY_DISK, LOGWARDEN_CHECKS__SERVICE="stage-svc", LOGWARDEN_CHECKS__INTERVAL_S="1"))
+    worker = WorkerProcess(env, tmp_path / "run").start()
+    try:
+        results = wait_for(bootstrap, "checks.results", lambda rs: len(
+            [r for r in rs if r["service"] == "stage-svc"]) >= 2, timeout=60, worker=worker)
+    finally:
+        worker.stop()
+    mine = [r for r in results if r["service"] == "stage-svc"]
+    assert {r["check"] for r in mine} == {"disk:/"} and {r["host"] for r in mine} == {"e2e-host"}
+    assert mine[1]["at"] - mine[0]["at"] >= 1.0  # one round per checks.interval_s

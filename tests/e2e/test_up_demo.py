@@ -32,7 +32,7 @@ def test_up_demo_opens_updates_resolves_and_reports(cli_env, tmp_path):
     env = dict(cli_env, LOGWARDEN_WEB_PORT=str(port), LOGWARDEN_LOG_LEVEL="warning")
     proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "up", "--demo"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    notifications = tmp_path / "notifications.jsonl"
+    notifications = tmp_path / "lw" / "notifications.jsonl"  # under data_dir, not the working directory
     reports = tmp_path / "lw" / "reports"
     try:
         deadline = time.monotonic() + 150

@@ -55,13 +55,15 @@ def _stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 30) -> fl
 
 
 def test_send_logs_every_line_reaches_an_agent(broker, cli_env, tmp_path):
+    marker = f"count-run-{os.getpid()}-{time.time_ns()}"
     lines = [json.dumps({"service": f"svc-{i % 7}", "level": "info" if i % 50 else "error",
-                         "msg": f"request {i} done", "n": i}) for i in range(10_000)]
+                         "msg": f"request {i} done", "n": i, "run": marker}) for i in range(10_000)]
     log_file = tmp_path / "lines.jsonl"
     log_file.write_text("\n".join(lines) + "\n")
     expected = sum(int.from_bytes(hashlib.sha256(l.encode()).digest(), "big") for l in lines) % (1 << 256)
 
     env, port = _worker_env(cli_env, broker.bootstrap, f"count-{broker.kind}-{os.getpid()}")
+    env["COUNT_MARKER"] = marker
     asyncio.run(create_topics(broker.bootstrap, 4))
     worker = subprocess.Popen([sys.executable, "-m", "tests.integration.count_app"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

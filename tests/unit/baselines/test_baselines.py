@@ -157,3 +157,10 @@ def test_points_are_per_minute_and_skip_unknown_and_own_results():
     assert points_of(disk.model_copy(update={"status": "unknown"}), CFG) == []
     assert points_of(disk.model_copy(update={"kind": "baseline"}), CFG) == []
     assert points_of(disk, CFG.model_copy(update={"checks": False})) == []
+
+
+def test_a_busier_minute_is_not_a_finding_a_surge_of_twice_the_usual_volume_is(book):
+    start = MONDAY + WEEK + 86400 + 16 * 3600  # Tuesday 16:00, usually 1,000-1,018 lines/min
+    assert _feed(book, start, [(12, 1400), (12, 1400)]) == []  # +40 %: far out statistically, still a busy day
+    (surge,) = _feed(book, start + 600, [(12, 2500), (12, 2500)])
+    assert surge.message == "log volume 2,500 lines/min, usual for Tuesday 16:00 is 1,000–1,018 lines/min"

@@ -58,8 +58,8 @@ def _pure_modules() -> list[str]:
             continue
         if path.name.startswith(("provider_", "anthropic", "openai")) or path.name == "__init__.py":
             continue
-        if path.name in ("service.py", "loghandler.py", "notifier.py"):
-            continue  # orchestrate providers/channels: they may hold an HTTP client
+        if path.name in ("service.py", "loghandler.py", "notifier.py", "probes_http.py"):
+            continue  # orchestrate providers/channels, or HTTP probes: they may hold an HTTP client
         mods.append(name)
     return mods + PURE_PACKAGES
 

@@ -34,14 +34,14 @@ def _items(data: bytes, batch_bytes: int = 8, **limits) -> list:
     return out
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(items=st.lists(json_values, max_size=12), pretty=st.booleans(), batch_bytes=st.integers(1, 64))
 def test_batches_hold_exactly_the_items_orjson_reads(items, pretty, batch_bytes):
     data = json.dumps(items, indent=2 if pretty else None, ensure_ascii=False).encode()
     assert _items(data, batch_bytes) == orjson.loads(data)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(items=st.lists(json_values, min_size=1, max_size=8), where=st.floats(0, 1), byte=MUTATIONS,
        replace=st.booleans())
 def test_a_damaged_array_is_refused_exactly_when_orjson_refuses_it(items, where, byte, replace):

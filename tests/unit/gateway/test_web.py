@@ -84,7 +84,10 @@ async def test_gzip_is_decoded_once_from_the_body_as_sent(server):
     (b"POST /echo?boom=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 500, "internal_error"),
 ])
 async def test_every_refusal_is_json(server, raw, status, reason):
+    before = _rejected("http", reason)
     assert await _exchange(server, raw) == (status, {"error": reason, "message": _Any()})
+    if reason in ("bad_http", "internal_error"):  # the server's own refusals; the rest the shell counts
+        assert _rejected("http", reason) - before == 1
 
 
 class _Any:

@@ -1,0 +1,91 @@
+"""agents/redact.py over a corpus of real-format credentials and personal data
+(tests/data/redaction/corpus.yaml): every value goes whole, ordinary content stays."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from agents.redact import PERSONAL_KINDS, RedactConfig, configure, redact
+
+CORPUS = yaml.safe_load((Path(__file__).resolve().parents[1] / "data" / "redaction" / "corpus.yaml").read_text())
+CASES = CORPUS["cases"]
+PERSONAL_CASES = {"email", "phone", "ssn", "ni_number", "iban", "card"}
+
+
+def _family(kind: str) -> str:
+    """The personal-data kind a case belongs to, or "credential"."""
+    for family in ("email", "phone", "ssn", "ni_number", "iban", "card"):
+        if kind.startswith(family) or kind.startswith({"ssn": "us_ssn", "ni_number": "uk_ni"}.get(family, family)):
+            return family
+    return "credential"
+
+
+@pytest.fixture(autouse=True)
+def _default_kinds():
+    yield
+    configure(RedactConfig())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["kind"] for c in CASES])
+def test_every_value_goes_whole(case):
+    out = redact(case["text"])
+    secret = case["secret"]
+    assert secret not in out and case["mask"] in out, out
+    # No part of it either: no eight characters of the value in a row are left.
+    leftovers = {secret[i:i + 8] for i in range(len(secret) - 7)} & {out[i:i + 8] for i in range(len(out) - 7)}
+    assert not leftovers, (leftovers, out)
+
+
+@pytest.mark.parametrize("text", CORPUS["negatives"])
+def test_ordinary_content_is_kept(text):
+    assert redact(text) == text
+
+
+def test_the_corpus_covers_forty_kinds_in_every_form():
+    assert len({c["kind"] for c in CASES}) >= 40
+    families = {_family(c["kind"]) for c in CASES}
+    assert families == PERSONAL_CASES | {"credential"}
+    for group in ("credential", "personal"):
+        forms = {c["form"] for c in CASES if (_family(c["kind"]) == "credential") == (group == "credential")}
+        assert forms == {"json", "logfmt", "text", "traceback"}, (group, forms)
+
+
+def test_the_values_the_fuzzer_planted_are_masked():
+    # Issue #14: these reached every sink; the SendGrid key kept its `SG.<id>.` prefix.
+    out = redact("call +44 20 7946 0958 ssn 123-45-6789 key SG.ngeVfQFYQlKU0ufo8x5d1A.TwL2iGABf9DHoTf-09kq")
+    assert out == "call [PHONE] ssn [SSN] key [REDACTED_SENDGRID_KEY]"
+
+
+@pytest.mark.parametrize("kind", PERSONAL_KINDS)
+def test_each_kind_of_personal_data_can_be_kept(kind):
+    cases = [c for c in CASES if _family(c["kind"]) == kind]
+    configure(RedactConfig(personal_kinds=[k for k in PERSONAL_KINDS if k != kind]))
+    for case in cases:
+        assert case["secret"] in redact(case["text"]), case["kind"]
+    credentials = [c for c in CASES if _family(c["kind"]) == "credential"]
+    assert all(c["secret"] not in redact(c["text"]) for c in credentials)
+
+
+def test_credentials_are_masked_whatever_the_personal_kinds():
+    for case in CASES:
+        out = redact(case["text"], personal=frozenset())
+        assert (case["secret"] in out) == (_family(case["kind"]) != "credential"), case["kind"]
+
+
+def test_an_unknown_kind_is_refused_by_the_configuration():
+    with pytest.raises(ValidationError):
+        RedactConfig(personal_kinds=["passport"])
+
+
+def test_redaction_stays_cheap_on_ordinary_lines():
+    lines = CORPUS["negatives"] * 50
+    started = time.process_time()
+    for line in lines:
+        redact(line)
+    per_line = (time.process_time() - started) / len(lines)
+    assert per_line < 200e-6, per_line  # ~30 µs here; samples are redacted on the hot path
