@@ -64,3 +64,23 @@ def fresh_broker(request, tmp_path_factory):
     b = start_broker(request.param, tmp_path_factory.mktemp(f"fresh-{request.param}"), timeout=90)
     yield b
     b.stop()
+
+
+def _own_broker(kind: str, tmp_path_factory):
+    from streams.brokers import start_broker
+
+    b = start_broker(kind, tmp_path_factory.mktemp(f"own-{kind}"), timeout=90)
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def tansu(tmp_path_factory):
+    """An embedded Tansu broker of this test's own, for tests where one kind is enough."""
+    yield from _own_broker("tansu", tmp_path_factory)
+
+
+@pytest.fixture
+def kafka(tmp_path_factory):
+    """An Apache Kafka broker of this test's own (clients that cannot talk to Tansu)."""
+    yield from _own_broker("kafka", tmp_path_factory)

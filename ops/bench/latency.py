@@ -11,8 +11,8 @@ so the runbook index is found), then for `--minutes`:
     had clean windows before it);
   - 4 bursts a minute, each on its own service (an incident resolves only after 5 clean
     windows, so a service cannot carry a second burst within a run): 4 `error` lines
-    0.3 s apart (a database error: P2 by the built-in rules), or, every 4th burst, one
-    `fatal` line (P1);
+    0.3 s apart (a database error: P2 by the built-in rules), or, once a minute, one
+    `fatal` line (P1), in another slot of the minute each minute;
   - a watcher reads the console channel's `notifications.jsonl` (where a user reads it)
     every 50 ms and takes the wall time at which each burst service's first `alert`
     line appears.
@@ -105,7 +105,10 @@ def plan_bursts(start: float, minutes: int, seed: int) -> list[Burst]:
         for slot in range(BURSTS_PER_MINUTE):
             second = 4 + slot * 14 + rnd.uniform(0, 8)  # 4..54 s: a burst never straddles a minute
             n = len(bursts)
-            bursts.append(Burst(f"burst-{n:02d}", fatal=n % 4 == 3, at=start + minute * 60 + second))
+            # One fatal burst a minute, in a different slot each minute: its first line ->
+            # page depends on where in its window it falls.
+            bursts.append(Burst(f"burst-{n:02d}", fatal=slot == minute % BURSTS_PER_MINUTE,
+                                at=start + minute * 60 + second))
     return bursts
 
 

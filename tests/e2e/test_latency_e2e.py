@@ -39,14 +39,6 @@ def _model_answer(body) -> tuple[int, dict, dict]:  # noqa: ANN001
     return status, headers, reply
 
 
-@pytest.fixture
-def tansu(tmp_path_factory):
-    from streams.brokers import start_broker
-
-    broker = start_broker("tansu", tmp_path_factory.mktemp("latency-tansu"), timeout=90)
-    yield broker
-    broker.stop()
-
 
 def _error(ts: float) -> str:
     return json.dumps({"ts": ts, "level": "error", "service": SERVICE, "error": "psycopg2.OperationalError",

@@ -37,15 +37,6 @@ def _wait_gauge(worker: WorkerProcess, value: float, timeout: float = 60) -> Non
     raise AssertionError(f"logwarden_incidents_open stayed {seen}, expected {value}")
 
 
-@pytest.fixture
-def tansu(tmp_path_factory):
-    """A broker of its own (one kind is enough for a gauge): no other test's incidents."""
-    from streams.brokers import start_broker
-
-    b = start_broker("tansu", tmp_path_factory.mktemp("gauge-tansu"), timeout=90)
-    yield b
-    b.stop()
-
 
 def test_open_incidents_gauge_follows_the_incident(tansu, tmp_path):
     bootstrap = tansu.bootstrap

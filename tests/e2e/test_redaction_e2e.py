@@ -55,15 +55,6 @@ def _topics(bootstrap: str) -> list[str]:
     return asyncio.run(run())
 
 
-@pytest.fixture
-def tansu(tmp_path_factory):
-    """A broker of its own (redaction does not depend on the broker: one kind is enough)."""
-    from streams.brokers import start_broker
-
-    b = start_broker("tansu", tmp_path_factory.mktemp("redact-tansu"), timeout=90)
-    yield b
-    b.stop()
-
 
 def test_no_planted_secret_leaves_the_input_topic(tansu, tmp_path):
     bootstrap = tansu.bootstrap

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.brokers import free_port, start_broker
+from streams.brokers import free_port
 from tests.e2e.harness import NO_TICKS, WorkerProcess, base_env, ensure_topics, read_json, wait_for
 
 pytestmark = [
@@ -36,12 +36,6 @@ pytestmark = [
 TOKEN = "am-token-7f3c9d2e"
 SERVICES = {"checkout": "right token", "search": "wrong token", "inventory": "no token"}
 
-
-@pytest.fixture
-def kafka(tmp_path_factory):
-    broker = start_broker("kafka", tmp_path_factory.mktemp("kafka"), timeout=90)
-    yield broker
-    broker.stop()
 
 
 def alertmanager_config(hook: str) -> dict:

@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
 from schemas.records import encode_tick
-from streams.brokers import free_port, start_broker
+from streams.brokers import free_port
 from streams.kafka import read_topic
 from tests.e2e.harness import WorkerProcess, base_env, ensure_topics, wait_for
 
@@ -47,12 +47,6 @@ pytestmark = [
                        reason="needs Debian's rsyslog and rsyslog-kafka (.ci/run installs them)"),
 ]
 
-
-@pytest.fixture
-def kafka(tmp_path_factory):
-    broker = start_broker("kafka", tmp_path_factory.mktemp("kafka"), timeout=90)
-    yield broker
-    broker.stop()
 
 
 def stamp(t: float) -> str:
