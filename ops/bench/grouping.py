@@ -9,7 +9,7 @@ the `TemplateMiner` (stateful), then Drain3 (a dev-only baseline).
 
 Usage: python -m ops.bench.grouping [DATA_DIR ...]
   default: the loghub-2.0 corrected templates (tests/data/loghub2) and, when present, the
-  original loghub templates (/work/shared/data/loghub), one table each.
+  original loghub templates (`../shared/data/loghub` beside the repository), one table each.
 Never used at run time; reads only the data directories it is given.
 """
 
@@ -26,7 +26,8 @@ from agents.extract.templates import TemplateMiner
 
 __all__ = ["grouping_accuracy", "load_system", "main"]
 
-DEFAULT_DIRS = (Path(__file__).resolve().parents[2] / "tests" / "data" / "loghub2", Path("/work/shared/data/loghub"))
+_REPO = Path(__file__).resolve().parents[2]
+DEFAULT_DIRS = (_REPO / "tests" / "data" / "loghub2", _REPO.parent / "shared" / "data" / "loghub")
 _STRUCTURED = ("*_structured_corrected.csv", "*_structured.csv")
 
 
