@@ -44,7 +44,7 @@ class JsonFormatter(logging.Formatter):
 # an outage; meanwhile every warning of the Kafka-side loggers is throttled by kind.
 _CONNECTION = re.compile(
     r"NodeNotReady|KafkaConnectionError|Connect call failed|Unable connect|Unable to update metadata"
-    r"|coordinator dead|Coordinator Request failed|Heartbeat|RequestTimedOut|KafkaTimeoutError|BrokerUnreachable"
+    r"|coordinator dead|Coordinator Request failed|RequestTimedOut|KafkaTimeoutError|BrokerUnreachable"
     r"|Connection at \S+ closed|ConnectionRefused|ConnectionReset")
 _CLIENT_LOGGERS = ("aiokafka", "faust", "mode", "streams.kafka")
 _VOLATILE = re.compile(r"\d+")

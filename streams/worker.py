@@ -42,6 +42,7 @@ _RESTARTS_ENV = "LW_INPLACE_RESTARTS"  # times of earlier in-place restarts, so 
 MAX_INPLACE_RESTARTS = 5  # within broker_loss_give_up_s; then exit and let the supervisor decide
 
 log = logging.getLogger("logwarden.broker")
+_DEFAULT_THREAD_HOOK = threading.excepthook
 
 
 def up(cfg: Config, *, demo: bool = False, broker_kind: str | None = None) -> int:
@@ -109,14 +110,20 @@ def execute(app, cfg: Config, *, ride_out: bool = False) -> int:  # noqa: ANN001
     worker = _worker_class()(app, loglevel=cfg.log_level, logging_config=logging_config(cfg.log_level), quiet=True,
                              redirect_stdouts=False)
 
+    def reason_of_stop() -> BaseException | None:
+        if getattr(worker, "_signal_stop_time", None):  # asked to stop (SIGTERM, Ctrl-C): no restart
+            return None
+        return getattr(worker, "crash_reason", None) or worker.logwarden_start_error
+
     def leave(code: int) -> None:
         """The end of a stop that did not finish in time (called from the timer thread)."""
-        reason = getattr(worker, "crash_reason", None)
+        reason = reason_of_stop()
         if code and ride_out and _is_broker_error(reason):
             _restart_in_place(cfg, reason, watch.lost_at or time.time())
         os._exit(code)
 
     worker.logwarden_watch, worker.logwarden_leave = watch, leave
+    threading.excepthook = worker.logwarden_thread_failed
     watch.start()
     try:
         worker.execute_from_commandline()
@@ -126,7 +133,7 @@ def execute(app, cfg: Config, *, ride_out: bool = False) -> int:  # noqa: ANN001
         code = 0
     finally:
         watch.stop()
-    reason = getattr(worker, "crash_reason", None)
+    reason = reason_of_stop()
     if code and ride_out and _is_broker_error(reason):
         _restart_in_place(cfg, reason, watch.lost_at or time.time())
     return code
@@ -271,6 +278,7 @@ def _worker_class():
         """
 
         logwarden_watch: BrokerWatch | None = None
+        logwarden_start_error: BaseException | None = None
         logwarden_leave: Callable[[int], None] = staticmethod(os._exit)
         _force_timer: threading.Timer | None = None
 
@@ -282,6 +290,17 @@ def _worker_class():
             # A crash stops the worker too, and that stop waits for the broker the same way.
             self._arm_force_exit()
             super()._crash(reason)
+
+        async def start(self) -> None:
+            # mode runs the whole life of the worker inside start(): an exception raised in
+            # any service's start ends it ("Error: NodeNotReadyError", exit 1) without being
+            # a crash. Kept as the reason, so `execute` can tell a broker error from a bug.
+            try:
+                await super().start()
+            except Exception as exc:
+                self.logwarden_start_error = exc
+                self._arm_force_exit()
+                raise
 
         def _arm_force_exit(self) -> None:
             if self._force_timer is not None:
@@ -299,13 +318,15 @@ def _worker_class():
             self._force_timer = threading.Timer(grace, force)
             self._force_timer.daemon = True
             self._force_timer.start()
-            threading.excepthook = _thread_ended_in_stop
 
-    def _thread_ended_in_stop(args) -> None:  # noqa: ANN001 - threading.ExceptHookArgs
-        # Faust's consumer thread is cancelled mid-retry when it stops with the broker gone:
-        # one line, not a 35-line traceback per thread.
-        name = args.thread.name if args.thread is not None else "?"
-        log.warning("thread %s ended with %s while stopping", name, args.exc_type.__name__)
+        def logwarden_thread_failed(self, args) -> None:  # noqa: ANN001 - threading.ExceptHookArgs
+            if self._force_timer is None and not self.should_stop:
+                _DEFAULT_THREAD_HOOK(args)
+                return
+            # Faust's consumer thread is cancelled mid-retry when it stops with the broker
+            # gone: one line, not a 35-line traceback.
+            name = args.thread.name if args.thread is not None else "?"
+            log.warning("thread %s ended with %s while stopping", name, args.exc_type.__name__)
 
     return StoppingWorker
 

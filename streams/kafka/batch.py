@@ -232,17 +232,26 @@ class BatchService(Service):
         self.loop_: BatchLoop | None = None
 
     async def on_start(self) -> None:
+        # Connecting is the loop's first step, not part of the start: an exception in a
+        # service's start ends the whole worker, and a broker restarting while the worker
+        # starts must not (`Error: BrokerUnreachable`, exit 1, was measured).
+        self.add_future(self._run())
+
+    async def _connect(self) -> None:
         broker = self.cfg.broker
         producer = await client.started(client.producer(broker), broker)
-        consumer = await client.started(client.consumer(
-            broker, group=f"{self.cfg.app_id}-{self.spec.name}",
-            session_timeout_ms=int(self.cfg.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(min(3.0, self.cfg.session_timeout_s / 3) * 1000),
-            rebalance_timeout_ms=int(self.cfg.rebalance_timeout_s * 1000),
-            max_partition_fetch_bytes=8 * 1024 * 1024), broker)
+        try:
+            consumer = await client.started(client.consumer(
+                broker, group=f"{self.cfg.app_id}-{self.spec.name}",
+                session_timeout_ms=int(self.cfg.session_timeout_s * 1000),
+                heartbeat_interval_ms=int(min(3.0, self.cfg.session_timeout_s / 3) * 1000),
+                rebalance_timeout_ms=int(self.cfg.rebalance_timeout_s * 1000),
+                max_partition_fetch_bytes=8 * 1024 * 1024), broker)
+        except BaseException:
+            await client.quiet_stop(producer)
+            raise
         self.loop_ = BatchLoop(self.spec, broker, consumer, producer)
         consumer.subscribe([self.spec.source], listener=_Rebalance(self))
-        self.add_future(self._run())
 
     async def on_stop(self) -> None:
         loop, self.loop_ = self.loop_, None
@@ -256,6 +265,12 @@ class BatchService(Service):
         await loop.producer.stop()
 
     async def _run(self) -> None:
+        while self.loop_ is None and not self.should_stop:
+            try:
+                await self._connect()
+            except client.BrokerUnreachable as exc:  # logged once per outage (streams.logs throttles it)
+                log.warning("%s: %s; retrying", self.spec.name, exc)
+                await asyncio.sleep(1.0)
         while not self.should_stop and self.loop_ is not None:
             try:
                 await self.loop_.poll_once()
