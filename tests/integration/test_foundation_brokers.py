@@ -54,7 +54,10 @@ def _stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 30) -> fl
     return time.monotonic() - t0
 
 
-def test_send_logs_every_line_reaches_an_agent(broker, cli_env, tmp_path):
+def test_send_logs_every_line_reaches_an_agent(fresh_broker, cli_env, tmp_path):
+    # A broker of its own: the shared one's logs.raw holds every other test's lines and
+    # ticks, which the counting agent would have to read through first.
+    broker = fresh_broker
     marker = f"count-run-{os.getpid()}-{time.time_ns()}"
     lines = [json.dumps({"service": f"svc-{i % 7}", "level": "info" if i % 50 else "error",
                          "msg": f"request {i} done", "n": i, "run": marker}) for i in range(10_000)]
