@@ -62,7 +62,7 @@ def render_report(incident: Incident) -> str:
         "",
         "## Report",
         "",
-        incident.report_text or "(no report)",
+        _without_sections(incident.report_text) or "(no report)",
         "",
         "## Tickets",
         "",
@@ -82,3 +82,13 @@ def render_report(incident: Incident) -> str:
     lines += ["", "## Timeline", ""]
     lines += [f"- {utc(entry['at'])}: {entry['text']}" for entry in incident.timeline]
     return "\n".join(lines).rstrip() + "\n"
+
+
+# The built-in narrative lists signatures and the timeline, which the file gives in its
+# own sections below: kept once, there.
+_REPEATED_SECTIONS = ("\nSignatures (most frequent first):", "\nTimeline:")
+
+
+def _without_sections(text: str) -> str:
+    cut = min([i for i in (text.find(marker) for marker in _REPEATED_SECTIONS) if i >= 0], default=len(text))
+    return text[:cut].rstrip()

@@ -293,3 +293,13 @@ def test_approval_requests_carry_their_service_and_old_records_still_find_it():
     assert decision.service == "checkout" and decision.schema_version == 1
     fresh, effects = _feed(None, decision)  # a worker that has no state for it yet
     assert fresh.service == "checkout" and effects == []
+
+
+def test_resolution_report_file_says_each_timeline_entry_once():
+    # Read as the person on call: the built-in narrative's own signature and timeline
+    # lists are not printed again above the file's Findings and Timeline sections.
+    run = play(load(SCENARIOS / "resolution_after_5_clean.yaml"))
+    (report,) = run.reports()
+    entries = [line for line in report.content.splitlines() if line.startswith("- ") and " UTC: " in line]
+    assert entries and len(entries) == len(set(entries))
+    assert report.content.count("Timeline") == 1
