@@ -20,12 +20,29 @@ EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
                 "oneoffs", "services")),
     "finding_added": ("A fingerprint new to the incident (log error, alert or failing check).",
                       ("fingerprint", "kind", "endpoint", "error_type", "level", "count")),
-    "fix_approved": ("A human approved the proposed runbook.", ("approval_id", "runbook", "actor")),
-    "fix_escalated": ("A human escalated instead of approving.", ("approval_id", "runbook", "actor")),
-    "fix_executed": ("The approved runbook ran (reported by the approvals stage).",
-                     ("approval_id", "runbook", "actor")),
-    "fix_proposed": ("The review proposed an allowlisted runbook; an approval was requested.",
-                     ("approval_id", "runbook")),
+    "acknowledged": ("A person acknowledged the incident: on-call is not paged again for it; channel "
+                     "updates go on.", ("actor", "via")),
+    "approval_refused": ("A decision changed nothing (reason: not_pending, already_decided, expired, "
+                         "not_an_approver, same_approver, incident_closed).",
+                         ("approval_id", "actor", "reason")),
+    "closed": ("A person closed the incident; it is archived and will not reopen.", ("actor", "via")),
+    "fix_approved": ("A person approved the proposed runbook (approvals: how many so far, needed: how many "
+                     "the incident needs).", ("approval_id", "runbook", "actor", "via", "approvals", "needed")),
+    "fix_escalated": ("Escalated instead of fixed (actor logwarden: the fix failed verification or did not "
+                      "run; the ticket's priority is raised and on-call paged).",
+                      ("approval_id", "runbook", "actor", "via", "reason")),
+    "fix_executed": ("The executor ran the approved runbook (status ok, failed, timeout, interrupted, refused; "
+                     "dry_run true: it only wrote what it would do).",
+                     ("approval_id", "runbook", "actor", "status", "exit_status", "dry_run")),
+    "fix_expired": ("Nobody decided on the proposal within its time to live.", ("approval_id", "runbook")),
+    "fix_failed": ("Errors went on after the fix, through its verification window: escalated by itself.",
+                   ("approval_id", "runbook", "verify_window_s")),
+    "fix_proposed": ("An allowlisted runbook was proposed (while the incident is open, or by the review); "
+                     "an approval was requested.", ("approval_id", "runbook", "params", "expires_at")),
+    "fix_started": ("The executor is about to run the approved runbook.", ("approval_id", "runbook", "dry_run")),
+    "fix_verified": ("No errors within the runbook's verification window after it ran: resolved, fixed by "
+                     "the runbook.", ("approval_id", "runbook", "verify_window_s")),
+    "note_added": ("A person added a note.", ("actor", "via", "text")),
     "oneoff_ticketed": ("A one-off error got a silent low-priority ticket (no incident, no alert).",
                         ("fingerprint", "entry_id", "label")),
     "opened": ("A new incident.", ("window_start", "fingerprints")),
@@ -35,8 +52,9 @@ EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "registry_matched": ("A finding is a known issue (match: exact or ai).",
                          ("entry_id", "match", "confidence", "fingerprint", "ticket")),
     "reopened": ("A recurrence inside the reopen window reopened a resolved incident.", ("reopen_count",)),
-    "resolved": ("Enough clean windows and no firing alert or check: resolved.",
-                 ("clean_windows", "duration_s")),
+    "resolved": ("Enough clean windows and no firing alert or check (by: logwarden), a verified fix "
+                 "(by: the runbook), or a person (by: the actor): resolved.",
+                 ("clean_windows", "duration_s", "by")),
     "review_posted": ("The post-resolution review.",
                       ("fix_needed", "runbook", "runbook_allowed", "related_tickets", "rationale")),
     "severity_changed": ("The incident's severity rose.", ("from", "to")),

@@ -29,6 +29,8 @@ __all__ = [
     "Clock",
     "DeadLetter",
     "Finding",
+    "FixOrder",
+    "IncidentAction",
     "IncidentEvent",
     "OutboxMessage",
     "PartialAggregate",
@@ -229,6 +231,14 @@ class IncidentEvent(Record):
         "fix_approved",
         "fix_escalated",
         "fix_executed",
+        "fix_expired",
+        "fix_started",
+        "fix_verified",
+        "fix_failed",
+        "approval_refused",
+        "acknowledged",
+        "note_added",
+        "closed",
     ]
     incident_id: str = ""
     service: str = ""
@@ -320,14 +330,34 @@ class Receipt(Record):
 
 
 class Approval(Record):
-    """A fix approval request (from the incident reducer) or a human's decision on it."""
+    """A step of a fix's approval: the reducer's request, a person's decision, the executor's report.
+
+    Who writes which action (ops/APPROVALS.md):
+    - "requested": the incident reducer, when it proposes an allowlisted runbook
+      (`runbook`, `params` taken from the incident, never from log or model text);
+    - "approve" / "escalate": a person, by a signed link, a Slack button, the CLI, the
+      authenticated HTTP API or the console page (`actor`, `via`, `reason`);
+    - "expired": never written by anyone but kept readable (older records);
+    - "started" / "executed": the executor stage, before it runs the runbook and with
+      its outcome (`status`, `exit_status`, `output` redacted and truncated, `dry_run`).
+    The reducer alone decides what a decision does: a decision on an approval that is
+    not pending any more changes nothing (an `approval_refused` event says why).
+    """
 
     approval_id: str
     incident_id: str
     service: str = ""  # the incident's service, also the topic key
-    action: Literal["requested", "approve", "escalate", "expired", "executed"]
+    action: Literal["requested", "approve", "escalate", "expired", "started", "executed"]
     runbook: str = ""
-    actor: str = ""
+    params: dict[str, str] = Field(default_factory=dict)
+    actor: str = ""  # who: "slack:U123", "cli:alice", "http:<token name>", "link", "logwarden"
+    via: str = ""  # link, slack, cli, http, console, opsguard, executor, reducer
+    reason: str = ""  # a person's words (escalate), redacted before publishing
+    decision_id: str = ""  # unique per decision (idempotence: a redelivered decision counts once)
+    status: str = ""  # executed: ok, failed, timeout, interrupted, refused
+    exit_status: int | None = None
+    dry_run: bool = True
+    output: str = ""  # executed: the command's output, redacted, at most 4 KiB
     at: float = 0.0
     detail: dict[str, Any] = Field(default_factory=dict)  # free-form, e.g. the review's rationale
 
@@ -341,6 +371,36 @@ class Approval(Record):
             if isinstance(detail, dict) and isinstance(detail.get("service"), str):
                 data = {**data, "service": detail["service"]}
         return data
+
+
+class FixOrder(Record):
+    """The reducer's order to the executor stage: run this approved runbook, once.
+
+    Published only after the reducer accepted the approval(s). `params` were validated
+    against the runbook's declared schema and come from the incident itself.
+    """
+
+    approval_id: str  # the executor runs each approval id at most once
+    incident_id: str
+    service: str
+    runbook: str
+    params: dict[str, str] = Field(default_factory=dict)
+    approved_by: list[str] = Field(default_factory=list)
+    dry_run: bool = True  # the runbook's and the configuration's say together
+    at: float = 0.0
+
+
+class IncidentAction(Record):
+    """A person's action on an incident: acknowledge, note, resolve by hand, close."""
+
+    action_id: str  # unique per action (idempotence)
+    incident_id: str
+    service: str = ""  # topic key
+    action: Literal["acknowledge", "note", "resolve", "close"]
+    actor: str = ""
+    via: str = ""  # cli, http, slack, console
+    text: str = ""  # the note or the reason, redacted before publishing
+    at: float = 0.0
 
 
 class DeadLetter(Record):

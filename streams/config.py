@@ -16,8 +16,10 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agents.ai.config import AIConfig
+from agents.approvals.config import ApprovalsConfig
 from agents.baselines.config import BaselinesConfig
 from agents.checks.config import ChecksConfig
+from agents.executor.config import ExecutorConfig
 from agents.extract.config import ExtractConfig
 from agents.gateway.config import GatewayConfig
 from agents.incidents.config import IncidentsConfig
@@ -58,10 +60,11 @@ class Config(BaseModel):
     tick_interval_s: float = Field(2.0, gt=0, description="how often the clock is written to every logs.raw partition")
     # Which stages this worker runs; split them across workers to scale one alone.
     stages: list[Literal["ticks", "web", "extract", "incidents", "ai", "notify", "gateway", "checks",
-                         "baselines"]] = Field(
+                         "baselines", "executor"]] = Field(
         default_factory=lambda: ["ticks", "web", "extract", "incidents", "ai", "notify", "gateway"],
         description="stages this worker runs; give workers different stages to scale one alone; "
-                    "`checks` (host checks and probes) and `baselines` are opt-in")
+                    "`checks` (host checks and probes), `baselines` and `executor` (runs approved "
+                    "runbooks; give it its own, more trusted workers) are opt-in")
 
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
@@ -71,6 +74,8 @@ class Config(BaseModel):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
     redact: RedactConfig = Field(default_factory=RedactConfig)
+    approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     @model_validator(mode="after")
     def _one_runbook_allowlist(self) -> "Config":

@@ -63,7 +63,7 @@ def maybe_resolve(step: Step) -> None:
     if state.counters is not None:
         state.counters.resolved.append(incident.incident_id)
     step.event("resolved", incident, {"clean_windows": state.clean_streak,
-                                      "duration_s": step.now - incident.opened_at})
+                                      "duration_s": step.now - incident.opened_at, "by": "logwarden"})
     step.note(incident, f"resolved after {state.clean_streak} clean window(s)")
     payload = narrative_input(incident, step.now, state.clean_streak).model_dump(mode="json")
     step.ask_ai("report", incident, payload)
@@ -116,7 +116,8 @@ def on_review(step: Step, incident: Incident, output: dict[str, Any]) -> None:
                         action="requested", runbook=review.runbook or "", at=step.now,
                         detail={"rationale": review.rationale})
     step.effects.append(Publish("approvals", step.state.service, approval))
-    step.event("fix_proposed", incident, {"approval_id": approval_id, "runbook": review.runbook})
+    step.event("fix_proposed", incident, {"approval_id": approval_id, "runbook": review.runbook, "params": {},
+                                          "expires_at": None})
 
 
 def reopen(step: Step, incident: Incident) -> None:

@@ -1,0 +1,1 @@
+"""The executor stage: runs approved runbooks once each, bounded, audited (ops/APPROVALS.md)."""
