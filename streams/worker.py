@@ -64,7 +64,12 @@ def up(cfg: Config, *, demo: bool = False, broker_kind: str | None = None) -> in
         cfg = cfg.model_copy(update=update)
         state.parent.mkdir(parents=True, exist_ok=True)
         state.write_text(json.dumps({"bootstrap": embedded.bootstrap, "kind": kind, "pid": os.getpid()}))
+        _BEFORE_GIVING_UP.append(embedded.stop)
         print(f"logwarden: {kind} broker on {embedded.bootstrap}", file=sys.stderr)
+    if "stages" not in cfg.model_fields_set and "executor" not in cfg.stages:
+        # One command runs everything: approved fixes too (dry runs unless
+        # executor.allow_real), while `worker` leaves the executor to trusted workers.
+        cfg = cfg.model_copy(update={"stages": [*cfg.stages, "executor"]})
     try:
         # Not `ride_out`: this process owns the broker, so it cannot restart itself in place.
         return run_worker(cfg, demo=demo, ride_out=False)
@@ -200,9 +205,19 @@ class BrokerWatch:
             _give_up(self.broker, now - self.lost_at, self._exit)
 
 
+# Run before giving up: `os._exit` skips every `finally`, so `up` registers the stop of
+# the embedded broker it started here (else a hung broker would outlive its owner).
+_BEFORE_GIVING_UP: list[Callable[[], None]] = []
+
+
 def _give_up(broker: str, away_s: float, exit=os._exit) -> None:  # noqa: ANN001
     print(f"logwarden: broker at {broker} unreachable for {away_s:.0f} s (broker_loss_give_up_s); giving up",
           file=sys.stderr, flush=True)
+    for hook in _BEFORE_GIVING_UP:
+        try:
+            hook()
+        except Exception as exc:  # noqa: BLE001 - giving up anyway; say what did not stop
+            print(f"logwarden: while giving up: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
     exit(EXIT_GAVE_UP)
 
 

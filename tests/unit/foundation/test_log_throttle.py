@@ -163,3 +163,17 @@ def test_a_worker_stopped_by_a_broker_error_restarts_in_place_a_bounded_number_o
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("logwarden: worker stopped on NodeNotReadyError (a broker error); restarting in place")
     assert err[-1].startswith("logwarden: worker stopped on NodeNotReadyError (a broker error) for the 6th time")
+
+
+def test_giving_up_stops_the_embedded_broker_first(monkeypatch, capsys):
+    """`up` owns its embedded broker: giving up (os._exit skips every `finally`) must not
+    leave the broker process running without its owner."""
+    import streams.worker as worker
+
+    stopped = []
+    monkeypatch.setattr(worker, "_BEFORE_GIVING_UP", [lambda: stopped.append("broker")])
+    watch = _watch(give_up_s=30)
+    watch.check(1000.0, reachable=False)
+    with pytest.raises(Exited):
+        watch.check(1030.0, reachable=False)
+    assert stopped == ["broker"]
