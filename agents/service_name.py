@@ -119,7 +119,15 @@ def text_service(text: str) -> str:
     match = DOCKER_PREFIX.match(text)
     if match and len(match.group(1)) < 64:
         inner = match.group(2)
-        return service_of_line(inner.encode(), None) if inner[:1] == "{" else (text_service(inner) or match.group(1))
+        if inner[:1] != "{":
+            return text_service(inner) or match.group(1)
+        # As extraction reads it (`formats.parse_text`): the compose service names the
+        # service, whatever the JSON's own fields say (bunyan's `name` aside).
+        try:
+            obj = orjson.loads(inner)
+        except orjson.JSONDecodeError:
+            obj = None
+        return (field_service(obj, ()) if isinstance(obj, dict) else "") or match.group(1)
     if "=" in text:
         match = _LOGFMT_SERVICE.search(text)
         if match:

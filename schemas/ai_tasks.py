@@ -61,8 +61,11 @@ class NarrativeInput(_M):
     timeline: list[dict] = Field(default_factory=list)  # [{"at":..., "text":...}]
     tickets: list[str] = Field(default_factory=list)
     windows_with_errors: int = 0
-    clean_streak: int = 0
+    clean_streak: int = 0  # of a resolved incident: the clean windows in a row that resolved it
     resolved_at: float | None = None
+    # One-offs seen while the incident was open that joined it instead of getting a
+    # ticket of their own (what each is, readable).
+    oneoffs_joined: list[str] = Field(default_factory=list)
 
 
 class NarrativeOutput(_M):
@@ -79,6 +82,8 @@ class ClassifyInput(_M):
     # Set on an incident's first classification: the model also writes the first-alert
     # summary, so one round trip answers both questions.
     incident: NarrativeInput | None = Field(None, exclude_if=lambda value: value is None)
+    # The runbooks the answer may name (the allowlist; left out of the dump when empty).
+    runbooks: list[str] = Field(default_factory=list, exclude_if=lambda value: not value)
 
 
 class ClassifyOutput(_M):
@@ -89,6 +94,15 @@ class ClassifyOutput(_M):
     confidence: float = Field(ge=0.0, le=1.0)
     # The first-alert summary, when `incident` was given (left out of the dump when absent).
     summary: NarrativeOutput | None = Field(None, exclude_if=lambda value: value is None)
+    # A runbook of ClassifyInput.runbooks that would fix this now (only ever proposed to a
+    # person), and suggested parameters; the incident decides the real values
+    # (agents/runbooks/params.py). Left out of the dump when absent.
+    runbook: str | None = Field(
+        None, max_length=64, exclude_if=lambda value: value is None,
+        description="Only one of the input's `runbooks`, and only when it would fix this; else leave it out.")
+    params: dict[str, str] | None = Field(
+        None, exclude_if=lambda value: value is None,
+        description="Suggested runbook parameters (plain tokens); the incident decides the real values.")
 
 
 class ReviewInput(_M):

@@ -59,7 +59,8 @@ EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
                       ("fix_needed", "runbook", "runbook_allowed", "related_tickets", "rationale")),
     "severity_changed": ("The incident's severity rose.", ("from", "to")),
     "ticket_commented": ("A comment was sent to a ticket (reason: reappeared, new_finding, report, "
-                         "reopened, review, summary = the AI summary of the first alert).", ("label", "reason")),
+                         "reopened, review, summary = the AI summary of the first alert, fix, escalated, "
+                         "acknowledged, note, closed).", ("label", "reason")),
     "ticket_created": ("The ticket system confirmed a ticket (kind: ticket_create or oneoff_ticket).",
                        ("ticket", "label", "kind")),
     "ticket_resolved": ("The incident's ticket was set resolved.", ("label", "tickets")),

@@ -48,6 +48,7 @@ Severity = Literal["P1", "P2", "P3", "P4"]
 # Extraction names a message without exception class or HTTP status by its template
 # id: "T" + 10 hex digits. Stable, but not something a person should have to read.
 TEMPLATE_ID = re.compile(r"T[0-9a-f]{10}")
+WILDCARD_TOKEN = "<*>"  # what masking puts in place of a value (agents.extract.templates.WILDCARD)
 
 
 class Record(BaseModel):
@@ -106,10 +107,19 @@ class Finding(BaseModel):
 
     @property
     def label(self) -> str:
-        """What people read: the exception class or HTTP status, else the masked message."""
+        """What people read: the exception class, HTTP status or readable type; for a
+        record from before readable types (a template id), its title. Never a template
+        id, a fingerprint or a masked `<*>` when anything readable is there."""
         if self.error_type and not TEMPLATE_ID.fullmatch(self.error_type):
-            return self.error_type
-        return (self.template or self.error_type or self.fingerprint)[:120]
+            return self.error_type[:120]
+        readable = self.title or (self.template if WILDCARD_TOKEN not in self.template else "")
+        return (readable or self.template or self.error_type or self.fingerprint)[:120]
+
+    @property
+    def what(self) -> str:
+        """The label with the route it failed on: "psycopg2.OperationalError at POST /v1/orders"."""
+        label = self.label
+        return f"{label} at {self.endpoint}" if self.endpoint and self.endpoint not in label else label
 
 
 class PartialAggregate(Record):

@@ -36,16 +36,17 @@ def _stages() -> dict[str, Register]:
     from agents.ai.agent import register as ai
     from agents.baselines.agent import register as baselines
     from agents.checks.agent import register as checks
+    from agents.executor.agent import register as executor
     from agents.extract.agent import register as extract
     from agents.gateway.agent import register as gateway
     from agents.incidents.agent import register as incidents
     from agents.notify.agent import register as notify
 
     return {"extract": extract, "incidents": incidents, "ai": ai, "notify": notify, "gateway": gateway,
-            "checks": checks, "baselines": baselines}
+            "checks": checks, "baselines": baselines, "executor": executor}
 
 
-STAGES = ("ticks", "web", "extract", "incidents", "ai", "notify", "gateway", "checks", "baselines")
+STAGES = ("ticks", "web", "extract", "incidents", "ai", "notify", "gateway", "checks", "baselines", "executor")
 
 
 def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
@@ -100,7 +101,19 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
             registry[name](runner, cfg)
             for spec in runner.batches:
                 _register_batch(app, _in_namespace(spec, topology), cfg)
+    if "gateway" in stages:  # people's decisions come in where the other HTTP input does
+        _register_approvals(StageRunner(app, topology, "approvals", cfg.partitions, reports_dir), cfg)
     return app
+
+
+def _register_approvals(runner: StageRunner, cfg: Config) -> None:
+    """The ways to decide (ops/APPROVALS.md). After the stages: the incident stage's table,
+    when this worker runs it, answers whether an approval is still pending."""
+    from agents.approvals.web import register
+    from agents.incidents.clock import STATES_TABLE
+    from agents.incidents.web import service_of_incident
+
+    register(runner, cfg, states_table=STATES_TABLE, service_of_incident=service_of_incident)
 
 
 class _NamespacedExtractor:

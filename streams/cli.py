@@ -105,6 +105,20 @@ def _parser() -> argparse.ArgumentParser:
                     "line per result. --once: run everything once and exit 0 (all ok) or 3 (warn or fail).")
     checks_run.add_argument("--once", action="store_true", help="run every check and probe once, then exit")
 
+    for name, help_ in (("approve", "approve a proposed fix"), ("escalate", "escalate instead of running a fix")):
+        decide = sub.add_parser(name, help=f"{help_} (ops/APPROVALS.md)",
+                                description=f"{help_.capitalize()}: an Approval record on `approvals`, actor "
+                                            "cli:$USER; the incident reducer decides what it does.")
+        decide.add_argument("approval_id", metavar="APPROVAL_ID", help="<incident id>:fix:<n>")
+        decide.add_argument("--reason", default="", required=name == "escalate", help="why (redacted)")
+    for name, help_ in (("ack", "acknowledge an incident (on-call is not paged again)"),
+                        ("note", "add a note to an incident's timeline"),
+                        ("resolve", "resolve an incident by hand"), ("close", "close (archive) an incident")):
+        act = sub.add_parser(name, help=help_, description=f"{help_.capitalize()}: an IncidentAction record on "
+                                                           "`incidents.actions`, actor cli:$USER.")
+        act.add_argument("incident_id", metavar="INCIDENT_ID")
+        act.add_argument("--text", default="", required=name == "note", help="the note, or why (redacted)")
+
     broker = sub.add_parser("broker", help="embedded broker tools")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True)
     broker_sub.add_parser("fetch-kafka-jars", help="resolve the Apache Kafka jars with Maven (once)")
@@ -174,6 +188,12 @@ def _run(args: argparse.Namespace, cfg: Config) -> int:
         return asyncio.run(run_checks(bootstrap, cfg.checks, once=args.once))
     if args.command == "registry":
         return asyncio.run(reading.registry(bootstrap))
+    if args.command in ("approve", "escalate", "ack", "note", "resolve", "close"):
+        from streams.approve_cmd import run_decision
+
+        target = getattr(args, "approval_id", None) or args.incident_id
+        words = getattr(args, "reason", None) or getattr(args, "text", "")
+        return asyncio.run(run_decision(bootstrap, args.command, target, words, topic_prefix=cfg.topic_prefix))
     raise CliError(f"unknown command {args.command}")
 
 

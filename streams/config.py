@@ -25,6 +25,7 @@ from agents.gateway.config import GatewayConfig
 from agents.incidents.config import IncidentsConfig
 from agents.notify.config import NotifyConfig
 from agents.redact import RedactConfig
+from agents.runbooks.catalog import load_catalog
 
 __all__ = ["Config", "ConfigError", "load_config"]
 
@@ -64,7 +65,8 @@ class Config(BaseModel):
         default_factory=lambda: ["ticks", "web", "extract", "incidents", "ai", "notify", "gateway"],
         description="stages this worker runs; give workers different stages to scale one alone; "
                     "`checks` (host checks and probes), `baselines` and `executor` (runs approved "
-                    "runbooks; give it its own, more trusted workers) are opt-in")
+                    "runbooks; give it its own, more trusted workers) are opt-in; `logwarden up` "
+                    "adds `executor` unless `stages` is set")
 
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
@@ -82,6 +84,12 @@ class Config(BaseModel):
         # Resolved once, here: the incidents stage proposes from cfg.incidents.runbooks
         # and never reads the ai stage's runbook index itself.
         self.incidents = self.incidents.with_runbook_index(self.ai.runbooks)
+        # The pure reducer gets the allowed runbooks' specs and the approval policy as
+        # values: it proposes and decides without reading the index or [approvals].
+        self.incidents = self.incidents.with_fix_policy(
+            load_catalog(self.ai.runbooks_index).runbooks, approvers=self.approvals.approvers,
+            second_approver_for_p1=self.approvals.second_approver_for_p1,
+            proposal_ttl_s=self.approvals.proposal_ttl_s)
         return self
 
 

@@ -31,7 +31,7 @@ from streams.errors import CliError
 from streams.kafka import create_topics, topic_names
 from streams.net import port_is_free
 
-__all__ = ["SHUTDOWN_GRACE_S", "BrokerWatch", "broker", "run_worker", "topics", "up"]
+__all__ = ["SHUTDOWN_GRACE_S", "BrokerWatch", "broker", "run_worker", "stages_of_up", "topics", "up"]
 
 SHUTDOWN_GRACE_S = 20.0
 BROKER_GONE_GRACE_S = 5.0  # stopping with the broker gone: nothing to commit or leave, so do not wait long
@@ -66,10 +66,7 @@ def up(cfg: Config, *, demo: bool = False, broker_kind: str | None = None) -> in
         state.write_text(json.dumps({"bootstrap": embedded.bootstrap, "kind": kind, "pid": os.getpid()}))
         _BEFORE_GIVING_UP.append(embedded.stop)
         print(f"logwarden: {kind} broker on {embedded.bootstrap}", file=sys.stderr)
-    if "stages" not in cfg.model_fields_set and "executor" not in cfg.stages:
-        # One command runs everything: approved fixes too (dry runs unless
-        # executor.allow_real), while `worker` leaves the executor to trusted workers.
-        cfg = cfg.model_copy(update={"stages": [*cfg.stages, "executor"]})
+    cfg = stages_of_up(cfg)
     try:
         # Not `ride_out`: this process owns the broker, so it cannot restart itself in place.
         return run_worker(cfg, demo=demo, ride_out=False)
@@ -78,6 +75,15 @@ def up(cfg: Config, *, demo: bool = False, broker_kind: str | None = None) -> in
             embedded.stop()
             state.unlink(missing_ok=True)
             print("logwarden: embedded broker stopped", file=sys.stderr)
+
+
+def stages_of_up(cfg: Config) -> Config:
+    """`up` runs everything, approved fixes too (dry runs unless `executor.allow_real`),
+    while `worker`'s default stages leave the executor to more trusted workers.
+    Configured `stages` are kept as they are."""
+    if "stages" in cfg.model_fields_set or "executor" in cfg.stages:
+        return cfg
+    return cfg.model_copy(update={"stages": [*cfg.stages, "executor"]})
 
 
 def run_worker(cfg: Config, *, demo: bool = False, ride_out: bool = True) -> int:

@@ -1,7 +1,8 @@
 """Checks on model output before it is published: shape, allowlist, severity floor.
 
 Model output is untrusted data. It must validate against the task's output model; a
-review may name only an allowlisted runbook and only related tickets it was given; a
+review may name only an allowlisted runbook and only related tickets it was given, a
+classification only an allowlisted runbook with plain-token parameters; a
 classification can never be less severe than hard evidence (a fatal line) allows.
 Never raises: returns the checked output or the list of problems (field names only,
 never values, so nothing from the answer is echoed into logs or prompts).
@@ -14,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agents.local_ai.classify import severity_floor
+from agents.runbooks.catalog import SAFE_VALUE
 from schemas.ai_tasks import TASKS, ClassifyInput, ClassifyOutput, MatchInput, MatchOutput, ReviewInput, ReviewOutput
 
 __all__ = ["check_output", "problems_of"]
@@ -47,12 +49,32 @@ def _enforce(task: str, inp: BaseModel, out: BaseModel, allowlist: frozenset[str
         if out.summary is not None and inp.incident is None:
             out.summary = None  # a summary nobody asked for would edit the first alert
             notes.append("unasked_summary_dropped")
+        notes += _check_classify_runbook(inp, out, allowlist)
         floor = severity_floor(inp.finding)
         if _ORDER[out.severity] > _ORDER[floor]:
             out.severity = floor  # type: ignore[assignment]
             out.one_off = False
             notes.append("severity_raised_to_floor")
     return notes
+
+
+def _check_classify_runbook(inp: ClassifyInput, out: ClassifyOutput, allowlist: frozenset[str]) -> list[str]:
+    """A classification may name an allowlisted runbook with plain-token parameters, or nothing."""
+    if out.runbook is None:
+        if out.params is not None:
+            out.params = None
+            return ["params_without_runbook_dropped"]
+        return []
+    allowed = allowlist & set(inp.runbooks) if inp.runbooks else allowlist
+    if out.runbook not in allowed:
+        out.runbook, out.params = None, None
+        return ["runbook_not_allowlisted"]
+    if any(not SAFE_VALUE.match(name) or not SAFE_VALUE.match(value) for name, value in (out.params or {}).items()):
+        # Text that is not one plain token ("api; rm -rf /") is never a parameter: the
+        # whole proposal goes, not just the value.
+        out.runbook, out.params = None, None
+        return ["runbook_params_not_plain"]
+    return []
 
 
 def check_output(task: str, inp: BaseModel, data: Any, allowlist: frozenset[str]

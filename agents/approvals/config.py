@@ -22,9 +22,10 @@ class ApprovalsConfig(BaseModel):
     public_url: str = Field("http://127.0.0.1:6066", pattern=r"^https?://[^\s]+$",
         description=("Base URL people reach this worker's web server at; links and the console use it."))
     api_tokens: dict[str, SecretStr] = Field(default_factory=dict,
-        description=("Bearer tokens for POST /approvals/{id}, POST /incidents/{id}/actions, the "
-                     "console page and GET /approve-fix's confirmation (name -> token). Empty: those "
-                     "need no token (loopback development only; `logwarden up` binds to 127.0.0.1)."))
+        description=("Bearer tokens for POST /approvals/{id}, POST /incidents/{id}/actions and the "
+                     "console page (name -> token; the caller is `http:<name>`). Signed links need none: "
+                     "the signature is their credential. Empty: only loopback callers are served "
+                     "(development; `logwarden up` binds to 127.0.0.1)."))
     approvers: list[str] = Field(default_factory=list, description="Who may approve or escalate (\"slack:U123\", \"cli:alice\", \"http:<token name>\", \"link\"). Empty: anyone who can reach a way to decide.")
     second_approver_for_p1: bool = Field(False,
         description=("P1 incidents need two different approvers before anything runs."))

@@ -21,8 +21,8 @@ from agents.extract.config import ExtractConfig
 from agents.extract.templates import WILDCARD, mask_message
 from agents.redact import redact
 
-__all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "fingerprint", "normalise_endpoint", "readable_type", "sample_text",
-           "title_of"]
+__all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "exception_class", "fingerprint", "normalise_endpoint",
+           "readable_type", "sample_text", "title_of"]
 
 FINGERPRINT_VERSION = "fp1"
 NO_MESSAGE = "(error without a message)"
@@ -42,8 +42,24 @@ _FAILURE = re.compile(
 # What a failure was about: "while connecting to upstream", "connect to server".
 _TARGET = re.compile(r"(?i)\b(?:connect(?:ing)? to|to|from)\s+([a-z][a-z_-]{2,})\b(?!\s*[=(])")
 _NOT_TARGETS = frozenset({"the", "and", "or", "be", "open", "get", "read", "write", "send"})
+# A phrase whose object is a value ("to <*>", "with key <*>", "for user <*>") goes with
+# it, so what is left reads as a sentence: "login failed", not "login to failed with key".
+# "to" takes no word between (in "failed to process <*>" the verb is the point).
+_VALUE_PHRASE = re.compile(
+    r"(?i)\s*\b(?:to|(?:with|for|from|at|on|in|of|by|into|via|after|using|as)(?:\s+[a-z_-]+)?)"
+    r"\s+[\"'(\[]?<\*>[\"')\]]?")
+# Where a message's first clause ends: what follows is another statement (often
+# attacker-chosen text in a logged value), not the error's name.
+_CLAUSE_END = re.compile(r"\s*(?:;|\s\|\s|\.\s+(?=[A-Z]))")
+# An exception class named in a field of its own (`"error": "psycopg2.OperationalError"`):
+# a dotted or `::` path ending in a class name, or a bare name ending like one.
+_CLASS_NAME = re.compile(
+    r"(?:[A-Za-z_$][\w$]*(?:\.|::))+[A-Z][\w$]*|[A-Z][\w$]*(?:Error|Exception|Exit|Fault|Failure|Timeout|Panic)")
 _REQUEST = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+(?:<\*>|/\S*)\s*(?:->\s*\S+)?")
-_PAIR = re.compile(r"[\w.-]+\s?[=:]\s?(?:<\*>|\"<\*>\"|'<\*>'|(?=,))")
+# `key=<*>` anywhere; `key: <*>` only as a field of a list ("client: <*>, server: <*>"),
+# so "File does not exist: <*>" keeps its verb.
+_PAIR = re.compile(r"[\w.-]+\s?=\s?(?:<\*>|\"<\*>\"|'<\*>'|(?=,))"
+                   r"|(?:^|(?<=[,;(]\s)|(?<=[,;(]))[\w.-]+:\s?(?:<\*>|\"<\*>\"|'<\*>'|(?=,))")
 _WILDCARDS = re.compile(r"[(\[{]?\s*<\*>\s*[)\]}]?")
 _EMPTY_BRACKETS = re.compile(r"[(\[{][\s,;:]*[)\]}]|[\"'`]\s*[\"'`]")
 _LEAD = re.compile(r"(?i)^(?:[\s:,;.-]|(?:failed|error|exception)\s*:)+")
@@ -81,6 +97,10 @@ def readable_type(template: str) -> str:
                        if m.group(1).lower() not in _NOT_TARGETS and m.group(1).lower() not in phrase), "")
         return f"{target} {phrase}" if target else phrase
     text = _REQUEST.sub(" ", template)
+    text = _VALUE_PHRASE.sub("", text)
+    clause = _CLAUSE_END.search(text)
+    if clause and text[:clause.start()].strip(" ,;:-<*>"):
+        text = text[:clause.start()]
     text = _PAIR.sub(" ", text) if ("=" in text or ": " in text) and WILDCARD in text else text
     text = _WILDCARDS.sub(" ", text)
     text = _EMPTY_BRACKETS.sub(" ", text)
@@ -91,6 +111,15 @@ def readable_type(template: str) -> str:
         return "error"
     out = " ".join(words[:TYPE_WORDS]).rstrip(" ,;:.-(")
     return out[:1].lower() + out[1:] if out[1:2].islower() or len(out) == 1 else out
+
+
+def exception_class(value: object) -> str:
+    """`value` when it names an exception class ("psycopg2.OperationalError",
+    "java.net.ConnectException", "TimeoutError"), else ""."""
+    if not isinstance(value, str) or len(value) > 200:
+        return ""
+    value = value.strip()
+    return value if _CLASS_NAME.fullmatch(value) else ""
 
 
 def title_of(message: str) -> str:
@@ -127,14 +156,17 @@ class Signal:
 
     @classmethod
     def from_message(cls, service: str, level: str, at: float, message: str, *, method: str = "",
-                     path: str = "", status: int = 0, logger: str = "") -> "Signal":
+                     path: str = "", status: int = 0, logger: str = "", error_class: str = "") -> "Signal":
+        """`error_class`: the exception class the record names in a field of its own; it
+        types the finding (a message's words only type a line that names none)."""
         endpoint = normalise_endpoint(method, path) if (method or path) else ""
         if status >= 500:
             template = f"{endpoint} -> {status}" if endpoint else f"HTTP {status}"
             title = f"{endpoint} returned {status}" if endpoint else f"HTTP {status}"
             return cls(service, endpoint, f"HTTP {status}", template, level, at, message, logger, title)
         template = mask_message(message[:2000]) or NO_MESSAGE
-        return cls(service, endpoint, readable_type(template), template, level, at, message, logger, message)
+        return cls(service, endpoint, error_class or readable_type(template), template, level, at, message, logger,
+                   message)
 
     @property
     def fingerprint(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from agents.extract.findings import exception_class
 from agents.extract.timestamps import parse_timestamp
 from agents.service_name import DOCKER_PREFIX as _DOCKER_PREFIX
 from agents.service_name import SYSLOG_3164 as _SYSLOG_3164
@@ -56,6 +57,7 @@ class LogLine:
     path: str = ""
     status: int = 0
     exception: str = ""  # a whole stack trace carried inside one record
+    error_class: str = ""  # an exception class named in a field of its own ("error": "psycopg2.OperationalError")
     fields: dict[str, Any] = field(default_factory=dict)
 
 
@@ -130,6 +132,11 @@ _STREAM = _paths(("stream", "kubernetes.container_name", "container_id", "contai
 _LOGGER = _paths(("logger", "logger_name", "name", "record.name", "log.logger", "caller"))
 _EXCEPTION = _paths(("exc_info", "exception", "stack", "stacktrace", "stack_trace", "err.stack", "error.stack",
               "error.stack_trace", "exc_text", "record.exception", "traceback"))
+# Fields that may name the exception class of an error record (ECS `error.type`, the
+# `error`/`err` of python-json-logger extras, zap and logrus): used only when the value
+# is a class name (`findings.exception_class`), never for a message such as "EOF".
+_ERROR_CLASS = _paths(("error.type", "error.kind", "error.class", "exception.type", "exception.class", "exc_type",
+                       "error_type", "err.type", "error", "err", "exception"))
 _METHOD = _paths(("req.method", "request.method", "http.method", "http.request.method", "method", "request_method"))
 _PATH = _paths(("req.url", "request.uri", "request.url", "http.path", "url.path", "http.url", "path", "uri", "request_uri"))
 # "path" and "uri" alone name a request only beside a method or a status: python-json-logger
@@ -167,6 +174,7 @@ def parse_json_object(obj: dict[str, Any], reference: float, service_fields: lis
         path=_text(_first(obj, _PATH if (method or status) else _PLAIN_PATH)),
         status=status,
         exception=exception or "",
+        error_class=_error_class(obj),
         fields=obj,
     )
     if not line.level and text:
@@ -178,6 +186,19 @@ def parse_json_object(obj: dict[str, Any], reference: float, service_fields: lis
         line.message = inner.message
         line.service = line.service or inner.service
     return line
+
+
+def _error_class(obj: dict[str, Any]) -> str:
+    if obj.keys().isdisjoint(_ERROR_CLASS.keys):
+        return ""
+    for path, head in _ERROR_CLASS.entries:
+        value = obj.get(path)
+        if value is None and head is not None and head in obj:
+            value = lookup(obj, path)
+        name = exception_class(value)
+        if name:
+            return name
+    return ""
 
 
 def _text(value: Any) -> str:

@@ -104,6 +104,7 @@ class PartitionExtractor:
         accounts = self.accounts
         key_services = self._key_services if self.cfg.use_record_key else {}
         open_services = self._joiner.services  # non-empty exactly while a block is open
+        announcing = self._joiner.announcing
         lag = self._lag
         fast_slots = accounts.fast_slots
         width = accounts.width
@@ -115,7 +116,7 @@ class PartitionExtractor:
             if service and index not in to_parse and service in lag:
                 since += 1
                 if since < CALIBRATE_EVERY and not (open_services and service in open_services
-                                                    and may_continue(values[index])):
+                                                    and (service in announcing or may_continue(values[index]))):
                     # The fast path: a line that is only counted. `count_line`, inlined.
                     at = stamps[index] + lag[service]
                     if at > watermark:
@@ -237,7 +238,8 @@ class PartitionExtractor:
         endpoint = f"{method}\x00{path}" if (method or path) else ""
         if line.exception:  # the whole stack arrived inside this record
             self._emit(OpenTrace(service, window_start, at, at, verdict.level,
-                                 [message, *line.exception.splitlines()], line.logger, endpoint),
+                                 [message, *line.exception.splitlines()], line.logger, endpoint,
+                                 error_class=line.error_class),
                        headline_first=not starts_exception(message))
             return
         if line.status >= 500:  # access lines never announce an exception
@@ -249,7 +251,7 @@ class PartitionExtractor:
         # logger.exception, logback, a JSON logger whose traceback comes as text): it
         # opens a block, and becomes a finding of its own only if none follows.
         block = OpenTrace(service, window_start, at, at, verdict.level, [message], line.logger, endpoint,
-                          structured=structured)
+                          structured=structured, error_class=line.error_class)
         for evicted in joiner.start(stream_key, block):
             self._emit(evicted)
 

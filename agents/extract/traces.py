@@ -187,6 +187,7 @@ class OpenTrace:
     headline: bool = False  # lines[0] announced the exception that lines[1:] report
     structured: bool = False  # lines[0] is a JSON record with a level of its own
     counted: bool = False  # already counted (see PartitionExtractor.flush): what joins it adds nothing
+    error_class: str = ""  # the exception class lines[0] names in a field of its own
 
 
 StreamKey = tuple[str, str, str]
@@ -201,6 +202,18 @@ class TraceJoiner:
         self.join_gap_s = join_gap_s
         self.open: dict[StreamKey, OpenTrace] = {}
         self.services: dict[str, int] = {}  # service -> open text blocks, for the fast path
+        # service -> open text blocks whose last line announces the next ("Unhandled
+        # exception:"): that line ("Out of Memory") looks like nothing, but must be parsed.
+        self.announcing: dict[str, int] = {}
+
+    def _announce(self, key: StreamKey, block: OpenTrace, step: int) -> None:
+        if block.structured or not block.lines[-1].rstrip().endswith(":"):
+            return
+        left = self.announcing.get(key[0], 0) + step
+        if left > 0:
+            self.announcing[key[0]] = left
+        else:
+            self.announcing.pop(key[0], None)
 
     def _opened(self, key: StreamKey) -> None:
         self.services[key[0]] = self.services.get(key[0], 0) + 1
@@ -222,7 +235,9 @@ class TraceJoiner:
         if len(block.lines) == 1 and starts_exception(message) and not starts_exception(block.lines[0]):
             block.headline = True
         if len(block.lines) < self.max_lines:
+            self._announce(key, block, -1)
             block.lines.append(message)
+            self._announce(key, block, +1)
         block.last_seen = max(block.last_seen, at)
         return True
 
@@ -234,7 +249,9 @@ class TraceJoiner:
                 or at - block.last_seen > self.join_gap_s or not starts_exception(lines[0])):
             return False
         block.headline = True
+        self._announce(key, block, -1)
         block.lines.extend(lines[: self.max_lines - 1])
+        self._announce(key, block, +1)
         block.last_seen = max(block.last_seen, at)
         return True
 
@@ -242,6 +259,7 @@ class TraceJoiner:
         block = self.open.pop(key, None)
         if block is not None and not block.structured:
             self._closed(key)
+            self._announce(key, block, -1)
         return block
 
     def start(self, key: StreamKey, block: OpenTrace) -> list[OpenTrace]:
@@ -260,6 +278,7 @@ class TraceJoiner:
             # of a traceback that may follow it are parse candidates by themselves (the
             # banner, frames, the exception line); only a code line between them is missed.
             self._opened(key)
+            self._announce(key, block, +1)
         return closed
 
     def close_idle(self, watermark: float, idle_s: float) -> list[OpenTrace]:
@@ -286,8 +305,8 @@ def signal_of_block(block: OpenTrace, *, headline_first: bool = False) -> tuple[
     method, _, path = block.endpoint.partition("\x00")
     head = lines[0]
     if len(lines) == 1:
-        return Signal.from_message(block.service, block.level, block.first_seen, head,
-                                   method=method, path=path, logger=block.logger), None
+        return Signal.from_message(block.service, block.level, block.first_seen, head, method=method,
+                                   path=path, logger=block.logger, error_class=block.error_class), None
     text = "\n".join(lines)
     info = describe_trace("\n".join(lines[1:]) if headline_first or block.headline else text)
     if not info.error_type:
@@ -296,6 +315,6 @@ def signal_of_block(block: OpenTrace, *, headline_first: bool = False) -> tuple[
             info = whole
     template = exception_template(info.error_type, info.headline or head)
     signal = Signal(block.service, normalise_endpoint(method, path) if (method or path) else "",
-                    info.error_type or readable_type(template), template, block.level, block.first_seen,
-                    text, block.logger, info.headline or head)
+                    info.error_type or block.error_class or readable_type(template), template, block.level,
+                    block.first_seen, text, block.logger, info.headline or head)
     return signal, (f"{signal.error_type} @ " + " < ".join(info.frames) if info.frames else template)

@@ -18,6 +18,7 @@ import faust
 
 from agents.gateway.intake import log_intake
 from agents.gateway.metrics import ALERTS, LOG_LINES, record_outcome
+from agents.gateway.opsguard import opsguard_intake
 from agents.gateway.outcomes import GatewayOutcome, LogIntakeOutcome, Rejection, broker_unavailable
 from agents.gateway.publish import publish_all
 from agents.gateway.web import read_body, stepwise
@@ -70,21 +71,34 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
         async def post(self, request, driver):
             return await webhook(self, request, driver)
 
+    async def take_lines(view, request, intake):  # noqa: ANN001 - intake(body) -> LogIntakeOutcome
+        try:
+            data, sent = await read_body(request, gcfg)
+        except Rejection as rejection:
+            return answer(view, LogIntakeOutcome.refused(rejection, 0), request.content_length or 0, close=True)
+        outcome = await intake(data)
+        del data  # the records hold what is kept; the body can go before publishing
+        return answer(view, await publish_lines(outcome), sent)
+
+    async def publish_lines(outcome: LogIntakeOutcome) -> LogIntakeOutcome:
+        if outcome.status == 202:
+            if not await publish("logs.raw", outcome.records):
+                return broker_unavailable(outcome)
+            LOG_LINES.inc(len(outcome.records))
+        return outcome
+
     @app.page("/logs")
     class Logs(faust.web.View):
         async def post(self, request):
-            try:
-                data, sent = await read_body(request, gcfg)
-            except Rejection as rejection:
-                return answer(self, LogIntakeOutcome.refused(rejection, 0), request.content_length or 0,
-                              close=True)
-            outcome = await stepwise(log_intake(
+            return await take_lines(self, request, lambda data: stepwise(log_intake(
                 request.headers, data, gcfg, now=time.time(), query=dict(request.query),
-                fields=cfg.extract.service_fields, service_map=cfg.extract.service_map))
-            del data  # the records hold what is kept; the body can go before publishing
-            if outcome.status == 202:
-                if await publish("logs.raw", outcome.records):
-                    LOG_LINES.inc(len(outcome.records))
-                else:
-                    outcome = broker_unavailable(outcome)
-            return answer(self, outcome, sent)
+                fields=cfg.extract.service_fields, service_map=cfg.extract.service_map)))
+
+    @app.page("/ingest-alert")
+    class OpsGuardAlert(faust.web.View):  # OpsGuard's API (agents.gateway.opsguard)
+        async def post(self, request):
+            async def intake(data: bytes) -> LogIntakeOutcome:
+                return opsguard_intake(request.headers, data, gcfg, now=time.time(),
+                                       service_map=cfg.extract.service_map)
+
+            return await take_lines(self, request, intake)

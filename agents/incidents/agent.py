@@ -1,7 +1,8 @@
 """Thin shell of the incident stage.
 
 One handler reads every input of the state machine (windows, alerts, checks, AI results,
-receipts, approvals, and clock ticks for every state of their partition: `clock.py`), all keyed by service and co-partitioned, folds each into the
+receipts, approvals, people's actions, and clock ticks for every state of their partition:
+`clock.py`), all keyed by service and co-partitioned, folds each into the
 service's changelogged `ServiceState` with the pure reducer, and returns the effects
 (published with acknowledgement, reports written) followed by the new state. A crash in
 between replays the event: the reducer's deterministic ids make downstream effects
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from agents.console.web import register_console
 from agents.incidents.clock import STATES_TABLE, tick_states
 from agents.incidents.digest import DigestBook, DigestPart, apply_digest_part
 from agents.incidents.lifecycle import apply, event_time
@@ -22,7 +24,7 @@ from agents.incidents.state import ServiceState
 from agents.incidents.views import incident_metrics
 from agents.incidents.web import register_views
 from schemas.effects import Store
-from schemas.records import AIResult, Alert, Approval, CheckResult, Clock, Receipt, WindowSummary
+from schemas.records import AIResult, Alert, Approval, CheckResult, Clock, IncidentAction, Receipt, WindowSummary
 
 __all__ = ["INPUTS", "register"]
 
@@ -33,6 +35,7 @@ INPUTS = {
     "ai.results": AIResult,
     "notify.receipts": Receipt,
     "approvals": Approval,
+    "incidents.actions": IncidentAction,
     "incidents.clock": Clock,
 }
 
@@ -63,7 +66,7 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
             _observe(effects)
             return effects
         service = getattr(record, "service", "") or source.key_text
-        if isinstance(record, Approval) and not record.service:
+        if isinstance(record, (Approval, IncidentAction)) and not record.service:
             record = record.model_copy(update={"service": service})
         raw = states.get(service)
         state = ServiceState.model_validate(raw) if raw else None
@@ -82,3 +85,4 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
     stage.consume(INPUTS, fold, agent="incidents")
     stage.consume({"incidents.digest": DigestPart}, digest, agent="digest", invalid_reason="invalid_digest_part")
     register_views(stage, states)
+    register_console(stage, states, cfg)  # GET /console (agents/console)

@@ -2,15 +2,19 @@
 
 Every threshold of the incident lifecycle lives here, so the reducer has no magic numbers.
 Times are seconds of event time. Nothing here is a secret, and nothing here reads a
-file: the runbook index comes in as names (`with_runbook_index`).
+file: the runbook index comes in as names (`with_runbook_index`), the runbooks' specs
+and the approval policy as values (`with_fix_policy`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from agents.incidents.impact import SeverityRules
+from agents.runbooks.catalog import RunbookSpec
 
 __all__ = ["IncidentsConfig"]
 
@@ -53,11 +57,50 @@ class IncidentsConfig(BaseModel):
     check_warn_opens: bool = False
     # Alerts with severity "info" open incidents too.
     alert_info_opens: bool = False
+    # Severity from impact (crashes, fatal levels, whole-service and endpoint outages,
+    # write vs read paths): thresholds and their reasons in `agents.incidents.impact`.
+    severity: SeverityRules = Field(default_factory=SeverityRules)
     # Memory bounds of one service's state.
     dedupe_ids_kept: int = Field(512, ge=16)
     timeline_max: int = Field(300, ge=10)
     closed_incidents_kept: int = Field(20, ge=0)
     fingerprints_kept: int = Field(2000, ge=10)
+
+    # Filled once the configuration is loaded (`with_fix_policy`), never from TOML: the
+    # catalog's specs of the allowed runbooks and the `[approvals]` policy, so the pure
+    # reducer proposes and decides without reading a file or another section.
+    _runbook_specs: dict[str, RunbookSpec] = PrivateAttr(default_factory=dict)
+    _approvers: tuple[str, ...] = PrivateAttr(default=())
+    _second_approver_for_p1: bool = PrivateAttr(default=False)
+    _proposal_ttl_s: float = PrivateAttr(default=3600.0)
+
+    @property
+    def runbook_specs(self) -> dict[str, RunbookSpec]:
+        """The specs of the runbooks that may be proposed (allowed by `runbooks` and valid)."""
+        return self._runbook_specs
+
+    @property
+    def approvers(self) -> tuple[str, ...]:
+        return self._approvers
+
+    @property
+    def second_approver_for_p1(self) -> bool:
+        return self._second_approver_for_p1
+
+    @property
+    def proposal_ttl_s(self) -> float:
+        return self._proposal_ttl_s
+
+    def with_fix_policy(self, specs: Mapping[str, RunbookSpec], approvers: Iterable[str] = (),
+                        second_approver_for_p1: bool = False, proposal_ttl_s: float = 3600.0) -> "IncidentsConfig":
+        """This configuration with the runbook catalog's specs (only those `runbooks` allows)
+        and the approval policy of `[approvals]`."""
+        out = self.model_copy()
+        out._runbook_specs = {name: specs[name] for name in self.runbooks if name in specs}
+        out._approvers = tuple(approvers)
+        out._second_approver_for_p1 = bool(second_approver_for_p1)
+        out._proposal_ttl_s = float(proposal_ttl_s)
+        return out
 
     def with_runbook_index(self, indexed: Iterable[str]) -> "IncidentsConfig":
         """This configuration with `runbooks` resolved against the names of the runbook index.

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.incidents import registry
+from agents.incidents import fixes, registry
 from agents.incidents.effects import Step
+from agents.incidents.impact import Traffic, impact_floor
 from agents.incidents.narrative import narrative_input
-from agents.incidents.state import FindingDecision, Incident, RegistryEntry, higher_severity
+from agents.incidents.state import ONEOFF_JOINED, FindingDecision, Incident, RegistryEntry, higher_severity
 from agents.local_ai import fallback_output
 from agents.local_ai.narrative import narrate_locally, utc
 from schemas.ai_tasks import ClassifyInput, ClassifyOutput, MatchInput, MatchOutput, NarrativeInput, NarrativeOutput
@@ -40,13 +41,36 @@ EDIT_NOTE = "(Edited: the AI summary replaced the built-in text of the first ale
 def classify_payload(step: Step, finding: Finding, window_errors: int = 0, window_lines: int = 0) -> dict[str, Any]:
     seen_before = 1 if finding.fingerprint in step.state.fingerprints_seen else 0
     return ClassifyInput(service=step.state.service, finding=finding, window_errors=window_errors,
-                         window_lines=window_lines, seen_before=seen_before).model_dump(mode="json")
+                         window_lines=window_lines, seen_before=seen_before,
+                         runbooks=list(step.cfg.runbook_specs)).model_dump(mode="json")
 
 
 def settle_finding(step: Step, incident: Incident, finding: Finding, window_errors: int = 0,
                    window_lines: int = 0) -> None:
+    _settle(step, incident, finding, window_errors, window_lines)
+    _apply_impact(step, incident, finding, Traffic(errors=window_errors, lines=window_lines))
+
+
+def _apply_impact(step: Step, incident: Incident, finding: Finding, traffic: Traffic) -> None:
+    """The impact floor of a finding (crash, fatal level, whole service or every write
+    failing): kept on its decision, said in the timeline, and a rise re-alerts at once."""
+    impact = impact_floor(finding, traffic, step.cfg.severity)
     decision = incident.decisions.get(finding.fingerprint)
-    if decision is not None:
+    if not impact.severity or decision is None or higher_severity(decision.floor, impact.severity) == decision.floor:
+        return
+    decision.floor, decision.impact = impact.severity, impact.reason
+    step.note(incident, f"impact of {finding.what}: {impact.reason} (at least {impact.severity})")
+    # A finding still being classified gets its floor with the answer (`on_classify`);
+    # one settled before (its impact grew: the whole service fails now) re-alerts at once.
+    if incident.alerted and decision.stage == "done":
+        raise_severity(step, incident, impact.severity)
+
+
+def _settle(step: Step, incident: Incident, finding: Finding, window_errors: int, window_lines: int) -> None:
+    decision = incident.decisions.get(finding.fingerprint)
+    # A one-off that joined the incident and came back is a real finding now: settled
+    # like any other (its registry entry makes it a known issue, then it is classified).
+    if decision is not None and decision.category != ONEOFF_JOINED:
         entry = step.state.registry.get(decision.entry_id) if decision.entry_id else None
         if entry is not None:
             registry.touch(entry, step.now)
@@ -83,7 +107,7 @@ def _reappeared(step: Step, incident: Incident, finding: Finding, entry: Registr
     data = {"entry_id": entry.entry_id, "match": how, "confidence": confidence,
             "fingerprint": finding.fingerprint, "ticket": entry.jira_ticket_id}
     step.event("registry_matched", incident, data)
-    step.note(incident, f"known issue {entry.entry_id} ({how} match)")
+    step.note(incident, f"known issue: {finding.what} ({how} match)")
     if not incident.ticket_requested:
         # The known issue's ticket becomes the incident's ticket: no second ticket.
         incident.ticket_requested = True
@@ -93,7 +117,7 @@ def _reappeared(step: Step, incident: Incident, finding: Finding, entry: Registr
     if not already_linked and entry.ticket_label:
         body = note or (f"Seen again at {utc(step.now)} in incident {incident.incident_id}: "
                         f"{finding.count} occurrence(s); {entry.occurrences} window(s) in total.")
-        step.outbox("ticket_comment", f"Reappeared: {entry.error_type} on {entry.service}", body,
+        step.outbox("ticket_comment", f"Reappeared: {finding.what} on {entry.service}", body,
                     incident, labels=[entry.ticket_label],
                     fields={"ticket": entry.jira_ticket_id, "entry_id": entry.entry_id})
         step.event("ticket_commented", incident, {"ticket": entry.jira_ticket_id,
@@ -123,10 +147,12 @@ def on_classify(step: Step, incident: Incident, fingerprint: str, output: dict[s
         return
     result = ClassifyOutput.model_validate(output)
     decision = incident.decisions.get(fingerprint) or FindingDecision(stage="classifying")
+    # Impact is evidence a classification cannot argue away: it sets the floor.
+    result = result.model_copy(update={"severity": higher_severity(result.severity, decision.floor)})
     decision.stage, decision.severity = "done", result.severity
     decision.category, decision.probable_cause = result.category, result.probable_cause
     incident.decisions[fingerprint] = decision
-    step.note(incident, f"classified {fingerprint}: {result.severity} {result.category}")
+    step.note(incident, f"classified {finding.what}: {result.severity} {result.category}")
     entry = step.state.registry.get(decision.entry_id) if decision.entry_id else None
     if entry is not None:
         # A known one-off (P4) that came back now carries its real severity.
@@ -136,6 +162,7 @@ def on_classify(step: Step, incident: Incident, fingerprint: str, output: dict[s
     raise_severity(step, incident, result.severity)
     if result.summary is not None:
         on_summary(step, incident, result.summary.model_dump(mode="json"))
+    fixes.after_classify(step, incident, finding, result.runbook, result.params)
 
 
 def _new_issue(step: Step, incident: Incident, finding: Finding, result: ClassifyOutput) -> None:
@@ -152,18 +179,21 @@ def _new_issue(step: Step, incident: Incident, finding: Finding, result: Classif
                                             "label": entry.ticket_label})
     for old in evicted:
         step.event("registry_expired", None, registry.expired_data(old, "capacity"))
-    what = finding.label
-    body = (f"{result.severity} {result.category}: {what}"
-            + (f" at {finding.endpoint}" if finding.endpoint else "")
+    body = (f"{result.severity} {result.category}: {finding.what}"
             + (f"\nProbable cause: {result.probable_cause}" if result.probable_cause else "")
             + (f"\nSample:\n{finding.samples[0]}" if finding.samples else ""))
     if first_ticket:
+        joined = [f.what for fp, f in sorted(incident.findings.items())
+                  if (d := incident.decisions.get(fp)) is not None and d.category == ONEOFF_JOINED]
+        if joined:
+            body += ("\nOne-off errors seen while this incident was open joined it instead of getting a ticket "
+                     "of their own: " + "; ".join(joined))
         message = step.outbox("ticket_create", f"[{result.severity}] {incident.title}", body, incident,
                               severity=result.severity, labels=[incident.ticket_label])
         state.pending_tickets[message.key] = incident.ticket_label
         step.note(incident, "ticket requested")
     else:
-        step.outbox("ticket_comment", f"New finding in {incident.incident_id}", body, incident,
+        step.outbox("ticket_comment", f"New finding: {finding.what}"[:200], body, incident,
                     labels=[incident.ticket_label])
         step.event("ticket_commented", incident, {"label": incident.ticket_label, "reason": "new_finding",
                                                   "fingerprint": finding.fingerprint})
@@ -192,6 +222,8 @@ def _local_severity(step: Step, incident: Incident) -> str:
     severity = incident.severity
     for fingerprint, finding in sorted(incident.findings.items()):
         decided = incident.decisions.get(fingerprint)
+        if decided is not None:
+            severity = higher_severity(severity, decided.floor)
         if decided is not None and decided.severity:
             severity = higher_severity(severity, decided.severity)
             continue

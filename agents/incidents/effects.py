@@ -20,6 +20,7 @@ from schemas.records import AIRequest, IncidentEvent, OutboxMessage
 __all__ = ["Effect", "Publish", "Step", "WriteReport"]
 
 Effect = Publish | WriteReport
+_PAGING_KINDS = ("alert", "update", "alert_edit", "approval_request")
 
 
 @dataclass
@@ -54,6 +55,10 @@ class Step:
                fields: dict[str, str] | None = None) -> OutboxMessage:
         self.state.outbox_seq += 1
         scope = incident.incident_id if incident else self.state.service
+        if incident is not None and incident.acknowledged_by and kind in _PAGING_KINDS:
+            # Someone acknowledged: on-call is not paged again (routing drops PagerDuty);
+            # the channels still get the message.
+            fields = {**(fields or {}), "oncall_acknowledged": "true"}
         message = OutboxMessage(
             key=f"{scope}:{kind}:{self.state.outbox_seq}",
             kind=kind,

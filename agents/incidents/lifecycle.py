@@ -1,9 +1,9 @@
 """The incident state machine of one service: `apply(state, event, now, cfg) -> (state, effects)`.
 
 Inputs are window summaries, alerts, host checks, AI results, delivery receipts,
-approvals and clock ticks (time passing, so AI timeouts and updates fire when due, not
-when the service's next window comes); outputs are records to publish and reports to
-write. Time is the event time
+approvals (`fixes.py`), people's actions (`actions.py`) and clock ticks (time passing,
+so AI timeouts and updates fire when due, not when the service's next window comes);
+outputs are records to publish and reports to write. Time is the event time
 passed in (see `event_time`), never the wall clock, so a replay makes the same
 decisions with the same ids, and a redelivered input makes none. The input state is
 never mutated. Never imports Faust or does I/O.
@@ -17,13 +17,16 @@ from typing import Callable
 
 from pydantic import ValidationError
 
-from agents.incidents import decisions, registry, resolution
+from agents.incidents import actions, decisions, fixes, registry, resolution
 from agents.incidents.config import IncidentsConfig
 from agents.incidents.digest import DIGEST_TOPIC, DigestPart
 from agents.incidents.effects import Effect, Publish, Step
 from agents.incidents.external import alert_finding, check_finding
+from agents.incidents.impact import Traffic, impact_floor
 from agents.incidents.narrative import narrative_input
 from agents.incidents.state import (
+    ONEOFF_JOINED,
+    FindingDecision,
     HourCounters,
     Incident,
     IncidentSummary,
@@ -32,13 +35,22 @@ from agents.incidents.state import (
 )
 from agents.local_ai import fallback_output
 from schemas.ai_tasks import MatchInput
-from schemas.records import AIResult, Alert, Approval, CheckResult, Clock, Finding, Receipt, WindowSummary
+from schemas.records import (
+    AIResult,
+    Alert,
+    Approval,
+    CheckResult,
+    Clock,
+    Finding,
+    IncidentAction,
+    Receipt,
+    WindowSummary,
+)
 
 __all__ = ["InputEvent", "apply", "event_time"]
 
-InputEvent = WindowSummary | Alert | CheckResult | AIResult | Receipt | Approval | Clock
+InputEvent = WindowSummary | Alert | CheckResult | AIResult | Receipt | Approval | IncidentAction | Clock
 
-_APPROVAL_EVENTS = {"approve": "fix_approved", "escalate": "fix_escalated", "executed": "fix_executed"}
 _PENDING_TICKETS_KEPT = 200
 
 
@@ -61,7 +73,11 @@ def _dedupe_key(event: InputEvent) -> str | None:
     if isinstance(event, Receipt):
         return f"r:{event.key}:{event.status}"
     if isinstance(event, Approval):
+        if event.action in ("approve", "escalate"):  # one per decision: a second approver counts
+            return f"p:{event.approval_id}:{event.action}:{event.decision_id or event.actor}"
         return f"p:{event.approval_id}:{event.action}"
+    if isinstance(event, IncidentAction):
+        return f"h:{event.action_id}"
     return None  # AI results are deduplicated by their pending request
 
 
@@ -84,6 +100,7 @@ def apply(state: ServiceState | None, event: InputEvent, now: float,
         state.registry_cleaned_at = step.now
     _HANDLERS[type(event)](step, event)
     _expire_pending(step)
+    fixes.tick(step)
     resolution.post_due_update(step)
     _cleanup_registry(step)
     _archive_resolved(step)
@@ -102,8 +119,12 @@ def _on_window(step: Step, window: WindowSummary) -> None:
     oneoffs: list[Finding] = []
     for finding in window.findings:
         (oneoffs if _is_oneoff(step, finding, incident) else real).append(finding)
+    joins = incident if incident is not None and incident.status == "open" else None
     for finding in oneoffs:
-        _ticket_oneoff(step, finding)
+        if joins is not None:
+            _join_oneoff(step, joins, finding)
+        else:
+            _ticket_oneoff(step, finding)
     for finding in window.findings:
         state.fingerprints_seen[finding.fingerprint] = window.window_start
     if len(state.fingerprints_seen) > step.cfg.fingerprints_kept:
@@ -129,6 +150,8 @@ def _is_oneoff(step: Step, finding: Finding, incident: Incident | None) -> bool:
             and finding.level in cfg.oneoff_levels
             and finding.fingerprint not in state.fingerprints_seen
             and registry.lookup(state, finding) is None
+            # A crash or a fatal line is never a one-off: one line of it means a process died.
+            and impact_floor(finding, Traffic(), cfg.severity).severity != "P1"
             and not (incident is not None and finding.fingerprint in incident.findings))
 
 
@@ -137,9 +160,8 @@ def _ticket_oneoff(step: Step, finding: Finding) -> None:
     label = registry.oneoff_label(finding.fingerprint)
     entry, evicted = registry.add_entry(step.state, finding, step.now, "P4", label, "",
                                         step.cfg.registry_max_entries)
-    what = finding.label
+    what = finding.what
     body = (f"Seen once on {finding.service}: {what}"
-            + (f" at {finding.endpoint}" if finding.endpoint else "")
             + (f"\n{finding.samples[0]}" if finding.samples else ""))
     message = step.outbox("oneoff_ticket", f"One-off: {what} on {finding.service}"[:200], body,
                           severity="P4", labels=[label], fields={"fingerprint": finding.fingerprint})
@@ -151,6 +173,34 @@ def _ticket_oneoff(step: Step, finding: Finding) -> None:
         step.event("registry_expired", None, registry.expired_data(old, "capacity"))
     if step.state.counters is not None:
         step.state.counters.oneoffs.append(finding.fingerprint)
+
+
+def _join_oneoff(step: Step, incident: Incident, finding: Finding) -> None:
+    """A one-off seen while an incident of the service is open joins it as a finding: no
+    ticket of its own (it is most likely part of what is going on), a comment on the
+    incident's ticket, and a registry entry pointing at that ticket so a return is known.
+    It does not keep the incident open: a window of one-offs only still counts as clean."""
+    _merge_finding(step, incident, finding)
+    entry, evicted = registry.add_entry(step.state, finding, step.now, "P4",
+                                        incident.ticket_label or incident.incident_id, "",
+                                        step.cfg.registry_max_entries)
+    incident.decisions[finding.fingerprint] = FindingDecision(stage="done", severity="P4", entry_id=entry.entry_id,
+                                                              category=ONEOFF_JOINED)
+    step.note(incident, f"one-off joined the open incident (no ticket of its own): {finding.what}")
+    step.event("registry_added", incident, {"entry_id": entry.entry_id, "fingerprint": finding.fingerprint,
+                                            "label": entry.ticket_label, "oneoff": True})
+    for old in evicted:
+        step.event("registry_expired", None, registry.expired_data(old, "capacity"))
+    # No ticket asked for yet (its classification is still out): the ticket, when it is
+    # created, lists the one-offs that joined (`decisions._new_issue`).
+    if incident.ticket_label:
+        body = (f"A one-off error, seen once on {finding.service} while this incident was open, joined it "
+                f"as a finding instead of getting a ticket of its own: {finding.what}"
+                + (f"\n{finding.samples[0]}" if finding.samples else ""))
+        step.outbox("ticket_comment", f"One-off joined: {finding.what}"[:200], body, incident,
+                    labels=[incident.ticket_label])
+        step.event("ticket_commented", incident, {"label": incident.ticket_label, "reason": "new_finding",
+                                                  "fingerprint": finding.fingerprint})
 
 
 def _on_errors(step: Step, findings: list[Finding], window_start: float, errors: int, lines: int,
@@ -182,7 +232,7 @@ def _open(step: Step, findings: list[Finding], window_start: float) -> Incident:
     stamp = datetime.fromtimestamp(window_start, tz=timezone.utc).strftime("%Y%m%dT%H%MZ")
     incident_id = f"{state.service}-{stamp}-{state.incident_counter}"
     lead = max(findings, key=lambda f: (f.level in ("fatal", "critical"), f.count, f.fingerprint))
-    title = f"{lead.label} on {state.service}"
+    title = f"{lead.what} on {state.service}"
     incident = Incident(incident_id=incident_id, service=state.service, title=title,
                         opened_at=step.now, last_issue_at=step.now)
     state.incident = incident
@@ -202,7 +252,7 @@ def _merge_finding(step: Step, incident: Incident, finding: Finding) -> None:
         step.event("finding_added", incident, {
             "fingerprint": finding.fingerprint, "kind": finding.kind, "endpoint": finding.endpoint,
             "error_type": finding.error_type, "level": finding.level, "count": finding.count})
-        step.note(incident, f"new finding {finding.fingerprint}: {finding.label}")
+        step.note(incident, f"new finding: {finding.what}")
         return
     known.count += finding.count
     known.last_seen = max(known.last_seen, finding.last_seen)
@@ -251,7 +301,7 @@ def _on_external(step: Step, finding: Finding, firing: bool, resolved: bool) -> 
         del incident.firing[finding.fingerprint]
         if finding.fingerprint in incident.findings:
             incident.findings[finding.fingerprint].status = "resolved"
-        step.note(incident, f"{finding.fingerprint} resolved by {finding.source}")
+        step.note(incident, f"{finding.what} resolved by {finding.source}")
         resolution.maybe_resolve(step)
 
 
@@ -338,14 +388,13 @@ def _on_receipt(step: Step, receipt: Receipt) -> None:
     step.event("ticket_created", incident, {"ticket": ticket, "label": label, "kind": receipt.kind})
 
 
-def _on_approval(step: Step, approval: Approval) -> None:
-    type_ = _APPROVAL_EVENTS.get(approval.action)
-    if type_ is None or approval.approval_id not in step.state.approvals:
-        return
-    incident = step.state.incident
-    linked = incident if incident and incident.incident_id == approval.incident_id else None
-    step.event(type_, linked, {"approval_id": approval.approval_id, "runbook": approval.runbook,
-                               "actor": approval.actor}, incident_id=approval.incident_id)
+def _on_action(step: Step, action: IncidentAction) -> None:
+    """A person's action (`actions.py`); a closed incident is archived and never reopens."""
+    closed = actions.on_action(step, action)
+    if closed is not None:
+        _archive(step.state, closed, step.cfg)
+        if step.state.closed and step.state.closed[-1].incident_id == closed.incident_id:
+            step.state.closed[-1].closed_by = action.actor
 
 
 # --- housekeeping ------------------------------------------------------------------
@@ -387,6 +436,8 @@ def _archive_resolved(step: Step) -> None:
         return
     if any(p.incident_id == incident.incident_id for p in step.state.pending.values()):
         return
+    if fixes.holds(step.state, incident):  # a person may still decide, or a run is being verified
+        return
     _archive(step.state, incident, step.cfg)
 
 
@@ -414,7 +465,8 @@ def _on_clock(step: Step, clock: Clock) -> None:
 _HANDLERS: dict[type, Callable[[Step, object], None]] = {
     AIResult: _on_ai_result,
     Alert: _on_alert,
-    Approval: _on_approval,
+    Approval: fixes.on_approval,
+    IncidentAction: _on_action,
     CheckResult: _on_check,
     Clock: _on_clock,
     Receipt: _on_receipt,

@@ -13,7 +13,7 @@ import hashlib
 import re
 from datetime import datetime, timezone
 
-from agents.incidents.state import Incident
+from agents.incidents.state import ONEOFF_JOINED, Incident
 from agents.local_ai.narrative import utc
 from schemas.ai_tasks import NarrativeInput
 
@@ -22,12 +22,17 @@ __all__ = ["narrative_input", "render_report", "report_filename"]
 
 def narrative_input(incident: Incident, now: float, clean_streak: int) -> NarrativeInput:
     findings = sorted(incident.findings.values(), key=lambda f: (f.first_seen, f.fingerprint))
+    if incident.status == "resolved" and incident.resolved_clean_windows:
+        # The streak that resolved it: a report written windows later says the same.
+        clean_streak = incident.resolved_clean_windows
+    joined = [f.what for f in findings
+              if (d := incident.decisions.get(f.fingerprint)) is not None and d.category == ONEOFF_JOINED]
     return NarrativeInput(
         service=incident.service, incident_id=incident.incident_id, severity=incident.severity,
         opened_at=incident.opened_at, now=now, findings=findings,
         timeline=incident.timeline[-50:], tickets=list(incident.tickets),
         windows_with_errors=incident.windows_with_errors, clean_streak=clean_streak,
-        resolved_at=incident.resolved_at,
+        resolved_at=incident.resolved_at, oneoffs_joined=joined,
     )
 
 
@@ -69,16 +74,19 @@ def render_report(incident: Incident) -> str:
     ]
     lines += [f"- {key}" for key in incident.tickets] or ["- (none recorded)"]
     lines += ["", "## Findings", "",
-              "| Fingerprint | Kind | Endpoint | Error type | Level | Count | First seen | Last seen |",
-              "|---|---|---|---|---|---|---|---|"]
-    for f in sorted(incident.findings.values(), key=lambda f: (f.first_seen, f.fingerprint)):
-        lines.append(f"| `{f.fingerprint}` | {f.kind} | {_cell(f.endpoint)} | {_cell(f.error_type)} | "
-                     f"{f.level} | {f.count} | {utc(f.first_seen)} | {utc(f.last_seen)} |")
-    samples = [(f.fingerprint, s) for f in incident.findings.values() for s in f.samples[:1]]
+              "| What | Endpoint | Example | Kind | Level | Count | First seen | Last seen | Fingerprint |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    ordered = sorted(incident.findings.values(), key=lambda f: (f.first_seen, f.fingerprint))
+    joined = {fp for fp, d in incident.decisions.items() if d.category == ONEOFF_JOINED}
+    for f in ordered:
+        what = f.label + (" (one-off, joined this incident)" if f.fingerprint in joined else "")
+        lines.append(f"| {_cell(what)} | {_cell(f.endpoint)} | {_cell(f.title[:120])} | {f.kind} | {f.level} | "
+                     f"{f.count} | {utc(f.first_seen)} | {utc(f.last_seen)} | `{f.fingerprint}` |")
+    samples = [(f.what, s) for f in ordered for s in f.samples[:1]]
     if samples:
         lines += ["", "### Samples", ""]
-        for fingerprint, sample in sorted(samples):
-            lines += [f"`{fingerprint}`:", "", "```", sample, "```", ""]
+        for what, sample in samples:
+            lines += [f"{what}:", "", "```", sample, "```", ""]
     lines += ["", "## Timeline", ""]
     lines += [f"- {utc(entry['at'])}: {entry['text']}" for entry in incident.timeline]
     return "\n".join(lines).rstrip() + "\n"

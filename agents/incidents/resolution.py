@@ -2,23 +2,24 @@
 
 Resolution is decided on event time; the report, the ticket resolution and the
 resolved messages follow when the AI report (or its built-in fallback) arrives. A
-review may propose a runbook from the allowlist, only ever as an approval request:
-nothing here executes anything.
+review may propose a runbook from the allowlist, only ever as an approval request
+(`fixes.propose`): nothing here executes anything.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from agents.incidents import fixes
 from agents.incidents.decisions import ALERTING
-from agents.incidents.effects import Publish, Step, WriteReport
+from agents.incidents.effects import Step, WriteReport
 from agents.incidents.narrative import narrative_input, render_report, report_filename
 from agents.incidents.state import Incident
 from agents.local_ai.narrative import narrate_locally
 from schemas.ai_tasks import NarrativeOutput, ReviewInput, ReviewOutput
-from schemas.records import Approval
 
-__all__ = ["maybe_resolve", "on_report", "on_review", "on_update", "post_due_update", "reopen", "review_input"]
+__all__ = ["maybe_resolve", "on_report", "on_review", "on_update", "post_due_update", "reopen", "resolve",
+           "review_input"]
 
 
 def _has_pending(step: Step, incident: Incident, task: str) -> bool:
@@ -57,14 +58,25 @@ def maybe_resolve(step: Step) -> None:
     external_only = all(f.kind in ("alert", "check") for f in incident.findings.values())
     if state.clean_streak < step.cfg.resolve_after and not external_only:
         return
+    if fixes.verifying(state, incident):
+        return  # the fix's own verification window says whether it is over (fixes.tick)
+    resolve(step, incident, "logwarden", f"resolved after {state.clean_streak} clean windows in a row")
+
+
+def resolve(step: Step, incident: Incident, by: str, text: str) -> None:
+    """Resolve the open incident (by logwarden, a verified fix's runbook or a person) and ask for its report."""
+    state = step.state
     incident.status, incident.resolved_at = "resolved", step.now
+    incident.resolved_clean_windows = state.clean_streak
     state.resolved_total += 1
     state.last_time_to_resolve_s = step.now - incident.opened_at
     if state.counters is not None:
         state.counters.resolved.append(incident.incident_id)
-    step.event("resolved", incident, {"clean_windows": state.clean_streak,
-                                      "duration_s": step.now - incident.opened_at, "by": "logwarden"})
-    step.note(incident, f"resolved after {state.clean_streak} clean window(s)")
+    data = {"clean_windows": state.clean_streak, "duration_s": step.now - incident.opened_at, "by": by}
+    if by != "logwarden":
+        data["text"] = text
+    step.event("resolved", incident, data)
+    step.note(incident, text)
     payload = narrative_input(incident, step.now, state.clean_streak).model_dump(mode="json")
     step.ask_ai("report", incident, payload)
 
@@ -99,7 +111,8 @@ def review_input(step: Step, incident: Incident) -> ReviewInput:
 def on_review(step: Step, incident: Incident, output: dict[str, Any]) -> None:
     review = ReviewOutput.model_validate(output)
     # Model output is data: a runbook outside the allowlist is reported, never proposed.
-    allowed = bool(review.fix_needed and review.runbook and review.runbook in step.cfg.runbooks)
+    allowed = bool(review.fix_needed and review.runbook and review.runbook in step.cfg.runbooks
+                   and review.runbook in step.cfg.runbook_specs)
     step.event("review_posted", incident, {
         "fix_needed": review.fix_needed, "runbook": review.runbook or "", "runbook_allowed": allowed,
         "related_tickets": review.related_tickets, "rationale": review.rationale})
@@ -110,14 +123,8 @@ def on_review(step: Step, incident: Incident, output: dict[str, Any]) -> None:
         step.event("ticket_commented", incident, {"label": incident.ticket_label, "reason": "review"})
     if not allowed:
         return
-    approval_id = f"{incident.incident_id}:fix:{incident.ai_seq}"
-    step.state.approvals[approval_id] = incident.incident_id
-    approval = Approval(approval_id=approval_id, incident_id=incident.incident_id, service=incident.service,
-                        action="requested", runbook=review.runbook or "", at=step.now,
-                        detail={"rationale": review.rationale})
-    step.effects.append(Publish("approvals", step.state.service, approval))
-    step.event("fix_proposed", incident, {"approval_id": approval_id, "runbook": review.runbook, "params": {},
-                                          "expires_at": None})
+    fixes.propose(step, incident, review.runbook or "", origin="review",
+                  why=f"post-resolution review: {review.rationale}"[:500])
 
 
 def reopen(step: Step, incident: Incident) -> None:

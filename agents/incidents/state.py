@@ -16,9 +16,11 @@ from schemas.records import Finding
 
 __all__ = [
     "FindingDecision",
+    "FixProposal",
     "HourCounters",
     "Incident",
     "IncidentSummary",
+    "ONEOFF_JOINED",
     "PendingRequest",
     "PeriodCounts",
     "RegistryEntry",
@@ -58,6 +60,11 @@ class RegistryEntry(_State):
     occurrences: int = 1
 
 
+# `FindingDecision.category` of a one-off that joined an open incident instead of
+# getting a ticket of its own (lifecycle `_join_oneoff`); the incident text says so.
+ONEOFF_JOINED = "one-off joined"
+
+
 class FindingDecision(_State):
     """How one fingerprint of an incident was settled (registry hit, AI match, classification)."""
 
@@ -66,6 +73,8 @@ class FindingDecision(_State):
     entry_id: str = ""
     category: str = ""
     probable_cause: str = ""
+    floor: str = ""  # the lowest severity its impact allows (agents.incidents.impact), "" none
+    impact: str = ""  # why, in one line
 
 
 class PendingRequest(_State):
@@ -78,6 +87,31 @@ class PendingRequest(_State):
     asked_at: float
 
 
+class FixProposal(_State):
+    """A runbook proposed for an incident, from the request to the verdict (ops/APPROVALS.md).
+
+    pending -> approved (order out) -> running -> verifying -> verified | failed;
+    pending -> escalated | expired | withdrawn (the incident resolved or was closed);
+    a run that did not end ok is escalated at once.
+    """
+
+    approval_id: str  # "<incident id>:fix:<n>"
+    incident_id: str
+    runbook: str
+    params: dict[str, str] = Field(default_factory=dict)
+    dry_run: bool = True
+    origin: Literal["open", "review"] = "open"
+    status: Literal["pending", "approved", "running", "verifying", "verified", "failed", "escalated",
+                    "expired", "withdrawn"] = "pending"
+    proposed_at: float
+    expires_at: float
+    approved_by: list[str] = Field(default_factory=list)
+    executed_at: float | None = None
+    verify_from: float | None = None  # the run's first full window starts here
+    verify_until: float | None = None
+    errors_after_run: bool = False
+
+
 class Incident(_State):
     incident_id: str
     service: str
@@ -86,6 +120,9 @@ class Incident(_State):
     severity: str = ""
     opened_at: float
     resolved_at: float | None = None
+    # Clean windows in a row that resolved it: what the report says, whatever the streak
+    # has grown to by the time the report is written.
+    resolved_clean_windows: int = 0
     last_issue_at: float
     windows_with_errors: int = 0
     reopen_count: int = 0
@@ -104,6 +141,10 @@ class Incident(_State):
     report_text: str = ""
     report_written: bool = False
     ai_seq: int = 0
+    fix_seq: int = 0  # numbers the incident's approval ids
+    acknowledged_by: str = ""  # on-call is not paged again once someone acknowledged
+    acknowledged_at: float | None = None
+    escalated: bool = False  # on-call was paged by an escalation
 
 
 class IncidentSummary(_State):
@@ -117,6 +158,7 @@ class IncidentSummary(_State):
     tickets: list[str] = Field(default_factory=list)
     findings: int = 0
     reopen_count: int = 0
+    closed_by: str = ""  # a person who closed it by hand
 
 
 class PeriodCounts(BaseModel):
@@ -154,6 +196,7 @@ class ServiceState(_State):
     pending: dict[str, PendingRequest] = Field(default_factory=dict)
     pending_tickets: dict[str, str] = Field(default_factory=dict)  # outbox key -> label
     approvals: dict[str, str] = Field(default_factory=dict)  # approval id -> incident id
+    fixes: dict[str, FixProposal] = Field(default_factory=dict)  # approval id -> proposal, bounded
     seen_ids: list[str] = Field(default_factory=list)  # redelivery guard, bounded
     counters: HourCounters | None = None
     opened_total: int = 0

@@ -11,7 +11,7 @@ from typing import Any
 
 from agents.incidents.state import Incident, ServiceState
 
-__all__ = ["find_incident", "incident_metrics", "incident_view", "registry_view"]
+__all__ = ["find_incident", "fixes_view", "incident_metrics", "incident_view", "registry_view"]
 
 
 def _incident_dict(incident: Incident, detail: bool) -> dict[str, Any]:
@@ -21,6 +21,7 @@ def _incident_dict(incident: Incident, detail: bool) -> dict[str, Any]:
         "resolved_at": incident.resolved_at, "tickets": list(incident.tickets),
         "findings": len(incident.findings), "reopen_count": incident.reopen_count,
         "firing": sorted(incident.firing),
+        "acknowledged_by": incident.acknowledged_by,
     }
     if detail:
         out["findings"] = [f.model_dump(mode="json") for f in
@@ -29,6 +30,12 @@ def _incident_dict(incident: Incident, detail: bool) -> dict[str, Any]:
         out["summary"] = incident.summary_text
         out["report"] = incident.report_text
     return out
+
+
+def fixes_view(state: ServiceState, incident_id: str) -> list[dict[str, Any]]:
+    """The incident's fix proposals, oldest first (what the console and `incidents show` list)."""
+    fixes = [f for f in state.fixes.values() if f.incident_id == incident_id]
+    return [f.model_dump(mode="json") for f in sorted(fixes, key=lambda f: (f.proposed_at, f.approval_id))]
 
 
 def incident_view(state: ServiceState) -> dict[str, Any]:
@@ -44,7 +51,7 @@ def incident_view(state: ServiceState) -> dict[str, Any]:
 def find_incident(state: ServiceState, incident_id: str) -> dict[str, Any] | None:
     """Full detail of the current incident, or the summary of a closed one; None if unknown."""
     if state.incident is not None and state.incident.incident_id == incident_id:
-        return _incident_dict(state.incident, detail=True)
+        return {**_incident_dict(state.incident, detail=True), "fixes": fixes_view(state, incident_id)}
     for summary in state.closed:
         if summary.incident_id == incident_id:
             return {**summary.model_dump(mode="json"), "service": state.service, "status": "closed"}

@@ -13,7 +13,7 @@ import re
 from schemas.ai_tasks import ClassifyInput, ClassifyOutput
 from schemas.records import Finding
 
-__all__ = ["classify_locally", "severity_floor"]
+__all__ = ["classify_locally", "incident_kind", "severity_floor"]
 
 _SEVERITIES = ("P1", "P2", "P3")
 _FATAL_LEVELS = {"fatal", "critical", "crit", "emerg", "emergency", "alert", "panic", "severe"}
@@ -84,6 +84,29 @@ def severity_floor(finding: Finding) -> str:
     return "P3"
 
 
+# Incident kinds the runbook catalog's `propose_for` names, and what in a finding says
+# so; first match wins (an OOM kill that restarts a pod is "oom", not "crash_loop").
+_KINDS: list[tuple[str, re.Pattern[str]]] = [
+    ("oom", re.compile(r"out ?of ?memory|outofmemoryerror|oom[- ]?kill|cannot allocate memory|memoryerror|"
+                       r"memory limit exceeded")),
+    ("crash_loop", re.compile(r"crash ?loop|back-off restarting|restarting failed container|"
+                              r"segmentation fault|segfault|sigsegv|core dumped|kernel panic|\bpanic\b")),
+    ("deploy_regression", re.compile(r"since (?:the )?(?:deploy|release|rollout)|after (?:the )?(?:deploy|release|"
+                                     r"rollout|upgrade)|regression|new version|incompatible version")),
+    ("saturation", re.compile(r"too many connections|connection pool (?:exhausted|timeout)|pool exhausted|"
+                              r"saturat|overload|queue (?:full|backlog)|rate limit|throttl|"
+                              r"\bhttp 50[34]\b|service unavailable|gateway time-?out")),
+]
+
+
+def incident_kind(finding: Finding) -> str:
+    """The runbook kind a finding shows ("oom", "crash_loop", "deploy_regression",
+    "saturation"), or "" when it shows none: the built-in rules propose the runbooks whose
+    `propose_for` lists it."""
+    text = " ".join([finding.error_type, finding.template, finding.title, *finding.samples[:3]]).lower()
+    return next((kind for kind, pattern in _KINDS if pattern.search(text)), "")
+
+
 def classify_locally(inp: ClassifyInput) -> ClassifyOutput:
     finding = inp.finding
     text = _text(finding)
@@ -131,7 +154,7 @@ def classify_locally(inp: ClassifyInput) -> ClassifyOutput:
         severity = "P3"  # a single unexplained error is worth a quiet ticket, not a page
 
     where = f" on {finding.endpoint}" if finding.endpoint else ""
-    what = finding.error_type or finding.template[:80] or "error"
+    what = finding.label or "error"  # readable: never a template id or a masked `<*>`
     probable_cause = f"{cause} ({what}{where}, {finding.count}x in the window)"
     return ClassifyOutput(
         severity=severity,  # type: ignore[arg-type]

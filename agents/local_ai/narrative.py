@@ -34,14 +34,14 @@ def _duration(seconds: float) -> str:
 
 
 def _label(f: Finding) -> str:
-    return f.label[:80]
+    return f.what[:100]
 
 
 def _headline(inp: NarrativeInput) -> str:
     if not inp.findings:
         return "errors"
     top = max(inp.findings, key=lambda f: f.count)
-    return _label(top) + (f" on {top.endpoint}" if top.endpoint else "")
+    return _label(top)
 
 
 def _facts(inp: NarrativeInput) -> list[str]:
@@ -59,6 +59,9 @@ def _facts(inp: NarrativeInput) -> list[str]:
         lines.append(f"- Endpoints affected: {', '.join(endpoints[:10])}")
     if inp.tickets:
         lines.append(f"- Tickets: {', '.join(inp.tickets)}")
+    if inp.oneoffs_joined:
+        lines.append(f"- One-off errors seen while this incident was open joined it instead of getting a "
+                     f"ticket of their own: {'; '.join(inp.oneoffs_joined[:5])}")
     return lines
 
 
@@ -66,8 +69,7 @@ def _signatures(inp: NarrativeInput) -> list[str]:
     out = ["", "Signatures (most frequent first):"]
     ranked = sorted(inp.findings, key=lambda f: (-f.count, f.fingerprint))
     for f in ranked[:_MAX_FINDINGS_LISTED]:
-        where = f" on {f.endpoint}" if f.endpoint else ""
-        out.append(f"- {f.count}x {_label(f)}{where} [{f.level}]")
+        out.append(f"- {f.count}x {_label(f)} [{f.level}]")
         if f.samples:
             out.append(f"  sample: {f.samples[0][:300]}")
     if len(ranked) > _MAX_FINDINGS_LISTED:

@@ -8,6 +8,9 @@ what finally fails goes to the dead-letter topic with the reason.
 
 from __future__ import annotations
 
+import time
+
+from agents.approvals.links import with_decision_links
 from agents.notify.notifier import Notifier
 from schemas.effects import Publish
 from schemas.records import OutboxMessage
@@ -29,6 +32,12 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
 
     async def deliver(msg: OutboxMessage, source) -> list[Publish]:  # noqa: ANN001
         n = notifier()
+        # Signed Approve/Escalate links on an approval request (when approvals.link_secret is set).
+        msg = with_decision_links(msg, cfg.approvals.public_url, cfg.approvals.link_secret.get_secret_value(),
+                                  cfg.approvals.link_ttl_s, time.time())
+        if msg.kind == "approval_request" and cfg.approvals.slack_signing_secret.get_secret_value():
+            # Buttons only where a click can be verified (POST /slack/interactions).
+            msg = msg.model_copy(update={"fields": {**msg.fields, "slack_buttons": "true"}})
         receipts = await n.deliver(msg)
         effects = [Publish("notify.receipts", msg.service or msg.incident_id, receipt.model_copy(update={
             "trace_id": msg.trace_id, "service": msg.service,

@@ -41,8 +41,15 @@ _STATUS = {
 SEVERITY_COLOURS = {"P1": 0xD32F2F, "P2": 0xF57C00, "P3": 0xFBC02D, "P4": 0x1976D2}
 _RESOLVED_COLOUR = 0x388E3C
 # Fields with a fixed place and label; any other field follows, sorted by name.
-_KNOWN_FIELDS = (("what", "What broke"), ("since", "Since"), ("occurrences", "Occurrences"))
+_KNOWN_FIELDS = (("what", "What broke"), ("since", "Since"), ("occurrences", "Occurrences"),
+                 ("expires_at", "Decide by"), ("approval_id", "Approval id"))
+_TIMES = frozenset({"since", "expires_at"})
 _LINK_ORDER = ("ticket", "incident")
+# Fields for machines (a vendor's idempotency, the registry): carried, never shown to people.
+# A proposal's runbook, command and mode are in its body already; the rest steer channels.
+_MACHINE_FIELDS = frozenset({"fingerprint", "entry_id", "oncall_acknowledged", "pagerduty_action",
+                             "priority_raised", "escalated", "slack_buttons", "runbook", "command", "dry_run",
+                             "service", "incident_id"})
 
 
 def truncate(text: str, limit: int) -> str:
@@ -81,10 +88,10 @@ def facts(msg: OutboxMessage) -> list[tuple[str, str]]:
         out.append(("Service", msg.service))
     for key, label in _KNOWN_FIELDS:
         if msg.fields.get(key):
-            out.append((label, _when(msg.fields[key]) if key == "since" else msg.fields[key]))
+            out.append((label, _when(msg.fields[key]) if key in _TIMES else msg.fields[key]))
     if msg.incident_id:
         out.append(("Incident", msg.incident_id))
-    known = {key for key, _ in _KNOWN_FIELDS}
+    known = {key for key, _ in _KNOWN_FIELDS} | _MACHINE_FIELDS
     for key in sorted(msg.fields):
         if key not in known and msg.fields[key]:
             out.append((key.replace("_", " ").capitalize(), msg.fields[key]))

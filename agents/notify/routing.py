@@ -27,6 +27,14 @@ def rule_matches(rule: RouteRule, msg: OutboxMessage) -> bool:
 
 def route(msg: OutboxMessage, cfg: NotifyConfig, configured: Collection[str]) -> list[str]:
     """Channel names for `msg`, without repeats, in the order the configuration gives."""
+    names = _route(msg, cfg, configured)
+    if msg.fields.get("oncall_acknowledged") == "true":
+        # On-call acknowledged the incident: no page again; the other channels still get it.
+        names = [name for name in names if name != "pagerduty"] or list(dict.fromkeys(cfg.fallback_channels))
+    return names
+
+
+def _route(msg: OutboxMessage, cfg: NotifyConfig, configured: Collection[str]) -> list[str]:
     if msg.channels:
         # An explicit list is obeyed as is; an unconfigured name then fails visibly.
         return list(dict.fromkeys(msg.channels))

@@ -204,6 +204,7 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
     started = time.monotonic()
     err.write(f"logwarden: replay {ns.replay_id} in namespace {ns.prefix}* (group {ns.app_id})\n")
     lines = asyncio.run(_prepare(cfg, broker, ns, files or [], service, since, until, lambda n: None))
+    sent_s = time.monotonic() - started
     err.write(f"logwarden: {lines:,} input lines in the replay's logs.raw; running the pipeline\n")
     port = free_port()
     overrides = replay_overrides(ns, cfg.data_dir, port, notify=notify)
@@ -235,6 +236,7 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
             "source": ", ".join(files) if files else f"topics {', '.join(cfg.topic_prefix + t for t in INPUT_TOPICS)}",
             "since": since, "until": until, "lines": lines, "seconds": round(seconds, 2),
             "lines_per_s": round(lines / seconds, 1) if seconds > 0 else 0.0,
+            "phases_s": {"input": round(sent_s, 2), "pipeline": round(seconds - sent_s, 2)},
             "notify": "sent through the configured channels" if notify
                       else f"written to {directory / 'notifications.jsonl'}, sent to nobody"}
     report = asyncio.run(_collect(broker, ns, cfg.partitions, meta))

@@ -3,7 +3,7 @@
 The user's configuration with the replay's overrides (`namespace.replay_overrides`),
 every stage of `REPLAY_STAGES`, and the replay's AI stage answering from the live run's
 `ai.results` (read once at start, from the topic named by `answers_topic`). Stopped by
-its parent with SIGTERM once everything is consumed.
+its parent with SIGTERM once everything is consumed, or by itself once its parent is gone.
 """
 
 from __future__ import annotations
@@ -11,6 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
+import threading
+import time
 
 from streams.config import load_config
 from streams.kafka.reader import UnknownTopic, read_topic
@@ -30,6 +34,17 @@ async def _recorded(broker: str, topic: str) -> RecordedAnswers:
     return answers
 
 
+def _stop_with_parent(parent: int) -> None:
+    """SIGTERM to itself once the `logwarden replay` that started it is gone (killed, say):
+    the worker runs in a session of its own, so nothing else would stop it."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="replay-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     from streams.app import create_app
     from streams.stage import StageRunner
@@ -40,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--answers-topic", default="")
     p.add_argument("-c", "--config")
     args = p.parse_args(argv)
+    _stop_with_parent(os.getppid())
     cfg = load_config(args.config, **json.loads(args.overrides))
     recorded = asyncio.run(_recorded(cfg.broker, args.answers_topic))
     app = create_app(cfg)

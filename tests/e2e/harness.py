@@ -123,23 +123,29 @@ def produce(bootstrap: str, records: list[tuple[str, str, float]]) -> None:
     asyncio.run(run())
 
 
-def read_all(bootstrap: str, topic: str, idle: float = 1.0) -> list[tuple[bytes | None, bytes]]:
+def read_all(bootstrap: str, topic: str, idle: float = 1.0, to_end: bool = False) -> list[tuple[bytes | None, bytes]]:
+    """The topic's records until it has been quiet `idle` seconds, or with `to_end` up to its end as of now.
+
+    A topic written to more often than every `idle` seconds (a probe on a short interval)
+    is never quiet: read it `to_end`, or the read never returns.
+    """
     async def run():
-        return [(k, v) async for _p, _o, k, v in read_topic(bootstrap, topic, idle_timeout=idle)]
+        return [(k, v) async for _p, _o, k, v in read_topic(bootstrap, topic, idle_timeout=0 if to_end else idle,
+                                                             to_end=to_end)]
 
     return asyncio.run(run())
 
 
-def read_json(bootstrap: str, topic: str, idle: float = 1.0) -> list[dict]:
-    return [json.loads(v) for _k, v in read_all(bootstrap, topic, idle)]
+def read_json(bootstrap: str, topic: str, idle: float = 1.0, to_end: bool = False) -> list[dict]:
+    return [json.loads(v) for _k, v in read_all(bootstrap, topic, idle, to_end)]
 
 
 def wait_for(bootstrap: str, topic: str, predicate: Callable[[list[dict]], bool], timeout: float = 90,
-             worker: WorkerProcess | None = None) -> list[dict]:
+             worker: WorkerProcess | None = None, to_end: bool = False) -> list[dict]:
     deadline = time.monotonic() + timeout
     records: list[dict] = []
     while time.monotonic() < deadline:
-        records = read_json(bootstrap, topic, idle=0.5)
+        records = read_json(bootstrap, topic, idle=0.5, to_end=to_end)
         if predicate(records):
             return records
         if worker is not None and worker.proc is not None and worker.proc.poll() is not None:

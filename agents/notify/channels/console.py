@@ -20,7 +20,16 @@ from agents.notify.delivery import DeliveryResult, RateRule
 from agents.notify.render import plain_text
 from schemas.records import OutboxMessage
 
-__all__ = ["ConsoleChannel"]
+__all__ = ["ConsoleChannel", "console_ticket"]
+
+_CREATES = ("ticket_create", "oneoff_ticket")
+_TICKET_KINDS = (*_CREATES, "ticket_comment", "ticket_resolve")
+
+
+def console_ticket(msg: OutboxMessage) -> str:
+    """The ticket a console message is about: its label (the incident id, or the one-off's
+    `lw-oneoff-…` label), as a Jira label finds the issue."""
+    return msg.labels[0] if msg.labels and msg.kind in _TICKET_KINDS else ""
 
 
 class ConsoleChannel:
@@ -33,8 +42,9 @@ class ConsoleChannel:
         self.stream = stream if stream is not None else sys.stdout
 
     async def send(self, msg: OutboxMessage, memory: Mapping[str, str]) -> DeliveryResult:
-        text = plain_text(msg)
-        line = json.dumps({"key": msg.key, "kind": msg.kind, "incident_id": msg.incident_id,
+        ticket = console_ticket(msg)
+        text = plain_text(msg) + (f"\nTicket: {ticket}" if ticket and msg.kind in _TICKET_KINDS else "")
+        line = json.dumps({"key": msg.key, "kind": msg.kind, "incident_id": msg.incident_id, "ticket": ticket,
                            "service": msg.service, "severity": msg.severity, "title": msg.title,
                            "text": text, "links": msg.links, "at": msg.at}, ensure_ascii=False)
         try:
@@ -46,7 +56,9 @@ class ConsoleChannel:
         if self.print:
             rule = "─" * 72
             print(f"{rule}\n{text}\n{rule}", file=self.stream, flush=True)
-        return DeliveryResult.delivered(external_ref=msg.key)
+        # The "ticket" a console creates is its label: what a person reads in the incident
+        # text and can search for, never the outbox key.
+        return DeliveryResult.delivered(external_ref=ticket if msg.kind in _CREATES else msg.key)
 
     def vendor_deduplicates(self, msg: OutboxMessage, memory: Mapping[str, str]) -> bool:
         return False

@@ -15,6 +15,7 @@ import httpx
 from agents.notify.channels.http_outcome import exchange, failure_for_status, retry_after_seconds
 from agents.notify.config import SlackSettings
 from agents.notify.delivery import DeliveryResult, RateRule
+from agents.approvals.slack import approval_buttons
 from agents.notify.render import slack_payload
 from schemas.records import OutboxMessage
 
@@ -44,6 +45,10 @@ class SlackChannel:
 
     async def send(self, msg: OutboxMessage, memory: Mapping[str, str]) -> DeliveryResult:
         payload = slack_payload(msg)
+        if msg.kind == "approval_request" and msg.fields.get("approval_id") and msg.fields.get("slack_buttons"):
+            # Approve/Escalate buttons, answered at POST /slack/interactions (agents.approvals);
+            # only with approvals.slack_signing_secret set (the notify stage says so in the fields).
+            payload["blocks"].append(approval_buttons(msg.fields["approval_id"]))
         if not self.bot:
             return await self._webhook(payload)
         ts = memory.get("ts", "") if msg.incident_id and msg.kind in _INCIDENT_KINDS else ""

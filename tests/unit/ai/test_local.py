@@ -68,7 +68,7 @@ def test_narratives_are_written_from_the_history():
                          now=1_700_000_300.0, findings=findings, tickets=["OPS-12"], windows_with_errors=5,
                          timeline=[{"at": 1_700_000_000.0, "text": "opened"}])
     summary = narrate_locally("summary", inp)
-    assert summary.title == "[P2] api: HTTP 503 on GET /users/{id}"
+    assert summary.title == "[P2] api: HTTP 503 at GET /users/{id}"  # the route a finding failed on
     assert "15 errors in 2 distinct signatures" in summary.text and "OPS-12" in summary.text
     assert "2023-11-14 22:13:20 UTC" in summary.text and "POST /pay" in summary.text
     update = narrate_locally("update", inp)

@@ -22,6 +22,7 @@ from agents.incidents.digest import DigestBook, DigestPart, apply_digest_part
 from agents.incidents.effects import Effect, Publish, WriteReport
 from agents.incidents.lifecycle import apply, event_time
 from agents.incidents.state import ServiceState
+from agents.runbooks.catalog import load_catalog
 from schemas.records import (
     AIRequest,
     AIResult,
@@ -30,6 +31,8 @@ from schemas.records import (
     CheckResult,
     Clock,
     Finding,
+    FixOrder,
+    IncidentAction,
     IncidentEvent,
     OutboxMessage,
     Receipt,
@@ -37,6 +40,8 @@ from schemas.records import (
 )
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "incidents"
+# The project's own runbook catalog, as production loads it (streams.config).
+CATALOG = load_catalog(Path(__file__).resolve().parents[3] / "ops" / "runbooks" / "index.toml")
 
 DEFAULT_AI: dict[str, dict[str, Any]] = {
     "classify": {"severity": "P2", "one_off": False, "category": "code",
@@ -113,6 +118,10 @@ class Run:
     def approvals(self) -> list[str]:
         return [f"{r.action} {r.runbook}" for r in self.records(Approval)]
 
+    def orders(self) -> list[str]:
+        return [f"{r.runbook} {'+'.join(r.approved_by)}{' dry_run' if r.dry_run else ''}"
+                for r in self.records(FixOrder)]
+
 
 class ScenarioPlayer:
     def __init__(self, scenario: dict[str, Any], roundtrip: bool = False):
@@ -120,7 +129,9 @@ class ScenarioPlayer:
         # roundtrip: store every state as JSON and reload it before the next event, as a
         # restarted worker rebuilding its table from the changelog would.
         self.roundtrip = roundtrip
-        self.cfg = IncidentsConfig(**scenario.get("config", {}))
+        # `approvals`: the [approvals] policy (approvers, second_approver_for_p1, proposal_ttl_s).
+        self.cfg = IncidentsConfig(**scenario.get("config", {})).with_fix_policy(
+            CATALOG.runbooks, **scenario.get("approvals", {}))
         self.start = datetime.fromisoformat(scenario["start"].replace("Z", "+00:00")).timestamp()
         self.ai = {**DEFAULT_AI, **scenario.get("ai", {}).get("outputs", {})}
         self.classify_by_fp = scenario.get("ai", {}).get("classify_by_fingerprint", {})
@@ -158,6 +169,16 @@ class ScenarioPlayer:
             return _alert_from_alertmanager(item["alertmanager"], service, at)
         if "clock" in item:  # a tick of incidents.clock, `clock` seconds into the minute
             return Clock(at=at + item["clock"], service=service)
+        if "approval" in item:  # a person's decision or the executor's report, `second` into the minute
+            spec = dict(item["approval"])
+            at += spec.pop("second", 0)
+            incident_id = spec["approval_id"].split(":fix:")[0]
+            return Approval(incident_id=incident_id, service=service, at=at, **spec)
+        if "action" in item:  # a person's action on an incident
+            spec = dict(item["action"])
+            at += spec.pop("second", 0)
+            action_id = spec.pop("action_id", f"{spec['incident_id']}|{spec['action']}|{at:.0f}")
+            return IncidentAction(action_id=action_id, service=service, at=at, **spec)
         if "check" in item:
             spec = item["check"]
             return CheckResult(id=f"{spec['check']}|{spec['status']}|{at:.0f}", service=service, at=at, **spec)

@@ -63,3 +63,36 @@ def test_the_runbook_allowlist_is_resolved_once_when_the_configuration_loads(tmp
                "LOGWARDEN_INCIDENTS__RUNBOOKS": '["scale-up"]'}
     assert load_config(environ=missing).incidents.runbooks == []
     assert load_config(environ={"LOGWARDEN_AI__RUNBOOKS_INDEX": str(tmp_path / "absent.toml")}).incidents.runbooks == []
+
+
+def test_the_runbook_specs_and_approval_policy_reach_the_reducer_when_the_configuration_loads(tmp_path):
+    cfg = load_config(environ={"LOGWARDEN_INCIDENTS__RUNBOOKS": '["scale-up"]',
+                               "LOGWARDEN_APPROVALS__APPROVERS": '["cli:alice"]',
+                               "LOGWARDEN_APPROVALS__SECOND_APPROVER_FOR_P1": "true",
+                               "LOGWARDEN_APPROVALS__PROPOSAL_TTL_S": "900"})
+    incidents = cfg.incidents
+    assert list(incidents.runbook_specs) == ["scale-up"]  # only what `runbooks` allows
+    assert incidents.runbook_specs["scale-up"].command[0] == "kubectl"
+    assert (incidents.approvers, incidents.second_approver_for_p1, incidents.proposal_ttl_s) == (
+        ("cli:alice",), True, 900.0)
+    # A copy keeps them; the TOML section has no such keys.
+    assert incidents.model_copy().runbook_specs == incidents.runbook_specs
+    assert not {"runbook_specs", "approvers", "proposal_ttl_s"} & set(IncidentsConfig.model_fields)
+    missing = load_config(environ={"LOGWARDEN_AI__RUNBOOKS_INDEX": str(tmp_path / "absent.toml")})
+    assert missing.incidents.runbook_specs == {}
+    assert IncidentsConfig().runbook_specs == {} and IncidentsConfig().proposal_ttl_s == 3600.0
+
+
+def test_the_built_in_rules_name_incident_kinds_the_catalog_proposes_for():
+    from agents.local_ai.classify import incident_kind
+    from schemas.records import Finding
+
+    def kind(**fields):
+        return incident_kind(Finding(fingerprint="fp1:x", service="api", **fields))
+
+    assert kind(error_type="OutOfMemoryError") == "oom"
+    assert kind(template="Back-off restarting failed container api") == "crash_loop"
+    assert kind(error_type="HTTP 503") == "saturation"
+    assert kind(template="too many connections") == "saturation"
+    assert kind(template="errors since the deploy of v2.3") == "deploy_regression"
+    assert kind(error_type="KeyError") == ""

@@ -17,6 +17,7 @@ from schemas.records import (
     Approval,
     CheckResult,
     Finding,
+    FixOrder,
     IncidentEvent,
     OutboxMessage,
     Receipt,
@@ -224,8 +225,11 @@ def test_approval_decisions_become_events_only_for_proposed_fixes():
     state = run.states["checkout"]
     decision = approval.model_copy(update={"action": "approve", "actor": "alice", "at": T0 + 900})
     state, effects = _feed(state, decision)
-    (event,) = _records(effects, IncidentEvent)
+    event = _records(effects, IncidentEvent)[0]
     assert event.type == "fix_approved" and event.incident_id == approval.incident_id
+    (order,) = _records(effects, FixOrder)
+    assert (order.approval_id, order.runbook, order.params) == (approval.approval_id, "restart-service",
+                                                                {"service": "checkout"})
     _, effects = _feed(state, decision.model_copy(update={"approval_id": "someone-else:fix:1"}))
     assert effects == []
 

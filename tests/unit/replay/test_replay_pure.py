@@ -51,3 +51,12 @@ def test_backtest_lists_only_what_changed():
     diff = compare(current, candidate)
     assert diff["incidents"] == [{"change": "missed", "service": "search", "current": ["b-1"], "candidate": []}]
     assert diff["resolved_at"] == [{"incident": "a-1", "current": T0 + 600, "candidate": T0 + 420}]
+
+
+def test_docker_compose_lines_are_keyed_and_timed_as_extraction_reads_them():
+    # `docker compose logs` of a pino service: the compose name is the service, the JSON's time the time
+    lines = [b'search-1    | {"level":50,"time":1780000025000,"pid":17,"msg":"upstream timeout"}',
+             b'payments-1  | 2026-05-28 20:27:09,000 ERROR [payments.api] failed',
+             b"payments-1  | Traceback (most recent call last):"]
+    recs = list(file_records(lines, ExtractConfig()))
+    assert [(r.key, r.at) for r in recs] == [(b"search-1", T0 + 5), (b"payments-1", T0 + 9), (b"payments-1", T0 + 9)]

@@ -1,0 +1,197 @@
+"""`logwarden replay` and `logwarden backtest` end to end, on the embedded Tansu broker.
+
+Input: a generated past day of `docker compose logs` from five services
+(`ops.bench.replay_day`, real line shapes) with planted incidents, a known issue coming
+back and a one-off. What is expected comes from the generator's plan, never from the
+code under test: each incident opens in the window of its first minute (the alert at
+that window's end), resolves once `resolve_after` clean windows followed its last error
+minute, and nothing else is opened. Then determinism: a live worker's run and a replay
+of its topics give the same incident events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from ops.bench.replay_day import DAY, ONEOFF, PLAN, write_day
+from schemas.records import Clock, encode, encode_tick
+from streams.demo import scenario
+from streams.kafka import create_topics
+from tests.conftest import run_cli
+from tests.e2e.harness import NO_TICKS, WorkerProcess, base_env, read_json, wait_for
+
+pytestmark = pytest.mark.broker
+
+LINES = 20_000
+WINDOW = 60.0
+UPDATE_INTERVAL_S = 300.0  # the default `incidents.update_interval_s`
+TICK_S = 5.0  # event time between two ticks of the live run
+
+
+def _resolved_at(planted, resolve_after: int) -> float:
+    # the last error window, then `resolve_after` clean ones: resolved at the end of the last of them
+    return planted.last_error_window_start + (resolve_after + 1) * WINDOW
+
+
+def _pages(planted, resolve_after: int) -> int:
+    # the first alert and the resolution, and an update if still open when one is due
+    # (`update_interval_s` after the alert, which goes out at the end of the first window)
+    open_s = _resolved_at(planted, resolve_after) - planted.window_start
+    return 2 + (1 if open_s > WINDOW + UPDATE_INTERVAL_S else 0)
+
+
+@pytest.fixture(scope="module")
+def day_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("replay") / "compose-2026-11-23.log"
+    write_day(path, LINES)
+    return path
+
+
+def _replay(cli_env, bootstrap: str, *args: str, timeout: float = 600) -> dict:
+    env = dict(cli_env, LOGWARDEN_BROKER=bootstrap)
+    res = run_cli([*args, "--json"], env, timeout=timeout)
+    assert res.returncode == 0, res.stderr.decode()[-3000:]
+    return json.loads(res.stdout)
+
+
+def test_file_replay_finds_every_planted_incident_at_its_minute_and_nothing_else(brokers, cli_env, day_file):
+    report = _replay(cli_env, brokers("tansu").bootstrap, "replay", str(day_file))
+
+    assert report["lines"] == sum(1 for line in day_file.read_bytes().splitlines() if line.strip())
+    got = sorted((i["service"], i["window_start"], i["opened_at"], i["resolved_at"]) for i in report["incidents"])
+    want = sorted((p.service, p.window_start, p.window_start + WINDOW, _resolved_at(p, 5)) for p in PLAN)
+    assert got == want
+    service, minute, _msg = ONEOFF
+    assert [(o["service"], o["at"]) for o in report["oneoffs"]] == [(service, DAY + (minute + 1) * WINDOW)]
+    # The outage coming back in the evening is the registry's known issue: linked, not ticketed again.
+    evening = next(i for i in report["incidents"] if i["window_start"] == PLAN[-1].window_start)
+    assert "registry_matched" in [e["type"] for e in evening["timeline"]]
+    assert evening["tickets"] == []
+    # The lines around each start are the service's own, from before and after the window opened.
+    for inc in report["incidents"]:
+        assert inc["lines_around_start"] and all(line.startswith(inc["service"]) for line in inc["lines_around_start"])
+    assert report["ai"]["recorded"] == 0 and report["ai"]["local"] == report["ai"]["requests"] > 0
+
+
+@pytest.mark.timeout(600)  # two whole replays of the day, one after the other
+def test_backtest_shows_earlier_resolution_and_the_ignored_incident_gone_and_nothing_else(
+        brokers, cli_env, day_file, tmp_path):
+    ignored = next(p for p in PLAN if p.service == "search-1")
+    candidate = tmp_path / "candidate.toml"
+    candidate.write_text('[incidents]\nresolve_after = 2\n\n'
+                         '[extract]\nignore_patterns = ["upstream timeout talking to the index"]\n')
+    diff = _replay(cli_env, brokers("tansu").bootstrap, "backtest", str(day_file), "--candidate", str(candidate),
+                   timeout=900)
+
+    assert [(c["change"], c["service"], len(c["current"]), c["candidate"]) for c in diff["incidents"]] == [
+        ("missed", ignored.service, 1, [])]
+    kept = [p for p in PLAN if p is not ignored]
+    assert sorted((r["current"], r["candidate"]) for r in diff["resolved_at"]) == sorted(
+        (_resolved_at(p, 5), _resolved_at(p, 2)) for p in kept)
+    assert all(r["current"] - r["candidate"] == 3 * WINDOW for r in diff["resolved_at"])
+    # Per service: the ignored service loses its incident, pages and ticket; the others lose
+    # the update page of every incident that is now resolved before its update was due.
+    want = []
+    for service in sorted({p.service for p in PLAN}):
+        mine = [p for p in PLAN if p.service == service]
+        now = sum(_pages(p, 5) for p in mine)
+        if service == ignored.service:
+            want.append({"service": service, "incidents": {"current": len(mine), "candidate": 0},
+                         "pages": {"current": now, "candidate": 0}, "tickets": {"current": 1, "candidate": 0},
+                         "first_alert_s": {"current": [WINDOW], "candidate": []}})
+        elif now != sum(_pages(p, 2) for p in mine):
+            want.append({"service": service, "pages": {"current": now, "candidate": sum(_pages(p, 2) for p in mine)}})
+    assert diff["services"] == want
+
+
+def _live_scenario(t0: float, minutes: int, tail_minutes: int, partitions: int):
+    """The demo scenario's lines (three services: an outage with tracebacks, a known issue
+    coming back, a one-off) with the clock in the log as the ticks stage writes it: every
+    `TICK_S` of event time a tick on every partition of `logs.raw` and `incidents.clock`,
+    all at event time. Yields (topic, key, value, partition or None, timestamp)."""
+    lines = [(ts, service, line) for _m, service, line, ts in scenario(t0, minutes)]
+    end = t0 + (minutes + tail_minutes) * 60
+    ticks = [t0 + TICK_S * (i + 1) for i in range(int((end - t0) // TICK_S))]
+    merged = sorted([(ts, 0, "line", service, line) for ts, service, line in lines]
+                    + [(ts, 1, "tick", "", "") for ts in ticks], key=lambda item: (item[0], item[1]))
+    for ts, _order, kind, service, line in merged:
+        if kind == "line":
+            yield "logs.raw", service.encode(), line.encode(), None, ts
+            continue
+        for p in range(partitions):
+            yield "logs.raw", b"__tick__", encode_tick(ts), p, ts
+            yield "incidents.clock", b"__tick__", encode(Clock(at=ts)), p, ts
+
+
+def test_replay_of_the_live_topics_gives_the_live_incident_events(brokers, cli_env, tmp_path):
+    # On Tansu only for now: on Apache Kafka the same scenario gave equal events when run
+    # by hand, but under pytest the replay worker's extract group never started reading
+    # (2 runs of 2); see issue #17.
+    bootstrap = brokers("tansu").bootstrap
+    prefix = f"live-{uuid.uuid4().hex[:8]}."
+    t0 = DAY + 3 * 3600.0  # 03:00 of the past day
+    minutes, tail = 24, 8
+    asyncio.run(create_topics(bootstrap, 4, prefix=prefix))
+    env = base_env(tmp_path, bootstrap, f"lw-live-{prefix[5:-1]}", LOGWARDEN_STAGES=NO_TICKS,
+                   LOGWARDEN_TOPIC_PREFIX=prefix)
+    worker = WorkerProcess(env, tmp_path / "live").start()
+    try:
+        async def produce():
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+            await producer.start()
+            try:
+                futs = [await producer.send(prefix + topic, value, key=key, partition=p, timestamp_ms=int(ts * 1000))
+                        for topic, key, value, p, ts in _live_scenario(t0, minutes, tail, 4)]
+                await asyncio.gather(*futs)
+            finally:
+                await producer.stop()
+
+        asyncio.run(produce())
+        live = _settled_events(bootstrap, prefix + "incidents.events", worker)
+    finally:
+        worker.stop()
+    types = [e["type"] for e in live]
+    # two incidents, the known search timeout coming back (reopened), the one-off ticketed
+    assert types.count("opened") == 2 and "reopened" in types and "oneoff_ticketed" in types, "\n".join(
+        f'{e["incident_id"]} {e["type"]} {e["at"] - t0}' for e in live)
+
+    env = dict(cli_env, LOGWARDEN_BROKER=bootstrap, LOGWARDEN_TOPIC_PREFIX=prefix)
+    res = run_cli(["replay", "--since", str(t0), "--until", str(t0 + (minutes + tail) * 60), "--json"], env,
+                  timeout=600)
+    assert res.returncode == 0, res.stderr.decode()[-3000:]
+    replayed = json.loads(res.stdout)["events"]
+
+    def key(e):
+        return (e["event_id"], e["incident_id"], e["type"], e["at"], json.dumps(e["data"], sort_keys=True))
+
+    # Partitions are read one after another, so only the order within a service is defined:
+    # compare each service's events in order.
+    def by_service(events):
+        out: dict[str, list] = {}
+        for e in events:
+            out.setdefault(e["service"], []).append(key(e))
+        return out
+
+    got, want = by_service(replayed), by_service(live)
+    assert got == want, "\n".join(f"{s}: live-only {[k for k in want.get(s, []) if k not in got.get(s, [])]} "
+                                  f"replay-only {[k for k in got.get(s, []) if k not in want.get(s, [])]}"
+                                  for s in sorted(set(got) | set(want)))
+
+
+def _settled_events(bootstrap: str, topic: str, worker, quiet_s: float = 8.0, timeout: float = 240) -> list[dict]:
+    """incidents.events once the third resolution is in and nothing new came for `quiet_s`
+    (an absence can only be waited for)."""
+    wait_for(bootstrap, topic, lambda evs: sum(e["type"] == "resolved" for e in evs) >= 3, timeout=timeout,
+             worker=worker)
+    events, since = read_json(bootstrap, topic, idle=0.5), time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        now = read_json(bootstrap, topic, idle=0.5)
+        if len(now) != len(events):
+            events, since = now, time.monotonic()
+    return events
