@@ -87,6 +87,11 @@ def propose(step: Step, incident: Incident, runbook: str, suggested: dict[str, A
         return None
     if in_flight(step.state, incident.incident_id) is not None:
         return None
+    if any(f.incident_id == incident.incident_id and f.runbook == runbook for f in step.state.fixes.values()):
+        # Already proposed for this incident (decided, run, verified or failed): the review
+        # after a verified fix must not ask for the same fix again.
+        step.note(incident, f"fix not proposed again: {runbook} was already proposed for this incident")
+        return None
     suggested = dict(suggested or {})
     if any(not SAFE_VALUE.match(str(k)) or not SAFE_VALUE.match(str(v)) for k, v in suggested.items()):
         step.note(incident, f"fix not proposed: {runbook}: a suggested parameter is not a plain token")
@@ -330,8 +335,11 @@ def _watch(step: Step, fix: FixProposal, incident: Incident | None) -> None:
         # resolution proposes fixes (the review) with this module: imported here, not at the top.
         from agents.incidents import resolution
 
-        text = f"fixed by {fix.runbook}" + (" (a dry run: it only wrote what it would do)" if fix.dry_run else "")
-        resolution.resolve(step, incident, by=fix.runbook, text=text)
+        if fix.dry_run:  # it changed nothing: the errors stopped, but not because of it
+            resolution.resolve(step, incident, by="logwarden",
+                               text=f"the errors stopped after a dry run of {fix.runbook}, which changed nothing")
+        else:
+            resolution.resolve(step, incident, by=fix.runbook, text=f"fixed by {fix.runbook}")
 
 
 # --- escalation ----------------------------------------------------------------------

@@ -72,9 +72,8 @@ def resolve(step: Step, incident: Incident, by: str, text: str) -> None:
     state.last_time_to_resolve_s = step.now - incident.opened_at
     if state.counters is not None:
         state.counters.resolved.append(incident.incident_id)
-    data = {"clean_windows": state.clean_streak, "duration_s": step.now - incident.opened_at, "by": by}
-    if by != "logwarden":
-        data["text"] = text
+    data = {"clean_windows": state.clean_streak, "duration_s": step.now - incident.opened_at, "by": by,
+            "text": text}
     step.event("resolved", incident, data)
     step.note(incident, text)
     payload = narrative_input(incident, step.now, state.clean_streak).model_dump(mode="json")

@@ -282,7 +282,7 @@ def test_errors_after_the_runs_first_full_window_fail_verification_and_escalate(
 def test_errors_only_in_the_window_the_run_happened_in_do_not_fail_it():
     fold = Fold()
     fold.feed(_decision("approve", "cli:alice", T0 + 120, "d1"))
-    fold.feed(_report("executed", T0 + 150, status="ok", exit_status=0))
+    fold.feed(_report("executed", T0 + 150, status="ok", exit_status=0, dry_run=False))
     seen: list[Any] = []
     for minute in range(2, 9):
         seen += fold.feed(_window(minute, [OOM] if minute == 2 else None))
@@ -290,6 +290,19 @@ def test_errors_only_in_the_window_the_run_happened_in_do_not_fail_it():
     (resolved,) = _events(seen, "resolved")
     assert resolved.data["by"] == "restart-service" and "fixed by restart-service" in resolved.data["text"]
     assert resolved.at == T0 + 9 * 60
+
+
+def test_errors_that_stop_after_a_dry_run_are_not_credited_to_the_runbook():
+    """A dry run only wrote down what it would run: the incident resolves, not "fixed by" it."""
+    fold = Fold()
+    fold.feed(_decision("approve", "cli:alice", T0 + 120, "d1"))
+    fold.feed(_report("executed", T0 + 150, status="ok", exit_status=0, dry_run=True))
+    seen: list[Any] = []
+    for minute in range(2, 9):
+        seen += fold.feed(_window(minute, [OOM] if minute == 2 else None))
+    (resolved,) = _events(seen, "resolved")
+    assert resolved.data["by"] == "logwarden"
+    assert "fixed by" not in resolved.data["text"] and "dry run of restart-service" in resolved.data["text"]
 
 
 def test_state_with_fixes_and_actions_round_trips_through_json():
@@ -360,3 +373,19 @@ def test_a_check_still_firing_when_the_verification_ends_fails_it():
         seen += fold.feed(_window(minute))
     assert _types(seen).count("fix_failed") == 1 and "fix_verified" not in _types(seen)
     assert "resolved" not in _types(seen)
+
+
+def test_the_review_after_a_verified_fix_does_not_propose_the_same_fix_again():
+    """Seen on Kafka: restart-service verified, the incident resolved, then the
+    post-resolution review (built-in, after its AI timeout) proposed restart-service again."""
+    fold = Fold()
+    fold.feed(_decision("approve", "cli:alice", T0 + 120, "d1"))
+    fold.feed(_report("executed", T0 + 150, status="ok", exit_status=0, dry_run=False))
+    seen: list[Any] = []
+    for minute in range(2, 20):  # resolved at minute 9; ten more minutes for the report and review
+        seen += fold.feed(_window(minute, [OOM] if minute == 2 else None))
+    types = _types(seen)
+    assert types.count("resolved") == 1
+    after = types[types.index("resolved"):]
+    assert "review_posted" in after, after  # the review did run
+    assert "fix_proposed" not in after
