@@ -21,14 +21,16 @@ run: install
 kafka-jars: install
 	$(BIN)/logwarden broker fetch-kafka-jars
 
+# Two pytest workers (pytest-xdist): each starts its own brokers; every test uses free
+# ports and its own topic namespace or broker, so the tiers run side by side.
 test: install kafka-jars
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --durations=25
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not broker"
 
 test-broker: install kafka-jars
-	$(BIN)/python -m pytest -q -m broker
+	$(BIN)/python -m pytest -q -m broker -n 2
 
 bench: install kafka-jars
 	$(BIN)/python -m ops.bench.extract

@@ -36,7 +36,16 @@ class JsonFormatter(logging.Formatter):
         if trace:
             out["trace_id"] = trace
         if record.exc_info and record.exc_info[0] is not None:
-            out["exc"] = record.exc_info[0].__name__
+            # The type, qualified ("struct.error", not "error"), and where it was raised:
+            # enough to find the cause, and no message text (it may quote input).
+            kind = record.exc_info[0]
+            out["exc"] = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+            tb = record.exc_info[2]
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            if tb is not None:
+                where = "/".join(tb.tb_frame.f_code.co_filename.replace("\\", "/").rsplit("/", 2)[-2:])
+                out["exc_at"] = f"{where}:{tb.tb_lineno}"
         return json.dumps(out, ensure_ascii=False)
 
 

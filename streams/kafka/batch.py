@@ -128,7 +128,10 @@ class BatchLoop:
                         exc.__class__.__name__)
             return
         if partition in self.pending:  # not revoked meanwhile
-            self.assign(partition, checkpoint)
+            try:
+                self.assign(partition, checkpoint)
+            except Exception:  # noqa: BLE001 - stays pending, retried on the next poll; say what it was
+                log.exception("%s: set-up of partition %d failed; retrying", self.spec.name, partition)
 
     def revoke(self, partition: int) -> None:
         self.extractors.pop(partition, None)
