@@ -75,6 +75,8 @@ class JiraChannel:
             failure = await self._comment(key, msg, in_doubt=bool(memory.get(IN_DOUBT)))
         if failure is None and msg.kind in _RESOLVE_KINDS:
             failure = await self._resolve(key)
+        if failure is None and msg.fields.get("priority_raised") == "true":
+            failure = await self._raise_priority(key, msg.fields.get("priority", ""))
         if failure is not None:
             # The key is remembered even when a later step failed: the retry must not create.
             return DeliveryResult(failure.outcome, reason=failure.reason, error=failure.error,
@@ -135,6 +137,14 @@ class JiraChannel:
         data = await self._json("POST", f"/issue/{key}/comment",
                                 json={"body": adf_document(msg, footer=footer)})
         return data if isinstance(data, DeliveryResult) else None
+
+    async def _raise_priority(self, key: str, severity: str) -> DeliveryResult | None:
+        """An escalation: the issue's priority becomes the one mapped to the raised severity."""
+        name = self.settings.priorities.get(severity)
+        if not name:
+            return None
+        done = await self._json("PUT", f"/issue/{key}", json={"fields": {"priority": {"name": name}}})
+        return done if isinstance(done, DeliveryResult) else None
 
     async def _resolve(self, key: str) -> DeliveryResult | None:
         done = self.settings.done_status.casefold()

@@ -208,6 +208,9 @@ class FakeJira(FakeVendor):
         if not match or match.group(1) not in self.issues:
             return httpx.Response(404, json={"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}})
         issue, tail = self.issues[match.group(1)], match.group(2)
+        if tail is None and seen.method == "PUT":  # Edit issue: 204 No Content on success (Jira REST v3)
+            issue["fields"].update(seen.json()["fields"])
+            return httpx.Response(204)
         if tail == "/comment" and seen.method == "POST":
             body = seen.json()["body"]
             if body.get("type") != "doc":

@@ -62,3 +62,19 @@ async def test_registry_ticket_key_gets_the_comment(make_notifier, vendors):
                                                fields={"ticket_key": "OPS-1"}))
     assert receipt.external_ref == "OPS-1" and len(vendors.jira.issues) == 1
     assert len(vendors.jira.issues["OPS-1"]["comments"]) == 1
+
+
+async def test_an_escalation_comment_raises_the_issue_priority(make_notifier, vendors):
+    """The reducer's escalation comment carries the raised severity; Jira's Edit issue
+    (PUT /rest/api/3/issue/{key}, 204) sets the priority mapped to it (P1 -> Highest)."""
+    notifier = make_notifier(**all_channels_config())
+    await notifier.deliver(message("ticket_create", severity="P2"))
+    assert vendors.jira.issues["OPS-1"]["fields"]["priority"] == {"name": "High"}
+    [receipt] = await notifier.deliver(message(
+        "ticket_comment", key="e1", severity="P2", body="Escalated by slack:U123: restart did not help.",
+        fields={"priority": "P1", "priority_raised": "true", "escalated": "true"}))
+    assert receipt.status == "delivered"
+    edit = [r for r in vendors.jira.requests if r.method == "PUT"]
+    assert [(r.path, r.json()) for r in edit] == [("/rest/api/3/issue/OPS-1", {"fields": {"priority": {"name": "Highest"}}})]
+    assert vendors.jira.issues["OPS-1"]["fields"]["priority"] == {"name": "Highest"}
+    assert len(vendors.jira.issues["OPS-1"]["comments"]) == 1
