@@ -188,7 +188,7 @@ def _new_issue(step: Step, incident: Incident, finding: Finding, result: Classif
         if joined:
             body += ("\nOne-off errors seen while this incident was open joined it instead of getting a ticket "
                      "of their own: " + "; ".join(joined))
-        message = step.outbox("ticket_create", f"[{result.severity}] {incident.title}", body, incident,
+        message = step.outbox("ticket_create", incident.title, body, incident,
                               severity=result.severity, labels=[incident.ticket_label])
         state.pending_tickets[message.key] = incident.ticket_label
         step.note(incident, "ticket requested")

@@ -64,10 +64,15 @@ def status_word(msg: OutboxMessage) -> str:
 
 
 def headline(msg: OutboxMessage) -> str:
-    """`[P1] ALERT checkout: DB connection refused` (no severity or service: left out)."""
+    """`[P1] ALERT checkout: DB connection refused`, or `[P1] ALERT MemoryError at POST /v1/orders
+    on checkout` when the title names the service already (no severity or service: left out)."""
     parts = [f"[{msg.severity}]"] if msg.severity else []
     parts.append(status_word(msg))
-    title = f"{msg.service}: {msg.title}" if msg.service else msg.title
+    title = msg.title
+    if msg.severity and title.startswith(f"[{msg.severity}] "):  # said once, in front
+        title = title[len(msg.severity) + 3:]
+    if msg.service and not title.endswith(f" on {msg.service}") and not title.startswith(f"{msg.service}:"):
+        title = f"{msg.service}: {title}"  # the service is named once
     return " ".join(parts) + " " + title
 
 

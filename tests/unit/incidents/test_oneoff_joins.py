@@ -126,4 +126,4 @@ def test_no_machine_token_in_what_people_read():
     (ticket,) = [m for m in run.records(OutboxMessage) if m.kind == "ticket_create"]
     # P1 by the impact rule: 21 (>= 5) connection refusals on a write route in one window,
     # so every order creation fails while the database refuses connections.
-    assert ticket.title == "[P1] psycopg2.OperationalError at POST /v1/orders on orders"
+    assert ticket.title == "psycopg2.OperationalError at POST /v1/orders on orders"  # channels add "[P1] TICKET"

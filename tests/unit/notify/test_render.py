@@ -74,3 +74,14 @@ def test_email_html_part_escapes_and_text_part_is_readable(java_trace):
     subject, text, page = render.email_parts(message(body=java_trace))
     assert subject.startswith("[P2] ALERT checkout")
     assert ANGLE in text and html.escape(ANGLE) in page and ANGLE not in page
+
+
+def test_headline_names_the_severity_and_the_service_once():
+    """A Jira summary read "[P1] TICKET checkout: [P1] MemoryError at POST /v1/orders on checkout"."""
+    from agents.notify.render import headline
+    from tests.unit.notify.conftest import message
+
+    ticket = message("ticket_create", severity="P1", title="[P1] MemoryError at POST /v1/orders on checkout")
+    assert headline(ticket) == "[P1] TICKET MemoryError at POST /v1/orders on checkout"
+    plain = message("alert", severity="P2", title="upstream connection refused")
+    assert headline(plain) == "[P2] ALERT checkout: upstream connection refused"
