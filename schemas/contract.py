@@ -45,7 +45,10 @@ EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "note_added": ("A person added a note.", ("actor", "via", "text")),
     "oneoff_ticketed": ("A one-off error got a silent low-priority ticket (no incident, no alert).",
                         ("fingerprint", "entry_id", "label")),
-    "opened": ("A new incident.", ("window_start", "fingerprints")),
+    "opened": ("A new incident. From a fatal line before its window closed (the fast path of fatal errors), "
+               "data also holds fast_path: true; that window's summary then extends the same incident, its "
+               "count replacing the provisional one (no second finding_added, no second alert).",
+               ("window_start", "fingerprints")),
     "registry_added": ("A known-issue entry was created.", ("entry_id", "fingerprint", "label")),
     "registry_expired": ("A known-issue entry was deleted (reason: ttl or capacity).",
                          ("entry_id", "last_seen", "ticket", "reason")),

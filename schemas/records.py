@@ -28,6 +28,7 @@ __all__ = [
     "CheckResult",
     "Clock",
     "DeadLetter",
+    "FatalSignal",
     "Finding",
     "FixOrder",
     "IncidentAction",
@@ -153,6 +154,23 @@ class BookSnapshot(Record):
     book_partition: int
     consumed_to: int
     book: dict[str, Any] = Field(default_factory=dict)
+
+
+class FatalSignal(Record):
+    """Internal: a fatal line's finding, sent by the extract stage before its window closes.
+
+    One per fingerprint, window and source partition (its `id` leaves the partition out,
+    so the incident reducer takes the first and drops the others). The finding counts
+    what that partition had seen of it when the record was sent: provisional, replaced
+    by the window's summary when the window closes. `at` is the first fatal line's event
+    time, the time the reducer runs on."""
+
+    id: str  # "service|window_start|fingerprint"
+    service: str
+    window_start: float
+    at: float
+    finding: Finding
+    source_partition: int = -1
 
 
 class WindowSummary(Record):

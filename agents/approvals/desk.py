@@ -125,8 +125,8 @@ class DecisionDesk:
         status, title, message = _LINK_PAGES[verdict]
         return None, Answer(status, outcome_page(title, message))
 
-    async def _standing_page(self, link: SignedLink) -> Answer | None:
-        standing = await self.approval(link.approval_id)
+    async def _standing_page(self, link: SignedLink, standing: Standing | None = None) -> Answer | None:
+        standing = standing or await self.approval(link.approval_id)
         if standing is None:
             return None
         if not standing.known:
@@ -144,7 +144,13 @@ class DecisionDesk:
         link, refused = self._link(query, now)
         if refused or link is None:
             return refused or Answer(400, outcome_page("Link not valid", ""))
-        return await self._standing_page(link) or Answer(200, confirmation_page(link))
+        standing = await self.approval(link.approval_id)
+        refused = await self._standing_page(link, standing)
+        if refused is not None:
+            return refused
+        if standing is None:  # no worker could be asked: the reducer decides on POST
+            return Answer(200, confirmation_page(link))
+        return Answer(200, confirmation_page(link, standing.runbook, standing.command, standing.dry_run))
 
     async def decide_link(self, query: Mapping[str, str], form: Mapping[str, str], now: float) -> Answer:
         """`POST /approve-fix`: the confirmation's button. The same link is the same decision."""
@@ -172,18 +178,30 @@ class DecisionDesk:
 
     # --- the bearer-token API ----------------------------------------------------------
 
-    async def decide_http(self, approval_id: str, headers: Mapping[str, str], body: bytes, remote: str | None,
-                          now: float) -> Answer:
-        """`POST /approvals/{approval_id}` `{"action": "approve"|"escalate", "reason": "..."}`."""
+    def _asked(self, headers: Mapping[str, str], body: bytes, remote: str | None, actions: Any,
+               wrong_action: str) -> tuple[str, dict[str, Any], str] | Answer:
+        """Who asks (bearer token), the JSON body and its `action`; or the refusal to answer."""
         try:
             actor = bearer_actor(headers, self.cfg.api_tokens, remote)
         except AuthRefusal as refusal:
             return _error(refusal.status, refusal.reason, refusal.message, refusal.headers)
         try:
             data = _json_object(body)
-            action = data.get("action")
-            if action not in ACTIONS:
-                raise ValueError('`action` must be "approve" or "escalate"')
+        except ValueError as exc:
+            return _error(400, "bad_request", str(exc))
+        action = data.get("action")
+        if action not in actions:
+            return _error(400, "bad_request", wrong_action)
+        return actor, data, action
+
+    async def decide_http(self, approval_id: str, headers: Mapping[str, str], body: bytes, remote: str | None,
+                          now: float) -> Answer:
+        """`POST /approvals/{approval_id}` `{"action": "approve"|"escalate", "reason": "..."}`."""
+        asked = self._asked(headers, body, remote, ACTIONS, '`action` must be "approve" or "escalate"')
+        if isinstance(asked, Answer):
+            return asked
+        actor, data, action = asked
+        try:
             if not incident_of_approval(approval_id):
                 raise LookupError
             record = self._approval(approval_id, action, actor, "http", data.get("reason"),
@@ -205,15 +223,12 @@ class DecisionDesk:
     async def act_http(self, incident_id: str, headers: Mapping[str, str], body: bytes, remote: str | None,
                        now: float) -> Answer:
         """`POST /incidents/{incident_id}/actions` `{"action": "acknowledge"|"note"|"resolve"|"close", "text"}`."""
+        asked = self._asked(headers, body, remote, INCIDENT_ACTIONS,
+                            "`action` must be one of " + ", ".join(INCIDENT_ACTIONS))
+        if isinstance(asked, Answer):
+            return asked
+        actor, data, action = asked
         try:
-            actor = bearer_actor(headers, self.cfg.api_tokens, remote)
-        except AuthRefusal as refusal:
-            return _error(refusal.status, refusal.reason, refusal.message, refusal.headers)
-        try:
-            data = _json_object(body)
-            action = data.get("action")
-            if action not in INCIDENT_ACTIONS:
-                raise ValueError("`action` must be one of " + ", ".join(INCIDENT_ACTIONS))
             text = _text(data.get("text"), "text")
             if action == "note" and not text:
                 raise ValueError("a note needs `text`")

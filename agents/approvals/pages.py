@@ -24,9 +24,13 @@ def _page(title: str, body: str) -> str:
             f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
 
 
-def confirmation_page(link: SignedLink, runbook: str = "") -> str:
+def confirmation_page(link: SignedLink, runbook: str = "", command: str = "", dry_run: bool = True) -> str:
     verb = "Approve" if link.action == "approve" else "Escalate"
     what = f" (runbook <code>{html.escape(runbook)}</code>)" if runbook else ""
+    if command:  # what a person approves, said before they press the button
+        mode = ("a dry run: it only writes down the command; nothing changes" if dry_run
+                else "a REAL run: it changes the system")
+        what += f".</p><p>It would run <code>{html.escape(command)}</code>, as {mode}"
     reason = ("<p><label>Why (optional)<br><textarea name=\"reason\" rows=\"3\" maxlength=\"2000\">"
               "</textarea></label></p>")
     action = "/approve-fix?" + urlencode(link.query())

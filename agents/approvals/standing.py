@@ -31,6 +31,9 @@ class Standing:
     status: str = "unknown"  # pending, approved, escalated, expired, ..., unknown
     decided_by: str = ""
     expires_at: float | None = None
+    runbook: str = ""
+    command: str = ""  # what it would run, as the proposal said
+    dry_run: bool = True
 
     @property
     def known(self) -> bool:
@@ -58,7 +61,9 @@ class Standing:
         expires = data.get("expires_at")
         return cls(approval_id=str(data.get("approval_id", "")), incident_id=str(data.get("incident_id", "")),
                    status=str(data.get("status", "unknown")), decided_by=str(data.get("decided_by", "")),
-                   expires_at=float(expires) if isinstance(expires, (int, float)) else None)
+                   expires_at=float(expires) if isinstance(expires, (int, float)) else None,
+                   runbook=str(data.get("runbook", "")), command=str(data.get("command", "")),
+                   dry_run=data.get("dry_run") is not False)
 
 
 def _decided_by(entry: Mapping[str, Any]) -> str:
@@ -93,8 +98,11 @@ def approval_standing(state: Mapping[str, Any] | None, approval_id: str, now: fl
     expires_at = float(expires) if isinstance(expires, (int, float)) else None
     if status in PENDING and expires_at is not None and now >= expires_at:
         status = "expired"
+    command = entry.get("command")
     return Standing(approval_id, incident_id=str(entry.get("incident_id", "")), status=status,
-                    decided_by=_decided_by(entry), expires_at=expires_at)
+                    decided_by=_decided_by(entry), expires_at=expires_at, runbook=str(entry.get("runbook", "")),
+                    command=" ".join(map(str, command)) if isinstance(command, list) else str(command or ""),
+                    dry_run=entry.get("dry_run") is not False)
 
 
 def incident_known(state: Mapping[str, Any] | None, incident_id: str) -> bool:

@@ -7,12 +7,17 @@ partition (window end + allowed lateness <= watermark), in the earliest minute s
 as `late`: so it is neither lost nor able to change a window that was already emitted.
 `take()` hands the windows over as the `windows` of a partial aggregate.
 
+A fatal error (`fatal_levels`, `fatal_patterns`) is also noted once per fingerprint and
+window (`take_urgent()`), so the stage can send it ahead of its window: the fast path
+of fatal errors.
+
 Pure: no I/O, no clock; bounded (findings per window and samples are capped).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from agents.extract.config import ExtractConfig
@@ -45,6 +50,13 @@ class WindowAccounts:
         # service -> (window start, its counters, open until): most lines hit this cache
         self.fast_slots: dict[str, tuple[int, list[int], float]] = {}
         self._sampled: dict[tuple[str, int], int] = {}  # (fingerprint, window) -> samples sent
+        self._fatal_levels = frozenset(cfg.fatal_levels)
+        self._fatal_text = re.compile("|".join(f"(?:{p})" for p in cfg.fatal_patterns), re.IGNORECASE | re.MULTILINE) \
+            if cfg.fatal_patterns else None
+        self._urgent_noted: set[tuple[str, int]] = set()  # (fingerprint, window) already noted
+        self._not_fatal: set[tuple[str, str]] = set()  # (fingerprint, level) tested, not fatal
+        # (service, window start, the finding as counted so far): fatal findings to send ahead
+        self.urgent: list[tuple[str, int, dict[str, Any]]] = []
 
     # --- time --------------------------------------------------------------------------
 
@@ -110,14 +122,16 @@ class WindowAccounts:
         if finding is None:
             if len(window.findings) >= self.cfg.max_findings_per_window:
                 return  # counted in errors, not kept: memory stays bounded
-            window.findings[fp] = {
+            finding = window.findings[fp] = {
                 "fingerprint": fp, "service": signal.service, "kind": "log", "endpoint": signal.endpoint,
                 "error_type": signal.error_type, "template": signal.template, "title": signal.title,
                 "level": signal.level,
                 "count": 1, "first_seen": signal.at, "last_seen": signal.at,
                 "samples": self._sample(fp, window_start, signal.sample),
             }
+            self._note_fatal(signal, fp, window_start, finding)
             return
+        self._note_fatal(signal, fp, window_start, finding)
         finding["count"] += 1
         finding["first_seen"] = min(finding["first_seen"], signal.at)
         finding["last_seen"] = max(finding["last_seen"], signal.at)
@@ -125,6 +139,31 @@ class WindowAccounts:
             finding["level"] = signal.level
         if len(finding["samples"]) < self.cfg.samples_per_fingerprint:
             finding["samples"].extend(self._sample(fp, window_start, signal.sample))
+
+    def is_fatal(self, level: str, text: str) -> bool:
+        """Whether an error at `level` saying `text` takes the fast path of fatal errors."""
+        return level in self._fatal_levels or (self._fatal_text is not None and
+                                               self._fatal_text.search(text) is not None)
+
+    def _note_fatal(self, signal: Signal, fp: str, window_start: int, finding: dict[str, Any]) -> None:
+        """Note a fatal finding once per window: it goes out at the next flush with its
+        count by then (the reference stays live until `take`)."""
+        if (fp, window_start) in self._urgent_noted or (fp, signal.level) in self._not_fatal:
+            return
+        if not self.is_fatal(signal.level, "\n".join((signal.error_type, signal.headline, signal.sample[:2000]))):
+            # What matches is in the fingerprinted type and template, not in masked values:
+            # one test per fingerprint and level is enough.
+            if len(self._not_fatal) < 100_000:
+                self._not_fatal.add((fp, signal.level))
+            return
+        if len(self._urgent_noted) < 100_000:
+            self._urgent_noted.add((fp, window_start))
+            self.urgent.append((signal.service, window_start, finding))
+
+    def take_urgent(self) -> list[tuple[str, int, dict[str, Any]]]:
+        """The fatal findings noted since the last call, each as counted so far."""
+        urgent, self.urgent = self.urgent, []
+        return urgent
 
     def _sample(self, fp: str, window_start: int, raw: str) -> list[str]:
         # At most N samples per fingerprint and window across flushes: redaction is
@@ -154,4 +193,5 @@ class WindowAccounts:
         self.fast_slots = {}
         closed_before = self.earliest_open() if self.watermark != -math.inf else -math.inf
         self._sampled = {k: n for k, n in self._sampled.items() if k[1] >= closed_before}
+        self._urgent_noted = {k for k in self._urgent_noted if k[1] >= closed_before}
         return windows

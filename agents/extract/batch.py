@@ -4,7 +4,10 @@
 the batch loop (`streams.kafka.batch`): it resumes after its last published partial,
 and each flush splits the partial by service into one record per window book
 (`split_partial`), so every book hears from every source partition. The copy sent to
-book `p` of source `p` is the source's checkpoint.
+book `p` of source `p` is the source's checkpoint. A fatal finding also goes out at
+once, keyed by its service, to `signals.urgent` (a `FatalSignal`, once per fingerprint,
+window and source partition), so the incident opens before its window closes; the
+batch loop flushes right after the batch that noted it (`urgent`).
 
 Pure: no Kafka, no Faust, no clock.
 """
@@ -18,13 +21,14 @@ import orjson
 from agents.extract.config import ExtractConfig
 from agents.extract.partition import PartitionExtractor
 from agents.extract.windows import split_partial
-from schemas.records import PartialAggregate, encode
+from schemas.records import FatalSignal, Finding, PartialAggregate, encode
 
-__all__ = ["DEAD_LETTERS", "PARTIALS", "SOURCE", "SourceExtractor", "is_checkpoint"]
+__all__ = ["DEAD_LETTERS", "PARTIALS", "SOURCE", "SourceExtractor", "URGENT", "is_checkpoint"]
 
 SOURCE = "logs.raw"
 PARTIALS = "signals.partials"
 DEAD_LETTERS = "dead.letter"
+URGENT = "signals.urgent"
 
 
 IDLE_AFTER_FLUSHES = 3  # caught up with nothing new for this many flushes (about 3 s): idle
@@ -59,6 +63,11 @@ class SourceExtractor:
             self.core = PartitionExtractor(partition, cfg, watermark=last.watermark, resume_after=last.offset_to)
             self.resume_at = last.offset_to + 1
 
+    @property
+    def urgent(self) -> bool:
+        """A fatal finding waits to be sent: the batch loop flushes now, not in a second."""
+        return bool(self.core.accounts.urgent)
+
     def feed_records(self, records: Sequence[Any]) -> None:
         if records:
             self.ever_fed = True
@@ -71,7 +80,8 @@ class SourceExtractor:
         books, so a partition nobody writes to (ticks off: replays, tests) does not hold
         every window open."""
         partial, letters = self.core.flush()
-        out = [(DEAD_LETTERS, -1, SOURCE.encode(), encode(letter)) for letter in letters]
+        out = [(URGENT, -1, record.service.encode(), encode(record)) for record in self._fatal_signals()]
+        out += [(DEAD_LETTERS, -1, SOURCE.encode(), encode(letter)) for letter in letters]
         key = str(self.partition).encode()
         if partial is None:
             self.quiet_flushes = self.quiet_flushes + 1 if caught_up and not self.ever_fed else 0
@@ -89,3 +99,12 @@ class SourceExtractor:
         for book, piece in sorted(split_partial(partial, self.books), key=lambda bp: bp[0] == self.partition):
             out.append((PARTIALS, book, key, encode(piece)))
         return out, partial.offset_to
+
+    def _fatal_signals(self) -> list[FatalSignal]:
+        # Sent before the partials: an urgent record that arrives after its window's
+        # summary changes nothing, and a redelivered one is dropped by its id.
+        return [FatalSignal(id=f"{service}|{start}|{finding['fingerprint']}",
+                            trace_id=f"extract|{self.partition}|urgent", service=service,
+                            window_start=float(start), at=float(finding["first_seen"]),
+                            finding=Finding.model_validate(finding), source_partition=self.partition)
+                for service, start, finding in self.core.take_urgent()]

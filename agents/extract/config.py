@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from agents.service_name import DEFAULT_SERVICE_FIELDS
 
-__all__ = ["DEFAULT_SERVICE_FIELDS", "ExtractConfig"]
+__all__ = ["DEFAULT_FATAL_PATTERNS", "DEFAULT_SERVICE_FIELDS", "ExtractConfig"]
+
+# A process died, or is about to: the crashes the incident stage's impact rules make P1.
+DEFAULT_FATAL_PATTERNS = (
+    r"^panic: ",  # Go: an unrecovered panic (net/http's recovered "http: panic serving" is not one)
+    r"^fatal error: ",  # Go runtime: concurrent map writes, out of memory
+    r"out of memory: kill(?:ed)? process",  # the kernel's OOM killer
+    r"outofmemoryerror",  # Java
+    r"segmentation fault",  # C, C++, Rust; a shell reporting a child's death
+    r"segmentation violation",  # Go's "signal SIGSEGV: segmentation violation"
+    r"\bsigsegv\b",
+)
+
 
 class ExtractConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -39,13 +51,23 @@ class ExtractConfig(BaseModel):
     max_findings_per_window: int = Field(200, ge=1, description="per service and window; more are counted, not kept")
     dead_letter_payload_chars: int = Field(4096, ge=0)
     summary_version: int = Field(1, ge=1)
+    fatal_levels: list[str] = Field(
+        default_factory=lambda: ["fatal"],
+        description="levels (as normalised: FATAL, panic, emerg and syslog 0 are `fatal`) whose errors take the "
+                    "fast path: the incident opens and pages within seconds, before the window closes; [] turns "
+                    "levels off")
+    fatal_patterns: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_FATAL_PATTERNS),
+        description="regexes (case-insensitive, `^` at any line start) on an error's type, title and first "
+                    "sample that take the fast path whatever its level: a process died (the crashes "
+                    "`[incidents.severity]` makes P1); [] turns patterns off")
 
-    @field_validator("ignore_patterns")
+    @field_validator("ignore_patterns", "fatal_patterns")
     @classmethod
-    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+    def _patterns_compile(cls, patterns: list[str], info: ValidationInfo) -> list[str]:
         for index, pattern in enumerate(patterns):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"ignore_patterns[{index}] is not a valid regex: {exc.msg}") from None
+                raise ValueError(f"{info.field_name}[{index}] is not a valid regex: {exc.msg}") from None
         return patterns

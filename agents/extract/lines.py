@@ -24,6 +24,9 @@ _WARNING_WORDS = re.compile(r"\bWARN(?:ING)?\b|(?i:\bwarn(?:ing)?\s?[:=])|(?i:^w
 # A stack frame with no exception line before it (the head was lost or is prose):
 # still one exception.
 _ORPHAN_FRAME = re.compile(r"\s+(?:at \S|File \")")
+# A process died, said without a level word (the kernel's OOM killer, a shell reporting a
+# segfault): an error, which the fast path of fatal errors then picks up (`accounts.py`).
+_CRASH_WORDS = re.compile(r"(?i)out of memory: kill|segmentation fault|\bsigsegv\b")
 # "POST /v1/payments/4548 failed": the request an error line or exception headline names.
 _REQUEST_IN_TEXT = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/[^\s\"'?#]*)")
 _EXCEPTION_HEAD = re.compile(
@@ -54,7 +57,8 @@ def classify(line: LogLine, message: str) -> Verdict:
         return _WARNED
     if rank >= _ERROR:
         return Verdict(level)
-    if line.level == "" and (_EXCEPTION_HEAD.search(message, 0, 300) or _ORPHAN_FRAME.match(message)):
+    if line.level == "" and (_EXCEPTION_HEAD.search(message, 0, 300) or _ORPHAN_FRAME.match(message)
+                             or _CRASH_WORDS.search(message, 0, 400)):
         return Verdict("error")
     return _NEITHER
 

@@ -6,7 +6,8 @@ open exception, a key known to name their service) are then only counted under t
 service and minute (`accounts.py`): that is the one fast path. The rest are decoded,
 parsed (`formats.py`), classified (`lines.py`), joined into multi-line exceptions
 (`traces.py`) and fingerprinted (`findings.py`). `flush` hands over what was seen since
-the previous flush as a `PartialAggregate` plus the dead letters.
+the previous flush as a `PartialAggregate` plus the dead letters; `take_urgent` the
+fatal findings to send ahead of their windows (`accounts.py`).
 
 Time: a parsed line's event time is its own timestamp (falling back to the broker
 timestamp, and not trusted when it runs more than `max_future_skew_s` ahead of it). A
@@ -301,7 +302,7 @@ class PartitionExtractor:
     def flush(self) -> tuple[PartialAggregate | None, list[DeadLetter]]:
         """What was fed since the last flush; (None, []) when nothing was fed."""
         if self.watermark != -math.inf:
-            for block in self._joiner.close_idle(self.watermark, self.cfg.trace_idle_s):
+            for block in self._joiner.close_idle(self.watermark, self.cfg.trace_idle_s, self._is_fatal_block):
                 self._emit(block)
         # A JSON error record still waiting for its traceback is counted now, as itself:
         # the partial is the checkpoint, and a restart must not lose it (a text line was
@@ -323,6 +324,15 @@ class PartitionExtractor:
         self._first_offset = self._last_offset = -1
         self._dead_count = 0
         return partial, dead
+
+
+    def _is_fatal_block(self, block: OpenTrace) -> bool:
+        return self.accounts.is_fatal(block.level, block.lines[0])
+
+    def take_urgent(self) -> list[tuple[str, int, dict]]:
+        """Fatal findings noted since the last call: (service, window start, finding so far).
+        Call it after `flush`, which completes the exceptions still open."""
+        return self.accounts.take_urgent()
 
 
 class _Record:

@@ -27,8 +27,11 @@ TICK_PREFIX = b'{"tick":'
 # Written as one lower-case scan plus guarded checks because that measured ~5x faster
 # than one case-insensitive alternation (ops/bench/extract_core.py).
 # The alternatives (rr|atal|rit|anic|xception|raceback|arn|evere|merg|lert) are grouped by
-# first letter: the same matches, ~18% faster to scan.
-_CANDIDATE_WORDS = re.compile(rb"[efcptwsa](?:r(?:r|it|aceback)|a(?:tal|nic|rn)|xception|evere|merg|lert)")
+# first letter: the same matches, ~18% faster to scan. Crashes said without a level word
+# (the OOM killer's "out of memory: killed process", "segmentation fault", "sigsegv")
+# ride on the same scan.
+_CANDIDATE_WORDS = re.compile(
+    rb"[efcptwsa](?:r(?:r|it|aceback)|a(?:tal|nic|rn)|xception|evere|merg|lert|egmentation|igsegv| memory: kill)")
 _SERVER_ERROR = re.compile(rb'" 5\d\d ')
 _NUMERIC_LEVEL = re.compile(rb'"level":\s?[4-6]\d')
 _STATUS_5XX = re.compile(rb'(?i)status(?:_?code)?"?\s?[:=]\s?"?5\d\d\b')

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from agents.extract.findings import Signal, normalise_endpoint, readable_type
 from agents.extract.templates import mask_message
@@ -281,12 +282,16 @@ class TraceJoiner:
             self._announce(key, block, +1)
         return closed
 
-    def close_idle(self, watermark: float, idle_s: float) -> list[OpenTrace]:
+    def close_idle(self, watermark: float, idle_s: float,
+                   hurry: Callable[[OpenTrace], bool] | None = None) -> list[OpenTrace]:
         """Blocks whose last line is at least `idle_s` behind the watermark; a block that
-        may still get its exception (`awaits_exception`) waits `join_gap_s` (if longer)."""
+        may still get its exception (`awaits_exception`) waits `join_gap_s` (if longer),
+        unless `hurry` says it is fatal: the lines of one logged event come together,
+        and a fatal error must not wait seconds for an exception that seldom follows."""
         wait = max(idle_s, self.join_gap_s)
         idle = [key for key, block in self.open.items()
-                if watermark - block.last_seen >= (wait if awaits_exception(block.lines) else idle_s)]
+                if watermark - block.last_seen >= (wait if awaits_exception(block.lines)
+                                                   and not (hurry is not None and hurry(block)) else idle_s)]
         return [block for block in (self.close(key) for key in idle) if block is not None]
 
 

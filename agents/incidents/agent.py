@@ -1,6 +1,7 @@
 """Thin shell of the incident stage.
 
-One handler reads every input of the state machine (windows, alerts, checks, AI results,
+One handler reads every input of the state machine (windows, fatal lines sent ahead of
+their window, alerts, checks, AI results,
 receipts, approvals, people's actions, and clock ticks for every state of their partition:
 `clock.py`), all keyed by service and co-partitioned, folds each into the
 service's changelogged `ServiceState` with the pure reducer, and returns the effects
@@ -24,12 +25,14 @@ from agents.incidents.state import ServiceState
 from agents.incidents.views import incident_metrics
 from agents.incidents.web import register_views
 from schemas.effects import Store
-from schemas.records import AIResult, Alert, Approval, CheckResult, Clock, IncidentAction, Receipt, WindowSummary
+from schemas.records import (AIResult, Alert, Approval, CheckResult, Clock, FatalSignal, IncidentAction, Receipt,
+                             WindowSummary)
 
 __all__ = ["INPUTS", "register"]
 
 INPUTS = {
     "signals.windows": WindowSummary,
+    "signals.urgent": FatalSignal,
     "alerts.raw": Alert,
     "checks.results": CheckResult,
     "ai.results": AIResult,

@@ -106,8 +106,9 @@ def propose(step: Step, incident: Incident, runbook: str, suggested: dict[str, A
     approval_id = f"{incident.incident_id}:fix:{incident.fix_seq}"
     expires_at = step.now + step.cfg.proposal_ttl_s
     fix = FixProposal(approval_id=approval_id, incident_id=incident.incident_id, runbook=runbook, params=params,
-                      dry_run=not spec.real, origin="review" if origin == "review" else "open",
-                      proposed_at=step.now, expires_at=expires_at)
+                      command=spec.argv(params), dry_run=not spec.real,
+                      origin="review" if origin == "review" else "open", proposed_at=step.now,
+                      expires_at=expires_at)
     state.fixes[approval_id] = fix
     state.approvals[approval_id] = incident.incident_id
     _trim(state)

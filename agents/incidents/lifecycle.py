@@ -1,6 +1,8 @@
 """The incident state machine of one service: `apply(state, event, now, cfg) -> (state, effects)`.
 
-Inputs are window summaries, alerts, host checks, AI results, delivery receipts,
+Inputs are window summaries, fatal lines sent ahead of their window (`FatalSignal`: the
+incident opens and pages at once; the window's summary, when it comes, replaces the
+provisional count of that finding), alerts, host checks, AI results, delivery receipts,
 approvals (`fixes.py`), people's actions (`actions.py`) and clock ticks (time passing,
 so AI timeouts and updates fire when due, not when the service's next window comes);
 outputs are records to publish and reports to write. Time is the event time
@@ -31,6 +33,7 @@ from agents.incidents.state import (
     Incident,
     IncidentSummary,
     PendingRequest,
+    ProvisionalCount,
     ServiceState,
 )
 from agents.local_ai import fallback_output
@@ -41,6 +44,7 @@ from schemas.records import (
     Approval,
     CheckResult,
     Clock,
+    FatalSignal,
     Finding,
     IncidentAction,
     Receipt,
@@ -49,7 +53,7 @@ from schemas.records import (
 
 __all__ = ["InputEvent", "apply", "event_time"]
 
-InputEvent = WindowSummary | Alert | CheckResult | AIResult | Receipt | Approval | IncidentAction | Clock
+InputEvent = WindowSummary | FatalSignal | Alert | CheckResult | AIResult | Receipt | Approval | IncidentAction | Clock
 
 _PENDING_TICKETS_KEPT = 200
 
@@ -58,6 +62,8 @@ def event_time(event: InputEvent) -> float:
     """The event time the reducer runs on for this input."""
     if isinstance(event, WindowSummary):
         return event.window_end
+    if isinstance(event, FatalSignal):
+        return event.at  # the fatal line's own event time
     if isinstance(event, Alert):
         return event.received_at or event.starts_at or 0.0
     return event.at
@@ -66,6 +72,8 @@ def event_time(event: InputEvent) -> float:
 def _dedupe_key(event: InputEvent) -> str | None:
     if isinstance(event, WindowSummary):
         return f"w:{event.id}"
+    if isinstance(event, FatalSignal):  # one per fingerprint and window, whichever partition sent it
+        return f"u:{event.id}"
     if isinstance(event, Alert):
         return f"a:{event.id}"
     if isinstance(event, CheckResult):
@@ -119,6 +127,8 @@ def _on_window(step: Step, window: WindowSummary) -> None:
     oneoffs: list[Finding] = []
     for finding in window.findings:
         (oneoffs if _is_oneoff(step, finding, incident) else real).append(finding)
+    if incident is not None and incident.provisional:
+        _replace_provisional(incident, window)
     joins = incident if incident is not None and incident.status == "open" else None
     for finding in oneoffs:
         if joins is not None:
@@ -142,6 +152,33 @@ def _on_window(step: Step, window: WindowSummary) -> None:
     state.clean_streak += 1
     state.all_clear_counter += 1
     resolution.maybe_resolve(step)
+
+
+def _replace_provisional(incident: Incident, window: WindowSummary) -> None:
+    """The window of a finding counted ahead has closed: its count stands in for the
+    provisional one (merged next, as any finding is), so nothing is counted twice."""
+    in_window = {f.fingerprint for f in window.findings}
+    for fingerprint, provisional in sorted(incident.provisional.items()):
+        if provisional.window_start > window.window_start:
+            continue  # a later window's
+        del incident.provisional[fingerprint]
+        known = incident.findings.get(fingerprint)
+        if provisional.window_start == window.window_start and fingerprint in in_window and known is not None:
+            known.count = max(0, known.count - provisional.count)
+
+
+def _on_fatal(step: Step, signal: FatalSignal) -> None:
+    """A fatal line, ahead of its window: the incident opens (or goes on) and pages now,
+    and the finding is provisional until its window's summary replaces its count."""
+    finding = signal.finding
+    if step.state.fingerprints_seen.get(finding.fingerprint, -math.inf) >= signal.window_start:
+        return  # its window was summarised already (the summary came first): counted there
+    incident = step.state.incident
+    if incident is not None and finding.fingerprint in incident.provisional:
+        return  # counted ahead in an earlier window still open: that window's summary counts this one
+    incident = _on_errors(step, [finding], signal.window_start, 0, 0, counts_window=False, fast_path=True)
+    incident.provisional[finding.fingerprint] = ProvisionalCount(window_start=signal.window_start,
+                                                                 count=finding.count)
 
 
 def _is_oneoff(step: Step, finding: Finding, incident: Incident | None) -> bool:
@@ -204,7 +241,7 @@ def _join_oneoff(step: Step, incident: Incident, finding: Finding) -> None:
 
 
 def _on_errors(step: Step, findings: list[Finding], window_start: float, errors: int, lines: int,
-               counts_window: bool) -> Incident:
+               counts_window: bool, fast_path: bool = False) -> Incident:
     state = step.state
     incident = state.incident
     if incident is not None and incident.status == "resolved":
@@ -214,7 +251,7 @@ def _on_errors(step: Step, findings: list[Finding], window_start: float, errors:
             _archive(state, incident, step.cfg)
             incident = None
     if incident is None:
-        incident = _open(step, findings, window_start)
+        incident = _open(step, findings, window_start, fast_path)
     state.clean_streak = 0
     incident.last_issue_at = step.now
     if counts_window:
@@ -226,7 +263,7 @@ def _on_errors(step: Step, findings: list[Finding], window_start: float, errors:
     return incident
 
 
-def _open(step: Step, findings: list[Finding], window_start: float) -> Incident:
+def _open(step: Step, findings: list[Finding], window_start: float, fast_path: bool = False) -> Incident:
     state = step.state
     state.incident_counter += 1
     stamp = datetime.fromtimestamp(window_start, tz=timezone.utc).strftime("%Y%m%dT%H%MZ")
@@ -239,9 +276,12 @@ def _open(step: Step, findings: list[Finding], window_start: float) -> Incident:
     state.opened_total += 1
     if state.counters is not None:
         state.counters.opened.append(incident_id)
-    step.event("opened", incident, {"window_start": window_start,
-                                    "fingerprints": sorted(f.fingerprint for f in findings)})
-    step.note(incident, "incident opened")
+    data = {"window_start": window_start, "fingerprints": sorted(f.fingerprint for f in findings)}
+    if fast_path:
+        data["fast_path"] = True
+    step.event("opened", incident, data)
+    step.note(incident, "incident opened from a fatal line, before its window closed" if fast_path
+              else "incident opened")
     return incident
 
 
@@ -469,6 +509,7 @@ _HANDLERS: dict[type, Callable[[Step, object], None]] = {
     IncidentAction: _on_action,
     CheckResult: _on_check,
     Clock: _on_clock,
+    FatalSignal: _on_fatal,
     Receipt: _on_receipt,
     WindowSummary: _on_window,
 }

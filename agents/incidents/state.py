@@ -23,6 +23,7 @@ __all__ = [
     "ONEOFF_JOINED",
     "PendingRequest",
     "PeriodCounts",
+    "ProvisionalCount",
     "RegistryEntry",
     "SEVERITY_RANK",
     "ServiceState",
@@ -77,6 +78,14 @@ class FindingDecision(_State):
     impact: str = ""  # why, in one line
 
 
+class ProvisionalCount(_State):
+    """A finding counted ahead of its window (a fatal line's fast path): the count its
+    window's summary replaces when it arrives."""
+
+    window_start: float
+    count: int
+
+
 class PendingRequest(_State):
     """An AI request not answered yet; timed out by event time, never by the wall clock."""
 
@@ -99,6 +108,7 @@ class FixProposal(_State):
     incident_id: str
     runbook: str
     params: dict[str, str] = Field(default_factory=dict)
+    command: list[str] = Field(default_factory=list)  # the argv it would run (shown before anyone decides)
     dry_run: bool = True
     origin: Literal["open", "review"] = "open"
     status: Literal["pending", "approved", "running", "verifying", "verified", "failed", "escalated",
@@ -127,6 +137,7 @@ class Incident(_State):
     windows_with_errors: int = 0
     reopen_count: int = 0
     findings: dict[str, Finding] = Field(default_factory=dict)  # merged by fingerprint
+    provisional: dict[str, ProvisionalCount] = Field(default_factory=dict)  # fingerprint -> counted ahead
     decisions: dict[str, FindingDecision] = Field(default_factory=dict)
     firing: dict[str, str] = Field(default_factory=dict)  # alert/check fingerprint -> source
     check_oks: dict[str, int] = Field(default_factory=dict)  # firing check fingerprint -> ok results in a row

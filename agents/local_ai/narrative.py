@@ -44,6 +44,16 @@ def _headline(inp: NarrativeInput) -> str:
     return _label(top)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _count_line(errors: int, signatures: int, windows: int) -> str:
+    where = (f"over {_plural(windows, 'minute')} with errors" if windows
+             else "so far, before its first minute closed (a fatal line pages at once)")
+    return f"- {_plural(errors, 'error')} in {_plural(signatures, 'distinct signature')} {where}"
+
+
 def _facts(inp: NarrativeInput) -> list[str]:
     total = sum(f.count for f in inp.findings)
     first = min((f.first_seen for f in inp.findings if f.first_seen), default=inp.opened_at)
@@ -51,8 +61,7 @@ def _facts(inp: NarrativeInput) -> list[str]:
     endpoints = sorted({f.endpoint for f in inp.findings if f.endpoint})
     lines = [
         f"- Service: {inp.service}; severity {inp.severity}; incident {inp.incident_id}",
-        f"- {total} errors in {len(inp.findings)} distinct signatures over "
-        f"{inp.windows_with_errors} minute windows with errors",
+        _count_line(total, len(inp.findings), inp.windows_with_errors),
         f"- First seen {utc(first)}, last seen {utc(last)}",
     ]
     if endpoints:

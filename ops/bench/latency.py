@@ -16,9 +16,11 @@ so the runbook index is found), then for `--minutes`:
   - a watcher reads the console channel's `notifications.jsonl` (where a user reads it)
     every 50 ms and takes the wall time at which each burst service's first `alert`
     line appears.
-Measured per burst: first alert - end of the window holding the first error line, and
-for fatal bursts also first alert - the fatal line. There is no fatal fast path: a fatal
-line waits for its window like any other.
+Measured per burst: first alert - end of the window holding the first error line (error
+bursts), and for fatal bursts first alert - the fatal line: a fatal line takes the fast
+path (`[extract] fatal_levels`, `fatal_patterns`) and pages before its window closes.
+Every alert line is counted, so a fatal burst paged a second time when its window closed
+shows (`fatal repeats`).
 
 Cases: `local` (the built-in answerer), `anthropic-2s` (a local fake of the Messages API
 answering after 2 s), `anthropic-silent` (a fake that never answers; the provider's
@@ -67,6 +69,7 @@ class Burst:
     at: float  # wall time planned for its first line
     first_line: float = 0.0  # `ts` of its first error line (= wall time sent)
     alerted: float = 0.0  # wall time its first alert line was seen
+    alerts: int = 0  # alert lines seen for its service
 
     @property
     def window_end(self) -> float:
@@ -82,8 +85,14 @@ class CaseRun:
     unexpected_alerts: list[str] = field(default_factory=list)
 
     def latencies(self, fatal_only: bool = False, from_line: bool = False) -> list[float]:
+        """Fatal bursts only, or (default) the window-bound error bursts only."""
         return [b.alerted - (b.first_line if from_line else b.window_end)
-                for b in self.bursts if b.alerted and (b.fatal or not fatal_only)]
+                for b in self.bursts if b.alerted and b.fatal == fatal_only]
+
+    @property
+    def fatal_repeats(self) -> int:
+        """Alerts of fatal bursts beyond the first: the window closing must not page again."""
+        return sum(b.alerts - 1 for b in self.bursts if b.fatal and b.alerts > 1)
 
     @property
     def missing(self) -> list[str]:
@@ -158,7 +167,9 @@ async def watch_alerts(path: Path, bursts: list[Burst], unexpected: list[str], u
     """Where a user reads the page: the console channel's JSON lines, read every 50 ms."""
     by_service = {b.service: b for b in bursts}
     offset, rest = 0, b""
-    while time.time() < until and not all(b.alerted for b in bursts):
+    # Read until `until` even once every burst paged: a second page of a fatal burst,
+    # when its window closes, must show.
+    while time.time() < until:
         await asyncio.sleep(0.05)
         try:
             with path.open("rb") as f:
@@ -176,8 +187,10 @@ async def watch_alerts(path: Path, bursts: list[Burst], unexpected: list[str], u
             burst = by_service.get(msg.get("service"))
             if burst is None:
                 unexpected.append(f"{msg.get('service')}: {msg.get('title')}")
-            elif not burst.alerted:
-                burst.alerted = seen
+            else:
+                burst.alerts += 1
+                if not burst.alerted:
+                    burst.alerted = seen
 
 
 class UpProcess:
@@ -296,6 +309,7 @@ def summarise(runs: list[CaseRun]) -> dict:
                      "fatal_window_end": stats(fatal_only=True),
                      "fatal_line": stats(fatal_only=True, from_line=True),
                      "missing": sum(len(r.missing) for r in mine),
+                     "fatal_repeats": sum(r.fatal_repeats for r in mine),
                      "unexpected_alerts": sum(len(r.unexpected_alerts) for r in mine),
                      "load": [[round(x, 2) for x in r.load_before] + [round(x, 2) for x in r.load_after]
                               for r in mine]}
@@ -304,13 +318,13 @@ def summarise(runs: list[CaseRun]) -> dict:
 
 def table(summary: dict) -> str:
     rows = ["| provider case | n | window end → first alert p50 / p99 / max (s) "
-            "| fatal: first line → first alert p50 / max (s) | missed |",
-            "|---|---|---|---|---|"]
+            "| fatal: first line → first alert p50 / max (s) | fatal repeats | missed |",
+            "|---|---|---|---|---|---|"]
     for case, s in summary.items():
         w, f = s["window_end"], s["fatal_line"]
         fatal = f"{f['p50']:.1f} / {f['max']:.1f} (n={f['n']})" if f["n"] else "-"
         main = f"{w['p50']:.2f} / {w['p99']:.2f} / {w['max']:.2f}" if w["n"] else "-"
-        rows.append(f"| {case} | {w['n']} | {main} | {fatal} | {s['missing']} |")
+        rows.append(f"| {case} | {w['n']} | {main} | {fatal} | {s['fatal_repeats']} | {s['missing']} |")
     return "\n".join(rows)
 
 
@@ -332,10 +346,11 @@ def main(argv: list[str] | None = None) -> int:
         for case in cases:
             run = run_case(case, args.minutes, args.seed + n, args.keep)
             runs.append(run)
-            lat = run.latencies()
+            lat, fatal = run.latencies(), run.latencies(fatal_only=True, from_line=True)
             p50 = statistics.median(lat) if lat else float("nan")
-            print(f"[{case}] run {n + 1}: {len(lat)}/{len(run.bursts)} paged; window end -> page "
-                  f"p50 {p50:.2f} s max {max(lat, default=float('nan')):.2f} s; "
+            print(f"[{case}] run {n + 1}: {len(lat) + len(fatal)}/{len(run.bursts)} paged; window end -> page "
+                  f"p50 {p50:.2f} s max {max(lat, default=float('nan')):.2f} s; fatal line -> page "
+                  f"{[round(v, 2) for v in fatal]} s, repeats {run.fatal_repeats}; "
                   f"load {run.load_before[0]:.2f} -> {run.load_after[0]:.2f}; unexpected {run.unexpected_alerts[:3]}",
                   file=sys.stderr)
     summary = summarise(runs)

@@ -84,3 +84,12 @@ def test_review_proposes_only_allowlisted_runbooks():
     assert (out.fix_needed, out.runbook, out.related_tickets) == (True, "restart-service", ["OPS-3"])
     none = review_locally(ReviewInput(service="api", incident_id="i", report=report, runbooks=["scale-up"]))
     assert none.runbook is None
+
+
+def test_the_count_line_reads_as_english_before_and_after_the_first_minute():
+    """A fast-path page said "3 errors in 1 distinct signatures over 0 minute windows with errors"."""
+    from agents.local_ai.narrative import _count_line
+
+    assert _count_line(3, 1, 0) == ("- 3 errors in 1 distinct signature so far, before its first minute closed "
+                                    "(a fatal line pages at once)")
+    assert _count_line(1, 2, 1) == "- 1 error in 2 distinct signatures over 1 minute with errors"

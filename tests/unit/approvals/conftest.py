@@ -48,6 +48,7 @@ class States:
             service: {"service": service, "incident": {"incident_id": incident, "status": "open"},
                       "approvals": {approval: incident},
                       "fixes": {approval: {"approval_id": approval, "incident_id": incident, "runbook": "restart",
+                                           "command": ["systemctl", "restart", service], "dry_run": True,
                                            "status": "pending", "proposed_at": NOW - 60, "expires_at": NOW + 3600,
                                            "approved_by": []}}}
             for service, incident, approval in (("checkout", INCIDENT, APPROVAL),

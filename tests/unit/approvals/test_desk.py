@@ -38,6 +38,8 @@ async def test_get_only_confirms_and_its_form_posts_the_same_link(desk, broker):
     assert "Approve the proposed fix?" in answer.body and 'method="post"' in answer.body
     assert "/approve-fix?" + urlencode(query).replace("&", "&amp;") in answer.body
     assert broker.records == []  # link scanners fetch links: a GET never decides
+    # what a person approves is said before they press the button (the proposal's argv and mode)
+    assert "<code>systemctl restart checkout</code>" in answer.body and "a dry run" in answer.body
 
 
 async def test_post_decides_once_as_the_link(desk, broker):
