@@ -3,6 +3,12 @@
 Pure. The overrides make the replay's worker configuration from the user's: every topic
 under the prefix, `app_id` (groups, changelogs) its own, no ticks, no web of the live
 worker's port, and notifications to a JSON Lines file instead of people unless asked.
+
+The namespace's topics keep their records whatever their age: a replay writes records
+stamped with the event time of the past (the extractor counts lines by their record
+timestamp), and a broker that enforces time retention (Apache Kafka; Tansu's memory
+engine does not) deletes records older than `retention.ms` at its next retention check
+(every 5 minutes by default), often before the replay's worker has read them.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["REPLAY_STAGES", "Namespace", "replay_overrides"]
+from schemas.topics import TopicSpec
+
+__all__ = ["REPLAY_STAGES", "Namespace", "replay_overrides", "topic_configs"]
 
 # No ticks (time comes from the input), no gateway (nothing is sent to a replay), and the
 # AI stage is the replay's own (recorded answers first: `streams.replay.answers`).
@@ -52,3 +60,11 @@ def replay_overrides(ns: Namespace, data_dir: Path, web_port: int, *, notify: bo
         out["notify"] = {"routes": [{"channels": ["console"]}], "fallback_channels": ["console"],
                          "console": {"path": "notifications.jsonl", "print": False}}
     return out
+
+
+def topic_configs(spec: TopicSpec) -> dict[str, str]:
+    """The configs of a namespace topic: the declared ones, with no time retention."""
+    configs = dict(spec.configs())
+    if configs.get("cleanup.policy", "delete") == "delete":
+        configs["retention.ms"] = "-1"
+    return configs

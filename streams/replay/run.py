@@ -21,17 +21,19 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 
 from schemas.records import IncidentEvent, OutboxMessage, WindowSummary
 from schemas.topics import TOPICS
 from streams.brokers import free_port
 from streams.config import Config
 from streams.errors import CliError
-from streams.kafka import client, create_topics, read_topic
+from streams.kafka import client, expected_partitions, read_topic
 from streams.kafka.seek import end_offsets
 from streams.produce import _Progress
 from streams.replay.inputs import INPUT_TOPICS, copy_range, file_records, send_file_records
-from streams.replay.namespace import Namespace, replay_overrides
+from streams.replay.namespace import Namespace, replay_overrides, topic_configs
 from streams.replay.report import build_report, render_markdown
 
 __all__ = ["QUIET_S", "run_replay"]
@@ -44,9 +46,26 @@ CONSUMED = ("signals.windows", "alerts.raw", "checks.results", "ai.requests", "a
 LINES_BEFORE, LINES_FROM = 5, 15
 
 
+async def _create_namespace_topics(broker: str, ns: Namespace, partitions: int, replication: int) -> None:
+    """Every declared topic under the replay's prefix, with no time retention
+    (`namespace.topic_configs`): the live topics' `retention.ms` would let Apache Kafka
+    delete the replay's records, stamped with past event times, at its next check."""
+    admin = await client.started(client.admin(broker), broker)
+    try:
+        for spec in TOPICS:
+            topic = NewTopic(ns.prefix + spec.name, expected_partitions(spec, partitions), replication,
+                             topic_configs=topic_configs(spec))
+            try:
+                await admin.create_topics([topic])
+            except TopicAlreadyExistsError:  # another replay of the same second and label: used as it is
+                pass
+    finally:
+        await client.quiet_stop(admin)
+
+
 async def _prepare(cfg: Config, broker: str, ns: Namespace, files: list[str], service: str | None,
                    since: float | None, until: float | None, progress: Callable[[int], None]) -> int:
-    await create_topics(broker, cfg.partitions, cfg.replication_factor, prefix=ns.prefix)
+    await _create_namespace_topics(broker, ns, cfg.partitions, cfg.replication_factor)
     if files:
         def lines():
             for name in files:

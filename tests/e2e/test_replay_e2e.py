@@ -1,4 +1,5 @@
-"""`logwarden replay` and `logwarden backtest` end to end, on the embedded Tansu broker.
+"""`logwarden replay` and `logwarden backtest` end to end: the file replay and the live
+determinism and isolation test on both embedded brokers, the backtest on Tansu.
 
 Input: a generated past day of `docker compose logs` from five services
 (`ops.bench.replay_day`, real line shapes) with planted incidents, a known issue coming
@@ -6,7 +7,8 @@ back and a one-off. What is expected comes from the generator's plan, never from
 code under test: each incident opens in the window of its first minute (the alert at
 that window's end), resolves once `resolve_after` clean windows followed its last error
 minute, and nothing else is opened. Then determinism: a live worker's run and a replay
-of its topics give the same incident events.
+of its topics give the same incident events, and the replay, run beside the live worker,
+changes nothing it sees.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import time
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import NewTopic
 
 from ops.bench.replay_day import DAY, ONEOFF, PLAN, write_day
-from schemas.records import Clock, encode, encode_tick
+from schemas.records import encode_tick
 from streams.demo import scenario
-from streams.kafka import create_topics
+from streams.kafka import client, create_topics
+from streams.kafka.reader import partitions_of
+from streams.kafka.seek import end_offsets
 from tests.conftest import run_cli
 from tests.e2e.harness import NO_TICKS, WorkerProcess, base_env, read_json, wait_for
 
@@ -60,8 +65,10 @@ def _replay(cli_env, bootstrap: str, *args: str, timeout: float = 600) -> dict:
     return json.loads(res.stdout)
 
 
-def test_file_replay_finds_every_planted_incident_at_its_minute_and_nothing_else(brokers, cli_env, day_file):
-    report = _replay(cli_env, brokers("tansu").bootstrap, "replay", str(day_file))
+def test_file_replay_finds_every_planted_incident_at_its_minute_and_nothing_else(broker, cli_env, day_file):
+    # On both brokers: the day is older than the retention of `logs.raw`, which Apache
+    # Kafka enforces by record timestamps (the replay's topics keep records of any age).
+    report = _replay(cli_env, broker.bootstrap, "replay", str(day_file))
 
     assert report["lines"] == sum(1 for line in day_file.read_bytes().splitlines() if line.strip())
     got = sorted((i["service"], i["window_start"], i["opened_at"], i["resolved_at"]) for i in report["incidents"])
@@ -112,9 +119,12 @@ def test_backtest_shows_earlier_resolution_and_the_ignored_incident_gone_and_not
 
 def _live_scenario(t0: float, minutes: int, tail_minutes: int, partitions: int):
     """The demo scenario's lines (three services: an outage with tracebacks, a known issue
-    coming back, a one-off) with the clock in the log as the ticks stage writes it: every
-    `TICK_S` of event time a tick on every partition of `logs.raw` and `incidents.clock`,
-    all at event time. Yields (topic, key, value, partition or None, timestamp)."""
+    coming back, a one-off) with the clock in the log as the ticks stage writes it into
+    `logs.raw`: every `TICK_S` of event time a tick on every partition, all at event time.
+    Not into `incidents.clock`: a replay does not copy it, and written all at once it lets
+    the live reducer read the clock far ahead of the windows it belongs between (measured
+    on Kafka: updates and a resolution at tick times where the replay has window ends).
+    Yields (topic, key, value, partition or None, timestamp)."""
     lines = [(ts, service, line) for _m, service, line, ts in scenario(t0, minutes)]
     end = t0 + (minutes + tail_minutes) * 60
     ticks = [t0 + TICK_S * (i + 1) for i in range(int((end - t0) // TICK_S))]
@@ -126,20 +136,21 @@ def _live_scenario(t0: float, minutes: int, tail_minutes: int, partitions: int):
             continue
         for p in range(partitions):
             yield "logs.raw", b"__tick__", encode_tick(ts), p, ts
-            yield "incidents.clock", b"__tick__", encode(Clock(at=ts)), p, ts
 
 
-def test_replay_of_the_live_topics_gives_the_live_incident_events(brokers, cli_env, tmp_path):
-    # On Tansu only for now: on Apache Kafka the same scenario gave equal events when run
-    # by hand, but under pytest the replay worker's extract group never started reading
-    # (2 runs of 2); see issue #17.
-    bootstrap = brokers("tansu").bootstrap
+def test_replay_of_the_live_topics_gives_the_live_incident_events_and_leaves_the_live_worker_alone(
+        broker, cli_env, tmp_path):
+    bootstrap = broker.bootstrap
     prefix = f"live-{uuid.uuid4().hex[:8]}."
-    t0 = DAY + 3 * 3600.0  # 03:00 of the past day
+    app_id = f"lw-live-{prefix[5:-1]}"
+    # An hour boundary two hours ago: within the retention of the live topics, as the
+    # retained input a user replays is (Apache Kafka deletes records older than a topic's
+    # `retention.ms` by their timestamps; `logs.raw` keeps 3 days).
+    t0 = (time.time() // 3600 - 2) * 3600
     minutes, tail = 24, 8
     asyncio.run(create_topics(bootstrap, 4, prefix=prefix))
-    env = base_env(tmp_path, bootstrap, f"lw-live-{prefix[5:-1]}", LOGWARDEN_STAGES=NO_TICKS,
-                   LOGWARDEN_TOPIC_PREFIX=prefix)
+    asyncio.run(_create_changelogs(bootstrap, app_id))
+    env = base_env(tmp_path, bootstrap, app_id, LOGWARDEN_STAGES=NO_TICKS, LOGWARDEN_TOPIC_PREFIX=prefix)
     worker = WorkerProcess(env, tmp_path / "live").start()
     try:
         async def produce():
@@ -154,18 +165,24 @@ def test_replay_of_the_live_topics_gives_the_live_incident_events(brokers, cli_e
 
         asyncio.run(produce())
         live = _settled_events(bootstrap, prefix + "incidents.events", worker)
+        # Isolation: the replay runs beside the live worker, which is still up.
+        before = _live_state(bootstrap, prefix, app_id, tmp_path / "lw")
+        env = dict(cli_env, LOGWARDEN_BROKER=bootstrap, LOGWARDEN_TOPIC_PREFIX=prefix)
+        res = run_cli(["replay", "--since", str(t0), "--until", str(t0 + (minutes + tail) * 60), "--json"], env,
+                      timeout=600)
+        after = _live_state(bootstrap, prefix, app_id, tmp_path / "lw")
+        assert worker.proc.poll() is None, worker.tail()
     finally:
         worker.stop()
     types = [e["type"] for e in live]
     # two incidents, the known search timeout coming back (reopened), the one-off ticketed
     assert types.count("opened") == 2 and "reopened" in types and "oneoff_ticketed" in types, "\n".join(
         f'{e["incident_id"]} {e["type"]} {e["at"] - t0}' for e in live)
-
-    env = dict(cli_env, LOGWARDEN_BROKER=bootstrap, LOGWARDEN_TOPIC_PREFIX=prefix)
-    res = run_cli(["replay", "--since", str(t0), "--until", str(t0 + (minutes + tail) * 60), "--json"], env,
-                  timeout=600)
     assert res.returncode == 0, res.stderr.decode()[-3000:]
     replayed = json.loads(res.stdout)["events"]
+    # Nothing the live worker sees changed: no record on its topics (its changelogs
+    # included), no offset of its consumer groups, nothing on its notification channel.
+    assert after == before
 
     def key(e):
         return (e["event_id"], e["incident_id"], e["type"], e["at"], json.dumps(e["data"], sort_keys=True))
@@ -195,3 +212,56 @@ def _settled_events(bootstrap: str, topic: str, worker, quiet_s: float = 8.0, ti
         if len(now) != len(events):
             events, since = now, time.monotonic()
     return events
+
+
+# The live worker's table changelogs (name -> partitions), created before it starts. A live
+# worker creating them itself on Kafka joined its group before they were in its metadata
+# and its notify stage failed its first records with Faust's PartitionsMismatch (1 run of
+# 3; its tickets were missing from the live run): a live-worker start race, not the
+# replay's, which this test is not about.
+LIVE_CHANGELOGS = {"incident-states": 4, "notify-ledger": 4, "digest-book": 1}
+
+
+async def _create_changelogs(bootstrap: str, app_id: str) -> None:
+    admin = await client.started(client.admin(bootstrap), bootstrap)
+    try:
+        await admin.create_topics([NewTopic(f"{app_id}-{name}-changelog", n, 1,
+                                            topic_configs={"cleanup.policy": "compact"})
+                                   for name, n in LIVE_CHANGELOGS.items()])
+    finally:
+        await client.quiet_stop(admin)
+
+
+def _live_state(bootstrap: str, prefix: str, app_id: str, data_dir) -> dict:
+    """What a live worker sees: the end of every partition of its topics and changelogs,
+    the committed offsets of its groups (Faust's and the batch loops'), its notifications."""
+    async def offsets():
+        admin = await client.started(client.admin(bootstrap), bootstrap)
+        try:
+            topics = sorted(t for t in await admin.list_topics() if t.startswith((prefix, app_id + "-")))
+        finally:
+            await client.quiet_stop(admin)
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(await partitions_of(bootstrap, t))]
+        reader = await client.started(client.consumer(bootstrap), bootstrap)
+        try:
+            reader.assign(tps)
+            ends = {f"{tp.topic}/{tp.partition}": e for tp, e in (await end_offsets(reader, tps)).items()}
+        finally:
+            await client.quiet_stop(reader)
+        committed = {}
+        for group in (app_id, f"{app_id}-extract", f"{app_id}-windows"):
+            member = await client.started(client.consumer(bootstrap, group=group), bootstrap)
+            try:  # asked without joining: commits nothing
+                for tp in tps:
+                    if tp.topic.startswith(prefix):
+                        committed[f"{group} {tp.topic}/{tp.partition}"] = await member.committed(tp)
+            finally:
+                await client.quiet_stop(member)
+        return ends, committed
+
+    ends, committed = asyncio.run(offsets())
+    notes = data_dir / "notifications.jsonl"
+    reports = data_dir / "reports"
+    return {"ends": ends, "committed": committed,
+            "notifications": notes.read_bytes() if notes.exists() else b"",
+            "reports": sorted(p.name for p in reports.iterdir()) if reports.exists() else []}

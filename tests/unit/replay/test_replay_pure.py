@@ -8,7 +8,8 @@ from pathlib import Path
 from agents.extract.config import ExtractConfig
 from streams.replay.backtest import compare
 from streams.replay.inputs import end_tick, file_records
-from streams.replay.namespace import REPLAY_STAGES, Namespace, replay_overrides
+from schemas.topics import TOPICS, by_name
+from streams.replay.namespace import REPLAY_STAGES, Namespace, replay_overrides, topic_configs
 
 T0 = 1_780_000_020.0  # 20:27:00 UTC
 
@@ -19,6 +20,14 @@ def test_namespace_isolates_topics_groups_and_state():
     assert over["topic_prefix"] == "replay.abc." and over["app_id"] == "logwarden-replay-abc"
     assert "ticks" not in REPLAY_STAGES and over["data_dir"] == "/d/replays/abc"
     assert over["notify"]["routes"] == [{"channels": ["console"]}]
+
+
+def test_namespace_topics_keep_records_of_any_age():
+    # Records carry past event times: time retention would let Kafka delete them mid-replay.
+    assert topic_configs(by_name("logs.raw")) == {"retention.ms": "-1"}
+    assert topic_configs(by_name("incidents.clock")) == {"retention.ms": "-1"}
+    assert topic_configs(by_name("signals.books")) == {"cleanup.policy": "compact"}
+    assert all(topic_configs(s).get("retention.ms", "-1") == "-1" for s in TOPICS)
 
 
 def test_file_lines_keep_their_own_time_and_continuations_the_last_one():
