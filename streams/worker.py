@@ -28,7 +28,7 @@ from typing import Callable
 from streams.brokers import BrokerError, start_broker
 from streams.config import Config
 from streams.errors import CliError
-from streams.kafka import create_topics, topic_names
+from streams.kafka import create_changelogs, create_topics, topic_names
 from streams.net import port_is_free
 
 __all__ = ["SHUTDOWN_GRACE_S", "BrokerWatch", "broker", "run_worker", "stages_of_up", "topics", "up"]
@@ -104,6 +104,7 @@ def run_worker(cfg: Config, *, demo: bool = False, ride_out: bool = True) -> int
         from streams.demo import register_demo
 
         register_demo(app, cfg, clock)
+    _create_changelogs(app, cfg)
     print(f"logwarden: worker up, web on http://{cfg.web_host}:{cfg.web_port} (Ctrl-C stops)", file=sys.stderr)
     return execute(app, cfg, ride_out=ride_out)
 
@@ -350,6 +351,17 @@ def _worker_class():
             log.warning("thread %s ended with %s while stopping", name, args.exc_type.__name__)
 
     return StoppingWorker
+
+
+def changelogs_of(app) -> list[tuple[str, int]]:  # noqa: ANN001 - a faust.App
+    """(topic, partitions) of every table's changelog, as Faust will name them."""
+    return sorted((t.changelog_topic.get_topic_name(), t.changelog_topic.partitions or t.partitions)
+                  for t in app.tables.values())
+
+
+def _create_changelogs(app, cfg: Config) -> dict[str, str]:  # noqa: ANN001 - a faust.App
+    """Before the group join: a worker that joined first ran a moment without its tables."""
+    return asyncio.run(create_changelogs(cfg.broker, changelogs_of(app), cfg.replication_factor))
 
 
 def _create_topics(cfg: Config, broker: str) -> dict[str, str]:

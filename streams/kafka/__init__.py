@@ -11,7 +11,7 @@ The admin-client factory is `client.admin`; it is not re-exported here, because
 
 from __future__ import annotations
 
-from streams.kafka.admin import TopicMismatch, create_topics, expected_partitions, topic_names
+from streams.kafka.admin import TopicMismatch, create_changelogs, create_topics, expected_partitions, topic_names
 from streams.kafka.client import BrokerUnreachable, bootstrap_of, consumer, producer, quiet_stop, started
 from streams.kafka.reader import UnknownTopic, partitions_of, read_topic
 from streams.kafka.seek import end_offsets, offset_for_time
@@ -22,6 +22,7 @@ __all__ = [
     "UnknownTopic",
     "bootstrap_of",
     "consumer",
+    "create_changelogs",
     "create_topics",
     "end_offsets",
     "expected_partitions",

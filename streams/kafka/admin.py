@@ -15,7 +15,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from schemas.topics import TOPICS, TopicSpec
 from streams.kafka import client
 
-__all__ = ["TopicMismatch", "create_topics", "expected_partitions", "topic_names"]
+__all__ = ["TopicMismatch", "create_changelogs", "create_topics", "expected_partitions", "topic_names"]
 
 
 class TopicMismatch(RuntimeError):
@@ -66,6 +66,34 @@ async def create_topics(broker: str, partitions: int, replication: int = 1,
                     f"co-partitioning needs them equal (set partitions = {have}, or recreate the topic)"
                 )
             status[name] = "exists"
+        return status
+    finally:
+        await client.quiet_stop(admin)
+
+
+async def create_changelogs(broker: str, changelogs: list[tuple[str, int]], replication: int = 1,
+                            timeout: float = client.CONNECT_TIMEOUT_S) -> dict[str, str]:
+    """Create the tables' changelog topics (compacted) before the worker joins its group.
+
+    Faust creates them itself, but on Kafka a worker could join the group first: the
+    assignor then ignored the missing topic and, for a moment, the stage failed records
+    with `PartitionsMismatch` (they went to the dead-letter topic: notifications lost).
+    `changelogs`: (topic name, partitions). An existing topic is left as it is.
+    """
+    admin = await client.started(client.admin(broker, timeout), broker, timeout)
+    try:
+        existing = set(await admin.list_topics())
+        status: dict[str, str] = {}
+        for name, partitions in changelogs:
+            if name in existing:
+                status[name] = "exists"
+                continue
+            try:
+                await admin.create_topics([NewTopic(name, partitions, replication,
+                                                    topic_configs={"cleanup.policy": "compact"})])
+                status[name] = "created"
+            except TopicAlreadyExistsError:
+                status[name] = "exists"
         return status
     finally:
         await client.quiet_stop(admin)
