@@ -21,16 +21,17 @@ run: install
 kafka-jars: install
 	$(BIN)/logwarden broker fetch-kafka-jars
 
-# Two pytest workers (pytest-xdist): each starts its own brokers; every test uses free
+# Two pytest workers (pytest-xdist, worksteal: an idle worker takes queued tests from the
+# other, so long broker tests do not pile up on one); each starts its own brokers; every test uses free
 # ports and its own topic namespace or broker, so the tiers run side by side.
 test: install kafka-jars
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --durations=25
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist worksteal --durations=25
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not broker"
 
 test-broker: install kafka-jars
-	$(BIN)/python -m pytest -q -m broker -n 2
+	$(BIN)/python -m pytest -q -m broker -n 2 --dist worksteal
 
 bench: install kafka-jars
 	$(BIN)/python -m ops.bench.extract
