@@ -48,19 +48,6 @@ OOM_LINES = (DATA / "fixes" / "oom_lines.jsonl").read_text().splitlines()
 CRASH_LINES = (DATA / "fixes" / "crash_lines.jsonl").read_text().splitlines()
 
 
-def _flow_missing() -> list[str]:
-    """What the whole path needs from the other stages, if it is not there yet."""
-    missing = []
-    if not (ROOT / "agents" / "approvals" / "web.py").exists():
-        missing.append("agents/approvals/web.py (GET/POST /approve-fix)")
-    if not any("fixes.orders" in p.read_text() for p in (ROOT / "agents" / "incidents").glob("*.py")):
-        missing.append("the incident reducer publishing `fixes.orders`")
-    return missing
-
-
-needs_flow = pytest.mark.skipif(bool(_flow_missing()), reason="not built yet: " + "; ".join(_flow_missing()))
-
-
 # --- helpers -------------------------------------------------------------------------
 
 
@@ -354,7 +341,6 @@ def test_up_runs_approved_fixes_as_dry_runs(cli_env, tmp_path):
 # --- the whole path -------------------------------------------------------------------
 
 
-@needs_flow
 def test_oom_fix_approved_by_link_runs_once_and_is_verified(broker, tmp_path):
     bootstrap, prefix = broker.bootstrap, _namespace()
     _setup(bootstrap, prefix)
@@ -387,7 +373,6 @@ def test_oom_fix_approved_by_link_runs_once_and_is_verified(broker, tmp_path):
     assert dry_file.read_text().rstrip().endswith(" search")
 
 
-@needs_flow
 def test_worker_killed_after_fix_started_does_not_run_it_twice(broker, tmp_path):
     bootstrap, prefix = broker.bootstrap, _namespace()
     _setup(bootstrap, prefix)
