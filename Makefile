@@ -28,7 +28,7 @@ test: install kafka-jars
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist worksteal --durations=25
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not broker"
+	$(BIN)/python -m pytest -q -m "not broker" -n 2
 
 test-broker: install kafka-jars
 	$(BIN)/python -m pytest -q -m broker -n 2 --dist worksteal
