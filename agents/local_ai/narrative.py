@@ -44,6 +44,16 @@ def _headline(inp: NarrativeInput) -> str:
     return _label(top)
 
 
+def _sample(text: str, limit: int = 300) -> str:
+    """The sample within `limit` characters; a long traceback keeps its head and its last
+    line (the exception itself), never a word cut in half at the end."""
+    if len(text) <= limit:
+        return text
+    last = text.rstrip().rsplit("\n", 1)[-1][:limit // 2]
+    head = text[:limit - len(last) - 5].rsplit("\n", 1)[0]
+    return f"{head}\n  ...\n{last}"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -80,7 +90,7 @@ def _signatures(inp: NarrativeInput) -> list[str]:
     for f in ranked[:_MAX_FINDINGS_LISTED]:
         out.append(f"- {f.count}x {_label(f)} [{f.level}]")
         if f.samples:
-            out.append(f"  sample: {f.samples[0][:300]}")
+            out.append(f"  sample: {_sample(f.samples[0])}")
     if len(ranked) > _MAX_FINDINGS_LISTED:
         out.append(f"- ... and {len(ranked) - _MAX_FINDINGS_LISTED} more")
     return out

@@ -93,3 +93,19 @@ def test_the_count_line_reads_as_english_before_and_after_the_first_minute():
     assert _count_line(3, 1, 0) == ("- 3 errors in 1 distinct signature so far, before its first minute closed "
                                     "(a fatal line pages at once)")
     assert _count_line(1, 2, 1) == "- 1 error in 2 distinct signatures over 1 minute with errors"
+
+
+def test_a_long_traceback_sample_keeps_its_exception_line():
+    """An alert's sample ended "psycopg2.Operatio": cut at 300 characters, mid-word, the
+    exception line lost."""
+    from agents.local_ai.narrative import _sample
+
+    frames = "".join(f'  File "/srv/payments/db/pool{i}.py", line {i}, in connect\n    return go()\n'
+                     for i in range(8))
+    tb = ("POST /v1/payments/9290 failed\nTraceback (most recent call last):\n" + frames
+          + "psycopg2.OperationalError: could not connect to server: Connection refused")
+    out = _sample(tb)
+    assert len(out) <= 300
+    assert out.startswith("POST /v1/payments/9290 failed\nTraceback (most recent call last):")
+    assert out.endswith("\npsycopg2.OperationalError: could not connect to server: Connection refused")
+    assert _sample("short line") == "short line"
