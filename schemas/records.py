@@ -36,6 +36,7 @@ __all__ = [
     "OutboxMessage",
     "PartialAggregate",
     "Receipt",
+    "RouteCount",
     "Record",
     "Tick",
     "WindowSummary",
@@ -173,6 +174,13 @@ class FatalSignal(Record):
     source_partition: int = -1
 
 
+class RouteCount(BaseModel):
+    """Requests to one route in one window, from access logs: how many, how many failed (5xx)."""
+
+    requests: int = 0
+    failed: int = 0
+
+
 class WindowSummary(Record):
     """One service's 60-second window: errors, clean or silent. Public-ish input."""
 
@@ -187,6 +195,9 @@ class WindowSummary(Record):
     late_lines: int = 0
     ignored: int = 0
     findings: list[Finding] = Field(default_factory=list)
+    # Access-log requests per route ("POST /v1/orders/{id}", the same form as
+    # `Finding.endpoint`), bounded to the busiest routes; empty without access logs.
+    routes: dict[str, RouteCount] = Field(default_factory=dict)
     version: int = 1
 
 
