@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.records import Finding
+from schemas.records import Finding, RouteCount
 
 __all__ = [
     "ClassifyInput", "ClassifyOutput", "MatchInput", "MatchOutput", "NarrativeInput",
@@ -79,11 +79,16 @@ class ClassifyInput(_M):
     window_errors: int = 0  # errors of this service in the window
     window_lines: int = 0
     seen_before: int = 0  # windows in which this fingerprint was seen before
+    # Access-log requests to `finding.endpoint` in the window and how many failed (5xx);
+    # left out of the dump when unknown (no access logs for that route).
+    route: RouteCount | None = Field(None, exclude_if=lambda value: value is None)
     # Set on an incident's first classification: the model also writes the first-alert
     # summary, so one round trip answers both questions.
     incident: NarrativeInput | None = Field(None, exclude_if=lambda value: value is None)
     # The runbooks the answer may name (the allowlist; left out of the dump when empty).
     runbooks: list[str] = Field(default_factory=list, exclude_if=lambda value: not value)
+    # The curated probes the answer may ask to run now, by name (the configured ones).
+    probes: list[str] = Field(default_factory=list, exclude_if=lambda value: not value)
 
 
 class ClassifyOutput(_M):
@@ -103,6 +108,11 @@ class ClassifyOutput(_M):
     params: dict[str, str] | None = Field(
         None, exclude_if=lambda value: value is None,
         description="Suggested runbook parameters (plain tokens); the incident decides the real values.")
+    # Probes of ClassifyInput.probes whose value now would help the investigation; names
+    # only, the checks stage runs what its configuration says. Left out of the dump when empty.
+    probes: list[str] = Field(
+        default_factory=list, exclude_if=lambda value: not value,
+        description="Only names from the input's `probes`, and only when their value now would help; else leave out.")
 
 
 class ReviewInput(_M):

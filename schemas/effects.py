@@ -26,7 +26,8 @@ class Publish:
 
 @dataclass(frozen=True)
 class Store:
-    """Set `table[key] = value` in one of the stage's changelogged tables (by name)."""
+    """Set `table[key] = value` in one of the stage's changelogged tables (by name); a
+    `None` value deletes the key (a tombstone on the changelog)."""
 
     table: str
     key: str

@@ -35,6 +35,7 @@ __all__ = [
     "IncidentEvent",
     "OutboxMessage",
     "PartialAggregate",
+    "ProbeRequest",
     "Receipt",
     "RouteCount",
     "Record",
@@ -243,6 +244,21 @@ class CheckResult(Record):
     duration_s: float = 0.0
     recover_after: int = 1
     message: str = ""
+    at: float
+
+
+class ProbeRequest(Record):
+    """A curated probe asked for by name during an investigation (`checks.requests`).
+
+    Only a name: the checks stage runs the probe so named in its own configuration, or
+    nothing. Never a command, a path or an argument.
+    """
+
+    id: str  # "<AI request id>|<probe>": a redelivery is the same request
+    service: str  # the service whose incident asked
+    incident_id: str = ""
+    probe: str
+    requested_by: str = ""  # "ai:<provider>" (who chose the name)
     at: float
 
 

@@ -111,9 +111,10 @@ def _register_approvals(runner: StageRunner, cfg: Config) -> None:
     when this worker runs it, answers whether an approval is still pending."""
     from agents.approvals.web import register
     from agents.incidents.clock import STATES_TABLE
+    from agents.incidents.layout import read_state
     from agents.incidents.web import service_of_incident
 
-    register(runner, cfg, states_table=STATES_TABLE, service_of_incident=service_of_incident)
+    register(runner, cfg, states_table=STATES_TABLE, service_of_incident=service_of_incident, read_state=read_state)
 
 
 class _NamespacedExtractor:

@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
         rp.add_argument("--since", help="start of the range (same forms as tail: ISO 8601, epoch, -2h)")
         rp.add_argument("--until", help="end of the range (same forms)")
         rp.add_argument("--json", action="store_true", help="print the report as JSON instead of Markdown")
+        rp.add_argument("--keep", action="store_true", help="keep the replay's topics and consumer groups for "
+                                                           "inspection (default: deleted once the report is written)")
         if name == "replay":
             rp.add_argument("--notify", action="store_true", help="send notifications through the configured "
                                                                  "channels (default: only into the report)")
@@ -118,6 +120,15 @@ def _parser() -> argparse.ArgumentParser:
                                                            "`incidents.actions`, actor cli:$USER.")
         act.add_argument("incident_id", metavar="INCIDENT_ID")
         act.add_argument("--text", default="", required=name == "note", help="the note, or why (redacted)")
+
+    conf = sub.add_parser("config", help="the configuration in effect, pipeline presets (ops/PRESETS.md)")
+    conf_sub = conf.add_subparsers(dest="config_command", required=True)
+    conf_show = conf_sub.add_parser(
+        "show", help="print the stages, AI provider, health report and notify routes in effect, as TOML",
+        description="Print what the configuration (file, LOGWARDEN_* variables, preset) resolves to for the "
+                    "pipeline: preset, stages, ai.provider, [health], notify routes. No secrets are printed.")
+    conf_show.add_argument("--preset", help="as if `preset = NAME` were set (explicit keys still win)")
+    conf_sub.add_parser("presets", help="list the pipeline presets")
 
     broker = sub.add_parser("broker", help="embedded broker tools")
     broker_sub = broker.add_subparsers(dest="broker_command", required=True)
@@ -168,6 +179,8 @@ def _run(args: argparse.Namespace, cfg: Config) -> int:
         return worker.run_worker(cfg)
     if args.command == "broker":
         return worker.broker(cfg, args)
+    if args.command == "config":
+        return _config(args, cfg)
     bootstrap = resolve_bootstrap(cfg)
     if args.command == "topics":
         return worker.topics(cfg, bootstrap, args.topics_command)
@@ -195,6 +208,28 @@ def _run(args: argparse.Namespace, cfg: Config) -> int:
         words = getattr(args, "reason", None) or getattr(args, "text", "")
         return asyncio.run(run_decision(bootstrap, args.command, target, words, topic_prefix=cfg.topic_prefix))
     raise CliError(f"unknown command {args.command}")
+
+
+def _config(args: argparse.Namespace, cfg: Config) -> int:
+    from streams.presets import PRESETS
+
+    if args.config_command == "presets":
+        for preset in PRESETS.values():
+            print(f"{preset.name:<16} {preset.runs}\n{'':<16} {preset.summary}")
+        return 0
+    if args.preset:
+        cfg = load_config(args.config, preset=args.preset)
+    runs = f"  # {PRESETS[cfg.preset].runs}" if cfg.preset else ""
+    lines = [f"preset = {json.dumps(cfg.preset)}{runs}", f"stages = {json.dumps(list(cfg.stages))}", "",
+             "[ai]", f"provider = {json.dumps(cfg.ai.provider)}", "", "[health]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in cfg.health.model_dump(mode="json").items()]
+    lines += ["", "[notify]", f"fallback_channels = {json.dumps(cfg.notify.fallback_channels)}",
+              f"# configured channels: {', '.join(cfg.notify.configured_channels())}"]
+    for rule in cfg.notify.routes:
+        lines += ["", "[[notify.routes]]"]
+        lines += [f"{k} = {json.dumps(v)}" for k, v in rule.model_dump(mode="json").items() if v or k == "channels"]
+    print("\n".join(lines))
+    return 0
 
 
 def resolve_bootstrap(cfg: Config) -> str:

@@ -13,11 +13,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agents.ai.config import AIConfig
 from agents.approvals.config import ApprovalsConfig
-from agents.baselines.config import BaselinesConfig
+from agents.baselines.config import BaselinesConfig, HealthConfig
 from agents.checks.config import ChecksConfig
 from agents.executor.config import ExecutorConfig
 from agents.extract.config import ExtractConfig
@@ -26,6 +26,7 @@ from agents.incidents.config import IncidentsConfig
 from agents.notify.config import NotifyConfig
 from agents.redact import RedactConfig
 from agents.runbooks.catalog import load_catalog
+from streams.presets import PRESETS, UnknownPreset, expand
 
 __all__ = ["Config", "ConfigError", "load_config"]
 
@@ -39,6 +40,8 @@ class ConfigError(Exception):
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    preset: str = Field("", description="named pipeline preset whose stages and routes are the defaults "
+                                        "(ops/PRESETS.md): " + ", ".join(PRESETS) + "; empty: none")
     # Broker: empty means "start an embedded one" (`logwarden up`).
     broker: str = Field("", description="host:port of Kafka/Redpanda; empty: `up` starts an embedded broker")
     embedded_broker: Literal["tansu", "kafka"] = Field("tansu", description="embedded broker for `up`: tansu (memory) or kafka (KRaft, durable)")
@@ -75,9 +78,17 @@ class Config(BaseModel):
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     baselines: BaselinesConfig = Field(default_factory=BaselinesConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
     redact: RedactConfig = Field(default_factory=RedactConfig)
     approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        if value and value not in PRESETS:
+            raise ValueError(f"unknown preset; known presets: {', '.join(PRESETS)}")
+        return value
 
     @model_validator(mode="after")
     def _one_runbook_allowlist(self) -> "Config":
@@ -163,6 +174,12 @@ def load_config(
     if env:
         origin += " + LOGWARDEN_* environment"
     data = _merge(_merge(data, env), overrides)
+    if data.get("preset"):
+        # The preset's keys are defaults: the file, the environment and overrides win.
+        try:
+            data = _merge(expand(str(data["preset"])), data)
+        except UnknownPreset as exc:
+            raise ConfigError(f"invalid configuration ({origin}):\n  preset (env LOGWARDEN_PRESET): {exc}") from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

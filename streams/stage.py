@@ -145,6 +145,8 @@ class StageRunner:
                 if effect.topic == "dead.letter":
                     log.warning("dead letter from %s: %s", record.source_topic, record.reason)
                 await self.topology.publish(effect.topic, effect.key, record)
+            elif isinstance(effect, Store) and effect.value is None:  # a tombstone on the changelog
+                self.tables[effect.table].pop(effect.key, None)
             elif isinstance(effect, Store):
                 self.tables[effect.table][effect.key] = effect.value
             elif isinstance(effect, WriteReport):

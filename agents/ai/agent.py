@@ -3,12 +3,14 @@
 `AIService.handle` never raises and always returns a schema-valid answer (falling
 back to the local provider), so this module only declares the input and publishes the
 answer and its audit record. Model output is data for the incident reducer; nothing
-here acts on it.
+here acts on it, except that probes a classification asked for by name (validated
+against `[[checks.probes]]`) are published on `checks.requests` for the checks stage,
+which runs only what its own configuration names.
 """
 
 from __future__ import annotations
 
-from agents.ai.service import AIService
+from agents.ai.service import AIService, probe_requests
 from schemas.effects import Publish
 from schemas.records import AIRequest
 
@@ -25,12 +27,13 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
 
     def service() -> AIService:
         if "svc" not in holder:
-            holder["svc"] = AIService(cfg.ai)
+            holder["svc"] = AIService(cfg.ai, probes={p.name: p.for_ for p in cfg.checks.probes})
         return holder["svc"]
 
     async def answer(request: AIRequest, source) -> list[Publish]:  # noqa: ANN001
         result, audit = await service().handle(request)
-        return [Publish("ai.results", request.service, result), Publish("ai.audit", request.request_id, audit)]
+        return [Publish("ai.results", request.service, result), Publish("ai.audit", request.request_id, audit),
+                *(Publish("checks.requests", r.service, r) for r in probe_requests(result))]
 
     async def close() -> None:
         if "svc" in holder:

@@ -5,13 +5,18 @@ configured, else cache, budget, model call under a timeout, validation of the an
 (one retry with a correction note), rules a model may not break; any failure falls
 back to the local answer with the reason in the audit. `handle` never raises for a
 provider problem and never lets a secret into a prompt, a result or an audit.
+
+Probes: a classification is offered the configured probe names (`[[checks.probes]]`)
+and may ask for some by name; validation keeps only those names. The local answer asks
+for the probes whose `for` lists the category it found. `probe_requests` turns what
+was asked into `ProbeRequest` records for the checks stage: a name, never a command.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from pydantic import BaseModel, ValidationError
 
@@ -23,13 +28,13 @@ from agents.ai.providers import LocalProvider, Provider, ProviderError, make_pro
 from agents.ai.validation import check_output, problems_of
 from agents.local_ai import LOCAL_MODEL, fallback_output
 from agents.redact import redact
-from schemas.ai_tasks import TASKS, ReviewInput
-from schemas.records import AIAudit, AIRequest, AIResult
+from schemas.ai_tasks import TASKS, ClassifyInput, ReviewInput
+from schemas.records import AIAudit, AIRequest, AIResult, ProbeRequest
 
 if TYPE_CHECKING:  # httpx is only imported by the provider modules
     import httpx
 
-__all__ = ["AIService"]
+__all__ = ["AIService", "probe_requests"]
 
 _CHARS_PER_TOKEN = 4  # rough estimate, only used to check the budget before a call
 
@@ -49,7 +54,7 @@ class _Outcome:
 class AIService:
     def __init__(self, cfg: AIConfig, *, clock: Callable[[], float] = time.time,
                  http_client: httpx.AsyncClient | None = None,
-                 provider: Provider | None = None) -> None:
+                 provider: Provider | None = None, probes: Mapping[str, Sequence[str]] | None = None) -> None:
         self.cfg = cfg
         self._clock = clock
         self._local = LocalProvider()
@@ -57,6 +62,9 @@ class AIService:
         self._cache = AnswerCache(cfg.cache_ttl_s, cfg.cache_max_entries)
         self._budget = HourlyBudget(cfg.max_calls_per_hour, cfg.max_tokens_per_hour)
         self.allowlist = cfg.runbooks  # read from the index once, when the configuration was loaded
+        # Configured probe name -> the finding categories the local answer asks for it on.
+        self.probe_for = {name: frozenset(kinds) for name, kinds in (probes or {}).items()}
+        self.probes = frozenset(self.probe_for)
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -72,7 +80,10 @@ class AIService:
     def _local_outcome(self, task: str, inp: BaseModel, *, provider: str, outcome: str = "ok",
                        reason: str = "", prompt_version: str = "", tokens: tuple[int, int] = (0, 0)) -> _Outcome:
         answer = self._local.answer(task, inp)
-        output, _, _ = check_output(task, inp, answer.model_dump(mode="json"), self.allowlist)
+        data = answer.model_dump(mode="json")
+        if isinstance(inp, ClassifyInput) and inp.probes:
+            data["probes"] = sorted(n for n in inp.probes if data.get("category") in self.probe_for.get(n, ()))
+        output, _, _ = check_output(task, inp, data, self.allowlist, self.probes)
         assert output is not None  # the local answer is built from the output model itself
         return _Outcome(output, provider=provider, model=LOCAL_MODEL, prompt_version=prompt_version,
                         outcome=outcome, fallback=provider != "local" or outcome != "ok", reason=reason,
@@ -104,6 +115,9 @@ class AIService:
         if isinstance(inp, ReviewInput):
             # The model sees, and may choose from, only runbooks that are both offered and allowlisted.
             inp.runbooks = sorted(self.allowlist & set(inp.runbooks) if inp.runbooks else self.allowlist)
+        if isinstance(inp, ClassifyInput):
+            # The model sees, and may ask for, only probes that are configured (and offered, if any were).
+            inp.probes = sorted(self.probes & set(inp.probes) if inp.probes else self.probes)
         if self._provider is None:
             return self._local_outcome(task, inp, provider="local")
 
@@ -141,7 +155,7 @@ class AIService:
             tokens_in += reply.tokens_in
             tokens_out += reply.tokens_out
             self._budget.correct(entry, reply.tokens_in + reply.tokens_out)
-            output, problems, notes = check_output(task, inp, reply.data, self.allowlist)
+            output, problems, notes = check_output(task, inp, reply.data, self.allowlist, self.probes)
             if output is not None:
                 self._cache.put(key, now, output, reply.model)
                 return _Outcome(output, provider=provider.name, model=reply.model, prompt_version=prompt.version,
@@ -173,3 +187,14 @@ class AIService:
     async def aclose(self) -> None:
         if self._provider is not None:
             await self._provider.aclose()
+
+
+def probe_requests(result: AIResult) -> list[ProbeRequest]:
+    """The probes a checked classification asked for, as requests for the checks stage (names only)."""
+    if result.task != "classify":
+        return []
+    names = result.output.get("probes") or []
+    return [ProbeRequest(id=f"{result.request_id}|{name}", trace_id=result.trace_id, service=result.service,
+                         incident_id=result.incident_id, probe=name, requested_by=f"ai:{result.provider}",
+                         at=result.at)
+            for name in names if isinstance(name, str)]

@@ -2,14 +2,17 @@
 
 Model output is untrusted data. It must validate against the task's output model; a
 review may name only an allowlisted runbook and only related tickets it was given, a
-classification only an allowlisted runbook with plain-token parameters; a
-classification can never be less severe than hard evidence (a fatal line) allows.
+classification only an allowlisted runbook with plain-token parameters and only
+configured probe names (at most `MAX_PROBES`; a command, a path or arguments is never
+a name and is dropped); a classification can never be less severe than hard evidence
+(a fatal line) allows.
 Never raises: returns the checked output or the list of problems (field names only,
 never values, so nothing from the answer is echoed into logs or prompts).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -18,9 +21,11 @@ from agents.local_ai.classify import severity_floor
 from agents.runbooks.catalog import SAFE_VALUE
 from schemas.ai_tasks import TASKS, ClassifyInput, ClassifyOutput, MatchInput, MatchOutput, ReviewInput, ReviewOutput
 
-__all__ = ["check_output", "problems_of"]
+__all__ = ["MAX_PROBES", "PROBE_NAME", "check_output", "problems_of"]
 
 _ORDER = {"P1": 0, "P2": 1, "P3": 2}
+MAX_PROBES = 3  # probes one answer may ask for
+PROBE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}")  # as `[[checks.probes]]` names are
 
 
 def problems_of(exc: ValidationError) -> list[str]:
@@ -28,7 +33,8 @@ def problems_of(exc: ValidationError) -> list[str]:
             for err in exc.errors(include_input=False, include_url=False)]
 
 
-def _enforce(task: str, inp: BaseModel, out: BaseModel, allowlist: frozenset[str]) -> list[str]:
+def _enforce(task: str, inp: BaseModel, out: BaseModel, allowlist: frozenset[str],
+             probes: frozenset[str] = frozenset()) -> list[str]:
     """Apply the rules a model may not break; returns notes on what was overridden."""
     notes: list[str] = []
     if isinstance(out, ReviewOutput) and isinstance(inp, ReviewInput):
@@ -50,6 +56,7 @@ def _enforce(task: str, inp: BaseModel, out: BaseModel, allowlist: frozenset[str
             out.summary = None  # a summary nobody asked for would edit the first alert
             notes.append("unasked_summary_dropped")
         notes += _check_classify_runbook(inp, out, allowlist)
+        notes += _check_probes(inp, out, probes)
         floor = severity_floor(inp.finding)
         if _ORDER[out.severity] > _ORDER[floor]:
             out.severity = floor  # type: ignore[assignment]
@@ -77,9 +84,29 @@ def _check_classify_runbook(inp: ClassifyInput, out: ClassifyOutput, allowlist: 
     return []
 
 
-def check_output(task: str, inp: BaseModel, data: Any, allowlist: frozenset[str]
-                 ) -> tuple[dict[str, Any] | None, list[str], list[str]]:
-    """(output dict or None, schema problems, rule notes)."""
+def _check_probes(inp: ClassifyInput, out: ClassifyOutput, probes: frozenset[str]) -> list[str]:
+    """Only configured probe names (offered in the input, when it offers some), each once, at most MAX_PROBES."""
+    if not out.probes:
+        return []
+    allowed = probes & set(inp.probes) if inp.probes else probes
+    notes, kept = [], []
+    for name in out.probes:
+        if not PROBE_NAME.fullmatch(name):  # "redis-cli LLEN jobs", "/usr/bin/x", "q; rm -rf /": never a name
+            notes.append("probe_not_a_name")
+        elif name not in allowed:
+            notes.append("probe_not_allowlisted")
+        elif name not in kept:
+            kept.append(name)
+    if len(kept) > MAX_PROBES:
+        kept = kept[:MAX_PROBES]
+        notes.append("probes_over_limit_dropped")
+    out.probes = kept
+    return sorted(set(notes))
+
+
+def check_output(task: str, inp: BaseModel, data: Any, allowlist: frozenset[str],
+                 probes: frozenset[str] = frozenset()) -> tuple[dict[str, Any] | None, list[str], list[str]]:
+    """(output dict or None, schema problems, rule notes). `probes`: the configured probe names."""
     if not isinstance(data, dict):
         return None, ["answer: not a JSON object"], []
     out_model = TASKS[task][1]
@@ -87,5 +114,5 @@ def check_output(task: str, inp: BaseModel, data: Any, allowlist: frozenset[str]
         out = out_model.model_validate(data)
     except ValidationError as exc:
         return None, problems_of(exc), []
-    notes = _enforce(task, inp, out, allowlist)
+    notes = _enforce(task, inp, out, allowlist, probes)
     return out.model_dump(mode="json"), [], notes

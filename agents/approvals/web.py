@@ -90,10 +90,12 @@ def handlers(desk: DecisionDesk, clock: Callable[[], float] = time.time
             ("POST", "/slack/interactions"): slack}
 
 
-def register(stage, cfg, *, states_table: str, service_of_incident: Callable[[str], str]) -> None:  # noqa: ANN001
+def register(stage, cfg, *, states_table: str, service_of_incident: Callable[[str], str],  # noqa: ANN001
+             read_state: Callable[[Any, str], Any] | None = None) -> None:
     """Declare the views on the stage's app. `states_table` is the incident stage's table
     (present when this worker runs that stage); the service of an incident comes from
-    `service_of_incident` (the incident stage's id format)."""
+    `service_of_incident` (the incident stage's id format); `read_state(table, service)`
+    reads a service's whole state from it (stored in parts by the incident stage)."""
     app = stage.app
     replies: set[asyncio.Task] = set()
 
@@ -109,7 +111,10 @@ def register(stage, cfg, *, states_table: str, service_of_incident: Callable[[st
         return "here" if (url.host, url.port) == (here.host, here.port) else url
 
     def local_state(service: str) -> Any:
-        return app.tables[states_table].get(service) if states_table in app.tables else None
+        if states_table not in app.tables:
+            return None
+        table = app.tables[states_table]
+        return read_state(table, service) if read_state else table.get(service)
 
     async def ask(url: URL, path: str) -> tuple[int, Any]:
         timeout = aiohttp.ClientTimeout(total=LOOKUP_TIMEOUT_S)

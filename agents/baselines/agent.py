@@ -5,6 +5,10 @@ Reads the window summaries (`signals.windows`) and the check and probe results
 changelogged tables of its service's partition (`agents.baselines.book`). A deviation
 is published back on `checks.results` as a result of kind `baseline`, which the
 incident stage takes as a finding and which this stage ignores when it reads it back.
+
+With `[health] enabled`, each service's judgements also fill its open health period
+(`health.py`); a closed period goes to the one-partition `health.parts`, where a second
+handler assembles the periodic health report (`report.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 from agents.baselines.book import BUCKETS, SERIES, judge
+from agents.baselines.health import PARTS_KEY, PARTS_TOPIC, PERIODS, HealthPart, track
+from agents.baselines.report import HEALTH_BOOK, HealthBook, apply_health_part
 from schemas.effects import Publish, Store
 from schemas.records import CheckResult, WindowSummary
 
@@ -20,18 +26,38 @@ __all__ = ["INPUTS", "register"]
 INPUTS = {"signals.windows": WindowSummary, "checks.results": CheckResult}
 
 FINDINGS = Counter("logwarden_baseline_results", "Baseline findings opened (fail) and ended (ok)", ["status"])
+REPORTS = Counter("logwarden_health_reports", "Health reports written (periods with something unusual, "
+                  "or every period with [health] digest on)")
 DROPPED = Counter("logwarden_baseline_series_dropped", "Values of series over max_series_per_service, not baselined")
 
 
 def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
     series, buckets = stage.table(SERIES), stage.table(BUCKETS)
+    periods, health = stage.table(PERIODS), cfg.health
 
     async def observe(record, source) -> list:  # noqa: ANN001
         judgement = judge(record, series, buckets, cfg.baselines)
         DROPPED.inc(judgement.dropped)
         for result in judgement.results:
             FINDINGS.labels(result.status).inc()
-        return [*(Publish("checks.results", r.service, r) for r in judgement.results),
-                *(Store(table, key, value) for table, key, value in judgement.stores)]
+        effects = [*(Publish("checks.results", r.service, r) for r in judgement.results),
+                   *(Store(table, key, value) for table, key, value in judgement.stores)]
+        if health.enabled and judgement.seen:
+            service = judgement.seen[0].point.service
+            state, parts = track(periods.get(service), service, judgement.seen, health)
+            effects += [*(Publish(PARTS_TOPIC, PARTS_KEY, p) for p in parts), Store(PERIODS, service, state)]
+        return effects
 
     stage.consume(INPUTS, observe, agent="baselines")
+    if not health.enabled:
+        return
+    book_table = stage.table(HEALTH_BOOK, partitions=1)
+
+    async def assemble(part: HealthPart, source) -> list:  # noqa: ANN001
+        raw = book_table.get(PARTS_KEY)
+        book, effects = apply_health_part(HealthBook.model_validate(raw) if raw else None, part, health,
+                                          cfg.baselines.timezone)
+        REPORTS.inc(sum(1 for e in effects if isinstance(e, Publish)))
+        return [*effects, Store(HEALTH_BOOK, PARTS_KEY, book.model_dump(mode="json"))]
+
+    stage.consume({PARTS_TOPIC: HealthPart}, assemble, agent="health", invalid_reason="invalid_health_part")

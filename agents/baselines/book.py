@@ -13,13 +13,22 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from agents.baselines.config import BaselinesConfig
-from agents.baselines.model import bucket_of, observe
+from agents.baselines.model import Point, Reference, bucket_of, observe
 from agents.baselines.series import admit, points_of
 from schemas.records import CheckResult, WindowSummary
 
-__all__ = ["BUCKETS", "MemoryBook", "SERIES", "Judgement", "judge"]
+__all__ = ["BUCKETS", "MemoryBook", "SERIES", "Judgement", "Observed", "judge"]
 
 SERIES, BUCKETS = "baseline-series", "baseline-buckets"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One new value of a series and how it was judged: what the period's health report is made of."""
+
+    point: Point
+    reference: Reference | None
+    deviation: str | None
 
 
 @dataclass
@@ -27,6 +36,7 @@ class Judgement:
     stores: list[tuple[str, str, Any]] = field(default_factory=list)  # (table, key, value)
     results: list[CheckResult] = field(default_factory=list)
     dropped: int = 0  # values of series over the per-service bound
+    seen: list[Observed] = field(default_factory=list)  # each new value with its judgement (health reports)
 
 
 def judge(record: WindowSummary | CheckResult, series: Mapping[str, Any], buckets: Mapping[str, Any],
@@ -47,6 +57,7 @@ def judge(record: WindowSummary | CheckResult, series: Mapping[str, Any], bucket
         seen = observe(series.get(point.key), buckets.get(bucket_key), point, cfg)
         if not seen.changed:
             continue
+        out.seen.append(Observed(point, seen.reference, seen.deviation))
         if seen.result is not None:
             out.results.append(seen.result)
         out.stores += [(SERIES, point.key, seen.meta), (BUCKETS, bucket_key, seen.bucket)]

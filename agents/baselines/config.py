@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["BaselinesConfig"]
+__all__ = ["BaselinesConfig", "HealthConfig"]
 
 
 class BaselinesConfig(BaseModel):
@@ -40,3 +40,19 @@ class BaselinesConfig(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("unknown time zone") from None
         return value
+
+
+class HealthConfig(BaseModel):
+    """Section `[health]`: the periodic health report the baselines stage writes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="write a health report per period (runs in the `baselines` stage)")
+    # An hour: the unit of the hour-of-week baselines ("usual for Tuesday 10:00") and of the
+    # hourly all-clear digest, so one report compares one hour with its own usual values.
+    period_s: float = Field(3600.0, ge=60, le=7 * 86400,
+                            description="length of one health period, in event time, aligned to the epoch")
+    digest: bool = Field(False, description="also post the report when everything is normal "
+                                            "(one 'all normal' line per service); off: nothing is sent then")
+    max_normal_listed: int = Field(6, ge=0, le=100,
+                                   description="normal series named per unusual service before 'and N more'")

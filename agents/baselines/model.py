@@ -36,7 +36,8 @@ from zoneinfo import ZoneInfo
 from agents.baselines.config import BaselinesConfig
 from schemas.records import CheckResult
 
-__all__ = ["Observation", "Point", "Reference", "bucket_of", "deviation", "explain", "observe", "reference"]
+__all__ = ["Observation", "Point", "Reference", "bucket_of", "deviation", "explain", "observe", "reference",
+           "usual_text", "with_unit"]
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAD_TO_SIGMA = 1.4826
@@ -76,6 +77,8 @@ class Observation:
     bucket: list[float]
     result: CheckResult | None
     changed: bool = True
+    reference: Reference | None = None  # what the point was judged against (None: too little history)
+    deviation: str | None = None  # "high", "low", "silent" or None, whether or not it opened a finding
 
 
 @lru_cache(maxsize=16)
@@ -156,6 +159,16 @@ def _usual(ref: Reference, unit: str) -> str:
     return f"usual {ref.when} is {_with_unit(span, unit)}"
 
 
+def with_unit(x: float, unit: str) -> str:
+    """"14/min", "500 jobs", "93%": a value as people read it."""
+    return _with_unit(_fmt(x), unit)
+
+
+def usual_text(ref: Reference, unit: str) -> str:
+    """"usual for Tuesday 10:00 is 0–2/min"."""
+    return _usual(ref, unit)
+
+
 def explain(point: Point, ref: Reference, kind: str, streak: int) -> str:
     """"error rate 14/min, usual for Tuesday 10:00 is 0–2/min"."""
     usual = _usual(ref, point.unit)
@@ -211,4 +224,4 @@ def observe(meta: dict[str, Any] | None, bucket: list[float] | None, point: Poin
     if learn:
         bucket = (bucket + [round(point.value, 6)])[-cfg.bucket_samples:]
     meta["recent"] = (recent + [[point.t, round(point.value, 6)]])[-cfg.recent_samples:]
-    return Observation(meta, bucket, result)
+    return Observation(meta, bucket, result, reference=ref, deviation=kind)

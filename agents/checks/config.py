@@ -82,7 +82,7 @@ class ProcessCheck(Thresholds):
 class ProbeSpec(BaseModel):
     """One curated probe. The AI may ask for a probe by name, never for a command."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str = Field(description="series name, e.g. `queue_depth`")
     kind: Literal["exec", "http", "prometheus"] = "exec"
@@ -96,6 +96,9 @@ class ProbeSpec(BaseModel):
     timeout_s: float = Field(10.0, gt=0, description="a probe still running after this is killed, `unknown`")
     warning_threshold: float | None = Field(None, description="optional: value at or above which it is `warn`")
     critical_threshold: float | None = Field(None, description="optional: value at or above which it is `fail`")
+    for_: list[str] = Field(default_factory=list, alias="for",
+                            description="finding categories (database, dependency, resource, ...) on which the "
+                                        "local AI asks for this probe during an incident")
 
     @model_validator(mode="after")
     def _complete(self) -> "ProbeSpec":

@@ -20,7 +20,7 @@ from agents.checks.checkers import Outcome
 from agents.checks.config import ChecksConfig, ProbeSpec
 from agents.checks.host import HostReader, Task
 from agents.checks.probes import ProbeError, outcome_of, run_exec
-from schemas.records import CheckResult
+from schemas.records import CheckResult, ProbeRequest
 
 if TYPE_CHECKING:
     from agents.checks.probes_http import HttpProber
@@ -79,6 +79,25 @@ class CheckRunner:
         for batch in await asyncio.gather(*jobs):
             results.extend(batch)
         return results
+
+    async def asked(self, request: ProbeRequest, now: float | None = None) -> CheckResult:
+        """One run of the configured probe named in `request`, now; `unknown` when no probe has that name.
+
+        The result is the probe's own (its service, host, check and thresholds, so it
+        grades and recovers like its scheduled runs), with the request's trace and an id
+        of its own; the message says who asked."""
+        now = self.clock() if now is None else now
+        spec = next((p for p in self.cfg.probes if p.name == request.probe), None)
+        who = f"asked by the model during {request.incident_id}" if request.incident_id else "asked by the model"
+        if spec is None:
+            outcome = Outcome(f"probe:{request.probe[:64]}", "unknown",
+                              f"probe {request.probe[:64]!r} is not configured on {self.host}: not run ({who})")
+            result = result_of(outcome, service=self.service, host=self.host, at=now, duration_s=0.0,
+                               recover_after=self.cfg.recover_after, kind="probe")
+        else:
+            [result] = await self._probe(spec, now)
+            result = result.model_copy(update={"message": f"{result.message} ({who})"})
+        return result.model_copy(update={"id": f"asked|{request.id}", "trace_id": request.trace_id or result.trace_id})
 
     def wait_s(self, now: float) -> float:
         """Seconds until something is due."""

@@ -284,4 +284,16 @@ table { border-collapse: collapse; width: 100%; } th, td { text-align: left; pad
 .toast { position: fixed; bottom: 1em; right: 1em; max-width: 40em; padding: .6em 1em; border-radius: 6px;
   background: #1f3a2a; border: 1px solid var(--ok); display: none; z-index: 3; }
 .toast.show { display: block; } .toast.bad { background: #3a1f1f; border-color: var(--p1); }
+.service-charts { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .5em 1em;
+  margin-bottom: 1em; }
+.service-charts h3 { margin: .2em 0; font-size: 1.05em; }
+.chart-box { margin: .3em 0; } .chart-box figcaption { color: var(--muted); font-size: .85em; }
+svg.chart { width: 100%; max-width: 800px; height: auto; display: block; font-size: 11px; }
+svg.chart .line { fill: none; stroke: #6cb6ff; stroke-width: 1.5; }
+svg.chart .line.errors_per_min { stroke: var(--p2); }
+svg.chart .band { fill: #3ddc84; fill-opacity: .18; }
+svg.chart .span { fill: var(--p1); fill-opacity: .22; }
+svg.chart .axis { stroke: var(--muted); } svg.chart .tick { stroke: var(--line); stroke-dasharray: 2 3; }
+svg.chart text { fill: var(--muted); }
+.legend .key-band { color: #3ddc84; } .legend .key-span { color: var(--p1); }
 """

@@ -195,6 +195,7 @@ def render_board(view: Mapping[str, Any], now: float) -> str:
     parts.append(f'<section id="active"><h2>Open incidents ({len(active)})</h2>')
     parts.append("".join(_card(i, now) for i in active) or '<p class="calm">No open incidents.</p>')
     parts.append("</section>")
+    parts.append(view.get("charts", ""))  # pre-rendered, escaped SVG (`chart.charts_html`)
     recent = view["recent"]
     resolved_cards = "".join(_card(i, now) for i in recent if i["status"] == "resolved")
     closed = "".join(_closed_row(i, now) for i in recent if i["status"] == "closed")

@@ -24,18 +24,25 @@ from agents.extract.config import ExtractConfig
 from agents.extract.findings import IgnoreRules, Signal, fingerprint, sample_text
 from agents.extract.formats import LEVEL_RANK
 
-__all__ = ["ERRORS", "IGNORED", "LATE", "LINES", "WARNINGS", "WindowAccounts"]
+__all__ = ["ERRORS", "IGNORED", "LATE", "LINES", "ROUTE_MARGIN", "WARNINGS", "WindowAccounts"]
 
 # Counter slots of one service-window, kept as a list for speed.
 LINES, ERRORS, WARNINGS, LATE, IGNORED = range(5)
 
 
+# Routes kept per service-window in one partial, and in a window book before the summary
+# keeps the busiest `max_routes_per_window`: a margin, so a route that is busy overall but
+# arrives late in a window on one partition still makes its summary's top list.
+ROUTE_MARGIN = 4
+
+
 class _Window:
-    __slots__ = ("counts", "findings")
+    __slots__ = ("counts", "findings", "routes")
 
     def __init__(self) -> None:
         self.counts = [0, 0, 0, 0, 0]
         self.findings: dict[str, dict[str, Any]] = {}
+        self.routes: dict[str, list[int]] = {}  # "GET /users/{id}" -> [requests, failed]
 
 
 class WindowAccounts:
@@ -47,8 +54,6 @@ class WindowAccounts:
         self.watermark = watermark
         self._ignore = IgnoreRules(cfg)
         self._windows: dict[str, dict[int, _Window]] = {}
-        # service -> (window start, its counters, open until): most lines hit this cache
-        self.fast_slots: dict[str, tuple[int, list[int], float]] = {}
         self._sampled: dict[tuple[str, int], int] = {}  # (fingerprint, window) -> samples sent
         self._fatal_levels = frozenset(cfg.fatal_levels)
         self._fatal_text = re.compile("|".join(f"(?:{p})" for p in cfg.fatal_patterns), re.IGNORECASE | re.MULTILINE) \
@@ -79,27 +84,27 @@ class WindowAccounts:
 
     # --- counting ----------------------------------------------------------------------
 
-    def count_line(self, service: str, at: float) -> None:
-        """One line that is only counted (no signal), at event time `at`."""
+    def count_line(self, service: str, at: float) -> int:
+        """One line that is only counted (no signal), at event time `at`: the start of the
+        window it was counted in (the earliest open one when it is late)."""
         self.advance(at)
-        start = int(at // self.width) * self.width
-        cached = self.fast_slots.get(service)
-        if cached is not None and cached[0] == start and cached[2] > self.watermark:
-            cached[1][LINES] += 1
-            return
-        counts = self.slot(service, at)
-        counts[LINES] += 1
-        open_until = start + self.width + self.cfg.allowed_lateness_s
-        if open_until > self.watermark:
-            self.fast_slots[service] = (start, counts, open_until)
-
-    def slot(self, service: str, at: float) -> list[int]:
-        """The counters of the window a line at `at` counts in (late lines: the earliest open)."""
         late = self.is_late(at)
-        counts = self.window(service, self.earliest_open() if late else self.window_start(at)).counts
+        start = self.earliest_open() if late else self.window_start(at)
+        counts = self.window(service, start).counts
+        counts[LINES] += 1
         if late:
             counts[LATE] += 1
-        return counts
+        return start
+
+    def slot(self, service: str, at: float) -> tuple[list[int], int]:
+        """The counters of the window a line at `at` counts in (late lines: the earliest
+        open, and counted as late there), and that window's start."""
+        late = self.is_late(at)
+        start = self.earliest_open() if late else self.window_start(at)
+        counts = self.window(service, start).counts
+        if late:
+            counts[LATE] += 1
+        return counts, start
 
     def window(self, service: str, start: int) -> _Window:
         by_start = self._windows.get(service)
@@ -109,6 +114,22 @@ class WindowAccounts:
         if window is None:
             window = by_start[start] = _Window()
         return window
+
+    def count_routes(self, service: str, start: int, routes: dict[str, list[int]]) -> None:
+        """Add access-log requests per route ([requests, failed]) to one window. Past
+        `max_routes_per_window` x ROUTE_MARGIN routes, new routes are not kept (their
+        requests are still in `lines`): memory and partials stay bounded."""
+        kept = self.window(service, start).routes
+        room = self.cfg.max_routes_per_window * ROUTE_MARGIN
+        for route, (requests, failed) in routes.items():
+            counts = kept.get(route)
+            if counts is None:
+                if len(kept) >= room:
+                    continue
+                kept[route] = [requests, failed]
+            else:
+                counts[0] += requests
+                counts[1] += failed
 
     def add_signal(self, signal: Signal, window_start: int, group: str | None = None) -> None:
         """Count one error under its fingerprint (`group` replaces the template in it)."""
@@ -184,13 +205,14 @@ class WindowAccounts:
                 str(start): {
                     "lines": w.counts[LINES], "errors": w.counts[ERRORS], "warnings": w.counts[WARNINGS],
                     "late": w.counts[LATE], "ignored": w.counts[IGNORED], "findings": list(w.findings.values()),
+                    **({"routes": {route: {"requests": n, "failed": failed} for route, (n, failed) in w.routes.items()}}
+                       if w.routes else {}),
                 }
                 for start, w in sorted(by_start.items())
             }
             for service, by_start in self._windows.items()
         }
         self._windows = {}
-        self.fast_slots = {}
         closed_before = self.earliest_open() if self.watermark != -math.inf else -math.inf
         self._sampled = {k: n for k, n in self._sampled.items() if k[1] >= closed_before}
         self._urgent_noted = {k for k in self._urgent_noted if k[1] >= closed_before}

@@ -49,6 +49,10 @@ class ExtractConfig(BaseModel):
     trace_idle_s: float = Field(1.0, ge=0, description="an open exception this far behind the watermark is complete")
     max_open_traces: int = Field(10000, ge=1)
     max_findings_per_window: int = Field(200, ge=1, description="per service and window; more are counted, not kept")
+    max_routes_per_window: int = Field(
+        50, ge=1, description="access-log routes kept per service and window (the busiest by requests); a window's "
+                              "summary is read by every later stage, so a crawler's thousands of one-off paths must "
+                              "not grow it; the other routes' requests stay in `lines`, not in `routes`")
     dead_letter_payload_chars: int = Field(4096, ge=0)
     summary_version: int = Field(1, ge=1)
     fatal_levels: list[str] = Field(

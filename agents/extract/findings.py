@@ -73,9 +73,13 @@ def normalise_endpoint(method: str, target: str) -> str:
     path = target.split("?", 1)[0].split("#", 1)[0]
     if "://" in path:
         path = "/" + path.split("://", 1)[1].partition("/")[2]
-    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in path.split("/")]
-    route = "/".join(segments) or "/"
+    route = _ID_SEGMENTS.sub("/{id}", "/" + path)[1:] or "/"
     return f"{method.upper()} {route}".strip()
+
+
+# Every path segment `_ID_SEGMENT` matches as a whole, in one pass over the path (which
+# gets a "/" in front, so every segment starts after one: a literal to scan for).
+_ID_SEGMENTS = re.compile(r"/(?:" + _ID_SEGMENT.pattern[4:-2] + r")(?=/|$)")
 
 
 def fingerprint(service: str, endpoint: str, error_type: str, template: str) -> str:

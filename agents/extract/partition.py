@@ -3,9 +3,13 @@
 `PartitionExtractor.feed_records` takes one fetched batch. The byte-level tests of
 `prefilter.py` run once over the whole batch; most lines (no error or warning word, no
 open exception, a key known to name their service) are then only counted under their
-service and minute (`accounts.py`): that is the one fast path. The rest are decoded,
-parsed (`formats.py`), classified (`lines.py`), joined into multi-line exceptions
-(`traces.py`) and fingerprinted (`findings.py`). `flush` hands over what was seen since
+service and minute (`accounts.py`): that is the one fast path, taken per run of such
+lines between two that must be parsed (one `Counter` over the run when it is long and
+stays in one minute per service, else a tight loop). Access-log lines on it still count
+one request for their route (`formats.request_of_record`, a regex match or a JSON
+decode, never a full parse), so `WindowSummary.routes` covers every request. The rest
+are decoded, parsed (`formats.py`), classified (`lines.py`), joined into multi-line
+exceptions (`traces.py`) and fingerprinted (`findings.py`). `flush` hands over what was seen since
 the previous flush as a `PartialAggregate` plus the dead letters; `take_urgent` the
 fatal findings to send ahead of their windows (`accounts.py`).
 
@@ -13,8 +17,10 @@ Time: a parsed line's event time is its own timestamp (falling back to the broke
 timestamp, and not trusted when it runs more than `max_future_skew_s` ahead of it). A
 line that is not parsed gets its broker timestamp shifted by the service's current lag
 (event time minus broker time of its latest parsed line), and every `CALIBRATE_EVERY`-th
-record is parsed anyway to keep that lag fresh, so replays of old logs land in their
-own minutes. The watermark is the largest event time or tick seen.
+record of the partition is parsed anyway to keep that lag fresh, so replays of old logs
+land in their own minutes. Which records those are depends only on their position in
+the partition, never on how it was cut into batches. The watermark is the largest event
+time or tick seen.
 
 Must never raise on any record, never import Faust or aiokafka, never read the clock.
 """
@@ -22,16 +28,19 @@ Must never raise on any record, never import Faust or aiokafka, never read the c
 from __future__ import annotations
 
 import math
-from typing import Protocol, Sequence
+from bisect import bisect_left
+from collections import Counter
+from operator import add
+from typing import Any, Protocol, Sequence
 
 import orjson
 
-from agents.extract.accounts import WARNINGS, WindowAccounts
+from agents.extract.accounts import LINES, WARNINGS, WindowAccounts
 from agents.extract.config import ExtractConfig
-from agents.extract.findings import Signal, sample_text
-from agents.extract.formats import LogLine, parse_json_object, parse_text
+from agents.extract.findings import Signal, normalise_endpoint, sample_text
+from agents.extract.formats import LogLine, parse_json_object, parse_text, request_of_record
 from agents.extract.lines import classify, request_of, split_message
-from agents.extract.prefilter import TICK_PREFIX, is_candidate, may_continue, records_to_parse
+from agents.extract.prefilter import TICK_PREFIX, is_candidate, may_continue, scan_batch
 from agents.extract.traces import OpenTrace, TraceJoiner, signal_of_block, starts_exception
 from agents.service_name import resolve, text_service
 from schemas.records import DeadLetter, PartialAggregate
@@ -41,6 +50,9 @@ __all__ = ["CALIBRATE_EVERY", "ConsumerRecordLike", "PartitionExtractor", "TICK_
 TICK_KEY = b"__tick__"
 AMBIGUOUS = ""  # a record key that does not name the service of its lines
 CALIBRATE_EVERY = 256
+# Runs of lines that are only counted at least this long are counted per service (one
+# `Counter` over the run); shorter ones line by line, which costs less for them.
+BULK_RUN = 48
 SOURCE_TOPIC = "logs.raw"
 
 
@@ -71,7 +83,10 @@ class PartitionExtractor:
         self._dead_count = 0
         self._first_offset = -1
         self._last_offset = -1
-        self._since_calibration = 0
+        self._position = 0  # records fed so far: every CALIBRATE_EVERY-th is parsed
+        self._keys_changed = False  # `_key_services` was written since the batch was planned
+        # (service, window start, raw record) of the batch's requests that were only counted
+        self._requests: list[tuple[str, int, bytes]] = []
 
     @property
     def watermark(self) -> float:
@@ -96,49 +111,149 @@ class PartitionExtractor:
             records, stamps = [records[i] for i in kept], [stamps[i] for i in kept]
         values = [record.value for record in records]
         if None in values:  # tombstones: parsed (dead-lettered) one by one
-            to_parse = records_to_parse([v or b"" for v in values], self.cfg.max_line_bytes)
+            to_parse, requests = scan_batch([v or b"" for v in values], self.cfg.max_line_bytes)
             to_parse.update(i for i, v in enumerate(values) if v is None)
         else:
-            to_parse = records_to_parse(values, self.cfg.max_line_bytes)
+            to_parse, requests = scan_batch(values, self.cfg.max_line_bytes)
         if self._first_offset < 0:
             self._first_offset = records[0].offset
-        accounts = self.accounts
-        key_services = self._key_services if self.cfg.use_record_key else {}
-        open_services = self._joiner.services  # non-empty exactly while a block is open
-        announcing = self._joiner.announcing
-        lag = self._lag
-        fast_slots = accounts.fast_slots
-        width = accounts.width
-        watermark = accounts.watermark
-        since = self._since_calibration
-        for index, record in enumerate(records):
-            key = record.key
-            service = key_services.get(key) if key is not None else None
-            if service and index not in to_parse and service in lag:
-                since += 1
-                if since < CALIBRATE_EVERY and not (open_services and service in open_services
-                                                    and (service in announcing or may_continue(values[index]))):
-                    # The fast path: a line that is only counted. `count_line`, inlined.
-                    at = stamps[index] + lag[service]
-                    if at > watermark:
-                        watermark = at
-                    cached = fast_slots.get(service)
-                    if cached is not None and cached[0] == int(at // width) * width and cached[2] > watermark:
-                        cached[1][0] += 1
-                        continue
-                    accounts.watermark = watermark
-                    accounts.count_line(service, at)
-                    fast_slots = accounts.fast_slots
-                    continue
-                since -= 1
-            accounts.watermark = watermark
-            if self._one(record.offset, key, values[index], stamps[index]):
-                since = 0  # a parsed line refreshes the lag: the calibration count restarts
-            watermark = accounts.watermark
-            fast_slots = accounts.fast_slots
-        accounts.watermark = watermark
-        self._since_calibration = since
+        keys = [record.key for record in records]
+        count = len(records)
+        services, slow = self._plan(keys, to_parse, 0)
+        done, next_slow = 0, 0  # records before `done` are handled
+        while True:
+            while next_slow < len(slow) and slow[next_slow] < done:
+                next_slow += 1
+            stop = self._count_run(services, values, stamps, requests, done,
+                                   slow[next_slow] if next_slow < len(slow) else count)
+            if stop == count:
+                break
+            known = (len(self._key_services), len(self._lag))
+            self._one(records[stop].offset, keys[stop], values[stop], stamps[stop])
+            done = stop + 1
+            if self._keys_changed or (len(self._key_services), len(self._lag)) != known:
+                # A key or a service was learned: which of the rest are only counted changes.
+                self._keys_changed = False
+                services, slow = self._plan(keys, to_parse, done)
+                next_slow = 0
+        if self._requests:
+            self._count_requests()
+        self._position += count
         self._last_offset = records[-1].offset
+
+    def _plan(self, keys: list[bytes | None], to_parse: set[int], first: int) -> tuple[list[Any], list[int]]:
+        """The service each record is counted under, and the records from `first` on that
+        are parsed whatever happens before them (in order): candidates, records whose key
+        names no known service, services whose lag is not known yet, and every
+        CALIBRATE_EVERY-th record of the partition (the lag of replayed logs stays fresh)."""
+        key_services = self._key_services if self.cfg.use_record_key else {}
+        services = list(map(key_services.get, keys))
+        lag = self._lag
+        if None in services or "" in services or not lag.keys() >= set(services):
+            slow = {i for i in range(first, len(keys)) if not services[i] or services[i] not in lag}
+            slow.update(i for i in to_parse if i >= first)
+        else:
+            slow = {i for i in to_parse if i >= first} if first else set(to_parse)
+        slow.update(range(first + (-(self._position + first)) % CALIBRATE_EVERY, len(keys), CALIBRATE_EVERY))
+        return services, sorted(slow)
+
+    def _count_run(self, services: list[Any], values: list[Any], stamps: list[float],
+                   requests: list[int], first: int, end: int) -> int:
+        """Count records `first` .. `end` - 1, which need no parse unless they may continue
+        an open exception: per batch, not per line. Returns where it stopped (`end`, or the
+        first record that must be parsed after all)."""
+        if first >= end:
+            return end
+        joiner = self._joiner
+        open_services = joiner.services  # non-empty exactly while an exception is open
+        if open_services:  # its service's lines that may continue it are parsed
+            announcing = joiner.announcing
+            for index in [i for i in range(first, end) if services[i] in open_services]:
+                if services[index] in announcing or may_continue(values[index]):
+                    end = index
+                    break
+            if first >= end:
+                return end
+        if end - first < BULK_RUN:
+            return self._count_each(services, values, stamps, requests, first, end)
+        accounts = self.accounts
+        width = accounts.width
+        lag = self._lag
+        run = services[first:end]
+        run_stamps = stamps[first:end]
+        low, high = min(run_stamps), max(run_stamps)
+        watermark = max(accounts.watermark, max(map(add, run_stamps, map(lag.__getitem__, run))))
+        lines = Counter(run)
+        starts: dict[str, int] = {}
+        for service in lines:
+            shift = lag[service]
+            start = int((low + shift) // width) * width
+            # All of the service's lines in this run fall in one window and none is late
+            # (its window stays open past the highest watermark the run reaches): they are
+            # counted per service, as one number. Otherwise line by line.
+            if int((high + shift) // width) * width != start or \
+                    start + width + self.cfg.allowed_lateness_s <= watermark:
+                return self._count_each(services, values, stamps, requests, first, end)
+            starts[service] = start
+        accounts.watermark = watermark
+        for service, number in lines.items():
+            accounts.window(service, starts[service]).counts[LINES] += number
+        low_request, high_request = bisect_left(requests, first), bisect_left(requests, end)
+        if low_request < high_request:
+            self._requests += [(services[i], starts[services[i]], values[i])
+                               for i in requests[low_request:high_request]]
+        return end
+
+    def _count_each(self, services: list[Any], values: list[Any], stamps: list[float],
+                    requests: list[int], first: int, end: int) -> int:
+        """`_count_run` line by line: for short runs (cheaper than grouping), runs that
+        cross a window boundary, and runs that may hold late lines."""
+        accounts = self.accounts
+        lag = self._lag
+        width = accounts.width
+        lateness = self.cfg.allowed_lateness_s
+        watermark = accounts.watermark
+        low, high = bisect_left(requests, first), bisect_left(requests, end)
+        wanted = set(requests[low:high]) if low < high else ()
+        counted = self._requests
+        slots: dict[str, tuple[int, list[int]]] = {}  # service -> its current window's counters
+        for index in range(first, end):
+            service = services[index]
+            at = stamps[index] + lag[service]
+            if at > watermark:
+                watermark = at
+            start = int(at // width) * width
+            if start + width + lateness > watermark:  # its window is still open: not late
+                slot = slots.get(service)
+                if slot is None or slot[0] != start:
+                    slot = slots[service] = (start, accounts.window(service, start).counts)
+                slot[1][LINES] += 1
+            else:
+                accounts.watermark = watermark
+                start = accounts.count_line(service, at)
+            if index in wanted:
+                counted.append((service, start, values[index]))
+        accounts.watermark = watermark
+        return end
+
+    def _count_requests(self) -> None:
+        """Requests per route of the batch's lines that were only counted (each with its
+        service and the window it was counted in), read from the raw records."""
+        lines, self._requests = self._requests, []
+        by_window: dict[tuple[str, int], dict[str, list[int]]] = {}
+        for service, start, value in lines:
+            method, path, status = request_of_record(value)
+            if status and (method or path):
+                routes = by_window.setdefault((service, start), {})
+                route = normalise_endpoint(method, path)
+                counts = routes.get(route)
+                if counts is None:
+                    routes[route] = [1, int(status >= 500)]
+                else:
+                    counts[0] += 1
+                    counts[1] += status >= 500
+        for (service, start), routes in by_window.items():
+            self.accounts.count_routes(service, start, routes)
 
     def _one(self, offset: int, key: bytes | None, value: bytes | None, broker_ts: float) -> bool:
         """A record that is not only counted; True when it was a log line that got parsed."""
@@ -199,8 +314,11 @@ class PartitionExtractor:
 
     def _observe(self, service: str, line: LogLine, at: float) -> None:
         accounts = self.accounts
-        counts = accounts.slot(service, at)
+        counts, start = accounts.slot(service, at)
         counts[0] += 1
+        if line.status and (line.method or line.path):  # a request: counted under its route
+            accounts.count_routes(service, start, {normalise_endpoint(line.method, line.path):
+                                                   [1, int(line.status >= 500)]})
         stream_key = (service, line.host, line.stream)
         message = line.message
         # A JSON record with its own level is an event of its own, never a frame. A line
@@ -276,9 +394,11 @@ class PartitionExtractor:
         if key in self._key_services or len(self._key_services) >= 100_000:
             if self._key_services.get(key) and self._key_services[key] != service:
                 self._key_services[key] = AMBIGUOUS
+                self._keys_changed = True
             return
         named = resolve("", key, self.cfg.service_map)
         self._key_services[key] = service if named == service else AMBIGUOUS
+        self._keys_changed = True
 
     def _tick(self, offset: int, key: bytes | None, value: bytes, broker_ts: float) -> None:
         try:

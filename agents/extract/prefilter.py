@@ -20,7 +20,7 @@ from bisect import bisect_right
 from itertools import accumulate
 from typing import Iterator, Sequence
 
-__all__ = ["TICK_PREFIX", "is_candidate", "may_continue", "records_to_parse"]
+__all__ = ["TICK_PREFIX", "is_candidate", "may_continue", "records_to_parse", "scan_batch"]
 
 TICK_PREFIX = b'{"tick":'
 
@@ -77,11 +77,27 @@ _BLOB_AT_START = re.compile(
     rb"\x00(?:<|[EFW](?:\d{4}|\d{1,3}(?=\x00))|[ \t]\s*(?:at \S|File \")|" + re.escape(TICK_PREFIX) + rb")")
 
 
+# Records that may be a request (`formats.request_of_record`): an access-log line (also
+# wrapped in JSON, its quotes escaped), or a status of three digits in a JSON or logfmt
+# field ("status", "status_code", "statusCode", nested or dotted). A superset: what it
+# selects is then read exactly; a record it misses would be a request not counted.
+# Two patterns, each with a literal to scan for: as one alternation, 5x slower.
+_REQUEST = (re.compile(rb'\] \\?"'), re.compile(rb'status(?:_?code|Code)?"?\s*[:=]\s*"?\d{3}'))
+# A JSON record (starts with "{") whose last byte is not "}": cut, or not JSON at all.
+# The record is taken whole (possessive), so only its very end is tested.
+_CUT_JSON = re.compile(rb"\x00\{[^\x00]*+(?<!\})")
+
+
 def records_to_parse(values: Sequence[bytes], max_bytes: int) -> set[int]:
     """Indices of the records `PartitionExtractor.feed` would not just count: error or
     warning candidates, ticks, non-ASCII, unfinished JSON, and records over `max_bytes`.
 
     Every value must be bytes (callers send batches with a None value the slow way)."""
+    return scan_batch(values, max_bytes)[0]
+
+
+def scan_batch(values: Sequence[bytes], max_bytes: int) -> tuple[set[int], list[int]]:
+    """`records_to_parse`, and the indices (ascending) of the records that may be requests."""
     lengths = list(map(len, values))
     starts = list(accumulate([n + 1 for n in lengths], initial=0))  # NUL before record i
     blob = b"\x00".join([b"", *values, b""])  # one copy of the batch, not three
@@ -98,9 +114,12 @@ def records_to_parse(values: Sequence[bytes], max_bytes: int) -> set[int]:
         found.update(_matching(pattern, blob, starts))
     if not blob.isascii():
         found.update(_matching(_NON_ASCII, blob, starts))
-    # JSON that does not end with "}" (after trailing spaces): cut, or not JSON at all.
-    found.update(i for i, value in enumerate(values) if value[:1] == b"{" and not value.rstrip().endswith(b"}"))
-    return found
+    # JSON that does not end with "}" (trailing spaces included: parsed, which is only
+    # slower): cut, or not JSON at all.
+    found.update(_matching(_CUT_JSON, blob, starts))
+    requests = list(_matching(_REQUEST[0], blob, starts))
+    more = list(_matching(_REQUEST[1], blob, starts))
+    return found, sorted({*requests, *more}) if more else requests
 
 
 def _matching(pattern: re.Pattern[bytes], blob: bytes, starts: list[int]) -> Iterator[int]:

@@ -27,9 +27,10 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.extract.accounts import ROUTE_MARGIN
 from agents.extract.config import ExtractConfig
 from agents.redact import redact
-from schemas.records import Finding, PartialAggregate, WindowSummary
+from schemas.records import Finding, PartialAggregate, RouteCount, WindowSummary
 
 __all__ = ["SourceProgress", "WindowBook", "apply_partial", "book_of", "split_partial", "summary_id"]
 
@@ -224,6 +225,8 @@ def _merge_window(book: WindowBook, cfg: ExtractConfig, service: str, start: int
         str(start), {"lines": 0, "errors": 0, "warnings": 0, "late": 0, "ignored": 0, "findings": {}})
     for name in _COUNTERS:
         window[name] += int(data.get(name, 0))
+    if data.get("routes"):
+        _merge_routes(window.setdefault("routes", {}), data["routes"], cfg.max_routes_per_window * ROUTE_MARGIN)
     findings = window["findings"]
     for incoming in data.get("findings", []):
         fp = incoming["fingerprint"]
@@ -242,6 +245,26 @@ def _merge_window(book: WindowBook, cfg: ExtractConfig, service: str, start: int
             current["samples"].extend(samples[:room])
 
 
+def _merge_routes(routes: dict[str, dict[str, int]], incoming: dict[str, Any], room: int) -> None:
+    """Sum requests per route; a new route past `room` is not kept (bounded book)."""
+    for route, counts in incoming.items():
+        current = routes.get(route)
+        if current is None:
+            if len(routes) >= room:
+                continue
+            routes[route] = {"requests": int(counts.get("requests", 0)), "failed": int(counts.get("failed", 0))}
+        else:
+            current["requests"] += int(counts.get("requests", 0))
+            current["failed"] += int(counts.get("failed", 0))
+
+
+def _busiest(routes: dict[str, dict[str, int]], limit: int) -> dict[str, RouteCount]:
+    """The `limit` routes with the most requests (ties: by name, so every replay agrees).
+    The others are left out of the summary; their requests are still in its `lines`."""
+    ranked = sorted(routes.items(), key=lambda item: (-item[1]["requests"], item[0]))[:limit]
+    return {route: RouteCount(requests=counts["requests"], failed=counts["failed"]) for route, counts in ranked}
+
+
 def _close_due(book: WindowBook, cfg: ExtractConfig, width: int) -> list[WindowSummary]:
     limit = book.watermark - cfg.allowed_lateness_s
     if book.next_window is None:
@@ -257,7 +280,8 @@ def _close_due(book: WindowBook, cfg: ExtractConfig, width: int) -> list[WindowS
         for service in sorted(book.services):
             if book.services[service]["first"] <= start:
                 data = book.open.get(service, {}).pop(str(start), None)
-                summaries.append(_summary(service, start, width, data, cfg.summary_version))
+                summaries.append(_summary(service, start, width, data, cfg.summary_version,
+                                          cfg.max_routes_per_window))
         for service in [s for s, by_start in book.open.items() if not by_start]:
             del book.open[service]
         book.next_window = start + width
@@ -271,7 +295,8 @@ def _forget_services(book: WindowBook, cfg: ExtractConfig, start: int) -> None:
         del book.services[service]
 
 
-def _summary(service: str, start: int, width: int, data: dict[str, Any] | None, version: int) -> WindowSummary:
+def _summary(service: str, start: int, width: int, data: dict[str, Any] | None, version: int,
+             max_routes: int = 50) -> WindowSummary:
     data = data or {}
     identity = summary_id(service, start, version)
     findings = sorted(data.get("findings", {}).values(), key=lambda f: (-int(f["count"]), f["fingerprint"]))
@@ -283,4 +308,4 @@ def _summary(service: str, start: int, width: int, data: dict[str, Any] | None, 
         service=service, window_start=float(start), window_end=float(start + width), status=status,
         lines=lines, errors=errors, warnings=int(data.get("warnings", 0)), late_lines=int(data.get("late", 0)),
         ignored=int(data.get("ignored", 0)), findings=[Finding.model_validate(f) for f in findings],
-        version=version)
+        routes=_busiest(data.get("routes", {}), max_routes), version=version)

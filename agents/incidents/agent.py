@@ -4,8 +4,9 @@ One handler reads every input of the state machine (windows, fatal lines sent ah
 their window, alerts, checks, AI results,
 receipts, approvals, people's actions, and clock ticks for every state of their partition:
 `clock.py`), all keyed by service and co-partitioned, folds each into the
-service's changelogged `ServiceState` with the pure reducer, and returns the effects
-(published with acknowledgement, reports written) followed by the new state. A crash in
+service's changelogged `ServiceState` with the pure reducer (`fold.py`), and returns the
+effects (published with acknowledgement, reports written) followed by the writes of the
+parts of the state that changed (`layout.py`). A crash in
 between replays the event: the reducer's deterministic ids make downstream effects
 idempotent.
 
@@ -18,10 +19,10 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 from agents.console.web import register_console
-from agents.incidents.clock import STATES_TABLE, tick_states
+from agents.incidents.clock import STATES_TABLE
 from agents.incidents.digest import DigestBook, DigestPart, apply_digest_part
-from agents.incidents.lifecycle import apply, event_time
-from agents.incidents.state import ServiceState
+from agents.incidents.fold import fold_clock, fold_record
+from agents.incidents.layout import read_states
 from agents.incidents.views import incident_metrics
 from agents.incidents.web import register_views
 from schemas.effects import Store
@@ -65,20 +66,15 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
 
     async def fold(record, source) -> list:  # noqa: ANN001
         if isinstance(record, Clock):  # time passes for every state of this partition
-            effects = tick_states(list(states.items()), source.partition, record, icfg)
+            effects = fold_clock(states, source.partition, record, icfg)
             _observe(effects)
             return effects
         service = getattr(record, "service", "") or source.key_text
-        if isinstance(record, (Approval, IncidentAction)) and not record.service:
-            record = record.model_copy(update={"service": service})
-        raw = states.get(service)
-        state = ServiceState.model_validate(raw) if raw else None
-        new_state, effects = apply(state, record, event_time(record), icfg)
-        new_state.partition = source.partition  # where this service's clock ticks arrive
-        _observe(effects)
-        open_by_service[service] = int(incident_metrics(new_state)["incidents_open"])
+        state, out = fold_record(states, record, source.partition, icfg, service=service)
+        _observe(out)
+        open_by_service[service] = int(incident_metrics(state)["incidents_open"])
         OPEN.set(sum(open_by_service.values()))
-        return [*effects, Store(STATES_TABLE, service, new_state.model_dump(mode="json"))]
+        return out
 
     async def digest(part: DigestPart, source) -> list:  # noqa: ANN001
         raw = stage.tables["digest-book"].get("digest")
@@ -88,4 +84,4 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
     stage.consume(INPUTS, fold, agent="incidents")
     stage.consume({"incidents.digest": DigestPart}, digest, agent="digest", invalid_reason="invalid_digest_part")
     register_views(stage, states)
-    register_console(stage, states, cfg)  # GET /console (agents/console)
+    register_console(stage, states, cfg, read_states=lambda: read_states(states))  # GET /console (agents/console)

@@ -11,17 +11,17 @@ to the incident reach the AI. Never asks the AI twice for one fingerprint of an 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from agents.incidents import fixes, registry
 from agents.incidents.effects import Step
-from agents.incidents.impact import Traffic, impact_floor
+from agents.incidents.impact import Traffic, WindowVolume, impact_floor
 from agents.incidents.narrative import narrative_input
 from agents.incidents.state import ONEOFF_JOINED, FindingDecision, Incident, RegistryEntry, higher_severity
 from agents.local_ai import fallback_output
 from agents.local_ai.narrative import narrate_locally, utc
 from schemas.ai_tasks import ClassifyInput, ClassifyOutput, MatchInput, MatchOutput, NarrativeInput, NarrativeOutput
-from schemas.records import Finding
+from schemas.records import Finding, RouteCount
 
 __all__ = [
     "EDIT_NOTE",
@@ -38,17 +38,40 @@ ALERTING = ("P1", "P2", "P3")
 EDIT_NOTE = "(Edited: the AI summary replaced the built-in text of the first alert.)"
 
 
-def classify_payload(step: Step, finding: Finding, window_errors: int = 0, window_lines: int = 0) -> dict[str, Any]:
+def classify_payload(step: Step, finding: Finding, traffic: Traffic | None = None) -> dict[str, Any]:
+    """The classification request of `finding`: with `traffic`, or (asked again, or decided
+    locally) with the counts its decision was settled with."""
+    if traffic is None:
+        incident = step.state.incident
+        decision = incident.decisions.get(finding.fingerprint) if incident is not None else None
+        traffic = _traffic_of(decision) if decision is not None else Traffic()
     seen_before = 1 if finding.fingerprint in step.state.fingerprints_seen else 0
-    return ClassifyInput(service=step.state.service, finding=finding, window_errors=window_errors,
-                         window_lines=window_lines, seen_before=seen_before,
+    route = (RouteCount(requests=traffic.endpoint_requests, failed=traffic.endpoint_failed)
+             if traffic.endpoint_requests else None)
+    return ClassifyInput(service=step.state.service, finding=finding, window_errors=traffic.errors,
+                         window_lines=traffic.lines, route=route, seen_before=seen_before,
                          runbooks=list(step.cfg.runbook_specs)).model_dump(mode="json")
 
 
-def settle_finding(step: Step, incident: Incident, finding: Finding, window_errors: int = 0,
-                   window_lines: int = 0) -> None:
-    _settle(step, incident, finding, window_errors, window_lines)
-    _apply_impact(step, incident, finding, Traffic(errors=window_errors, lines=window_lines))
+def _decision(stage: Literal["matching", "classifying", "done"], traffic: Traffic, **fields: Any) -> FindingDecision:
+    route = (RouteCount(requests=traffic.endpoint_requests, failed=traffic.endpoint_failed)
+             if traffic.endpoint_requests else None)
+    return FindingDecision(stage=stage, window_errors=traffic.errors, window_lines=traffic.lines, route=route,
+                           **fields)
+
+
+def _traffic_of(decision: FindingDecision) -> Traffic:
+    route = decision.route
+    return Traffic(errors=decision.window_errors, lines=decision.window_lines,
+                   endpoint_requests=route.requests if route else 0, endpoint_failed=route.failed if route else 0)
+
+
+def settle_finding(step: Step, incident: Incident, finding: Finding, volume: WindowVolume = WindowVolume()) -> None:
+    """Settle one finding of a window; `volume` is that window's (the service's errors and
+    lines, the access-log requests per route), read by the classification and the impact."""
+    traffic = volume.traffic(finding)
+    _settle(step, incident, finding, traffic)
+    _apply_impact(step, incident, finding, traffic)
 
 
 def _apply_impact(step: Step, incident: Incident, finding: Finding, traffic: Traffic) -> None:
@@ -66,7 +89,7 @@ def _apply_impact(step: Step, incident: Incident, finding: Finding, traffic: Tra
         raise_severity(step, incident, impact.severity)
 
 
-def _settle(step: Step, incident: Incident, finding: Finding, window_errors: int, window_lines: int) -> None:
+def _settle(step: Step, incident: Incident, finding: Finding, traffic: Traffic) -> None:
     decision = incident.decisions.get(finding.fingerprint)
     # A one-off that joined the incident and came back is a real finding now: settled
     # like any other (its registry entry makes it a known issue, then it is classified).
@@ -78,32 +101,29 @@ def _settle(step: Step, incident: Incident, finding: Finding, window_errors: int
     entry = registry.lookup(step.state, finding)
     if entry is not None:
         registry.touch(entry, step.now)
-        _reappeared(step, incident, finding, entry, "exact", note="")
+        _reappeared(step, incident, finding, entry, "exact", note="", traffic=traffic)
         return
     candidates = registry.match_candidates(step.state, step.cfg.registry_match_candidates)
     if candidates:
-        incident.decisions[finding.fingerprint] = FindingDecision(stage="matching")
+        incident.decisions[finding.fingerprint] = _decision("matching", traffic)
         payload = MatchInput(service=step.state.service, finding=finding, candidates=candidates)
         step.ask_ai("match", incident, payload.model_dump(mode="json"), finding.fingerprint)
         return
-    _classify(step, incident, finding, window_errors, window_lines)
+    _classify(step, incident, finding, traffic)
 
 
-def _classify(step: Step, incident: Incident, finding: Finding, window_errors: int = 0,
-              window_lines: int = 0) -> None:
-    incident.decisions[finding.fingerprint] = FindingDecision(stage="classifying")
-    step.ask_ai("classify", incident, classify_payload(step, finding, window_errors, window_lines),
-                finding.fingerprint)
+def _classify(step: Step, incident: Incident, finding: Finding, traffic: Traffic) -> None:
+    incident.decisions[finding.fingerprint] = _decision("classifying", traffic)
+    step.ask_ai("classify", incident, classify_payload(step, finding, traffic), finding.fingerprint)
 
 
 def _reappeared(step: Step, incident: Incident, finding: Finding, entry: RegistryEntry, how: str,
-                note: str, confidence: float = 1.0) -> None:
+                note: str, traffic: Traffic, confidence: float = 1.0) -> None:
     """A known issue is back: link its ticket to the incident and comment on it once."""
     already_linked = any(d.entry_id == entry.entry_id for d in incident.decisions.values())
     known_severity = entry.severity if entry.severity in ALERTING else ""
-    incident.decisions[finding.fingerprint] = FindingDecision(
-        stage="done" if known_severity else "classifying", severity=known_severity,
-        entry_id=entry.entry_id)
+    incident.decisions[finding.fingerprint] = _decision(
+        "done" if known_severity else "classifying", traffic, severity=known_severity, entry_id=entry.entry_id)
     data = {"entry_id": entry.entry_id, "match": how, "confidence": confidence,
             "fingerprint": finding.fingerprint, "ticket": entry.jira_ticket_id}
     step.event("registry_matched", incident, data)
@@ -125,7 +145,7 @@ def _reappeared(step: Step, incident: Incident, finding: Finding, entry: Registr
     if known_severity:
         raise_severity(step, incident, known_severity)
     else:
-        step.ask_ai("classify", incident, classify_payload(step, finding), finding.fingerprint)
+        step.ask_ai("classify", incident, classify_payload(step, finding, traffic), finding.fingerprint)
 
 
 def on_match(step: Step, incident: Incident, fingerprint: str, output: dict[str, Any]) -> None:
@@ -133,12 +153,14 @@ def on_match(step: Step, incident: Incident, fingerprint: str, output: dict[str,
     if finding is None:
         return
     match = MatchOutput.model_validate(output)
+    asked = incident.decisions.get(fingerprint)
+    traffic = _traffic_of(asked) if asked is not None else Traffic()  # the window it was settled in
     entry = step.state.registry.get(match.entry_id) if match.entry_id else None
     if entry is None:  # no match, or a candidate that expired meanwhile
-        _classify(step, incident, finding)
+        _classify(step, incident, finding, traffic)
         return
     registry.touch(entry, step.now)
-    _reappeared(step, incident, finding, entry, "ai", note=match.note, confidence=match.confidence)
+    _reappeared(step, incident, finding, entry, "ai", note=match.note, traffic=traffic, confidence=match.confidence)
 
 
 def on_classify(step: Step, incident: Incident, fingerprint: str, output: dict[str, Any]) -> None:
@@ -218,7 +240,8 @@ def raise_severity(step: Step, incident: Incident, severity: str) -> None:
 
 def _local_severity(step: Step, incident: Incident) -> str:
     """The incident's severity as decided so far, the built-in classification standing in
-    for every finding the AI has not decided yet."""
+    for every finding the AI has not decided yet, with the counts the AI is asked with
+    (else the first page could say P2 where the classification says P3)."""
     severity = incident.severity
     for fingerprint, finding in sorted(incident.findings.items()):
         decided = incident.decisions.get(fingerprint)

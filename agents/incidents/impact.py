@@ -4,7 +4,9 @@ The classification (AI or `agents.local_ai.classify`) reads what a finding *is*;
 rules read how much it *hurts*, from evidence no model output can argue away: a crash,
 a fatal level, a whole service failing, every write of an endpoint failing. They give a
 floor the incident's severity never goes below (`Impact.severity`); they never lower
-what the classification said.
+what the classification said (a low share lowers only there: the classification is
+asked with the same counts). The counts come from the window (`WindowVolume`: the
+service's errors and lines, and the access-log requests per route).
 The thresholds are configuration (`[incidents.severity]`, `SeverityRules`), each with
 its reason beside it. Pure: no I/O, no clock; the same finding and traffic give the
 same answer.
@@ -13,13 +15,14 @@ same answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.records import Finding
+from schemas.records import Finding, RouteCount
 
-__all__ = ["Impact", "SeverityRules", "Traffic", "impact_floor", "is_write"]
+__all__ = ["Impact", "SeverityRules", "Traffic", "WindowVolume", "impact_floor", "is_write", "percent"]
 
 _WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # The process itself died (or is about to): no request of it succeeds until it restarts.
@@ -61,7 +64,8 @@ class SeverityRules(BaseModel):
                                      "(degraded, retryable)")
     endpoint_degraded_share: float = Field(
         0.01, gt=0, le=1, description="at least this share failing is P2 (users notice one failure in a "
-                                      "hundred)")
+                                      "hundred); below 1 % the built-in classification calls an unexplained "
+                                      "error P3 (`agents/local_ai/classify.py`)")
     unreachable_write_min_count: int = Field(
         5, ge=1, description="without access logs: a write endpoint whose data store or dependency refuses "
                              "connections this many times in a window is P1 (while it refuses, every write "
@@ -80,6 +84,26 @@ class Traffic:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowVolume:
+    """A window's volume as the lifecycle hands it on: the service's errors and lines, and
+    the access-log requests per route (`WindowSummary.routes`, keyed like `Finding.endpoint`).
+    Empty for what has no window (a fatal line's fast path, an alert, a check)."""
+
+    errors: int = 0
+    lines: int = 0
+    routes: Mapping[str, RouteCount] = field(default_factory=dict)
+
+    def traffic(self, finding: Finding) -> Traffic:
+        """The window's traffic as one finding sees it: its own endpoint's counts, none when
+        the finding has no endpoint or its route is not in the access logs (unknown, not 0 %)."""
+        route = self.routes.get(finding.endpoint) if finding.endpoint else None
+        if route is None:
+            return Traffic(errors=self.errors, lines=self.lines)
+        return Traffic(errors=self.errors, lines=self.lines, endpoint_requests=route.requests,
+                       endpoint_failed=route.failed)
+
+
+@dataclass(frozen=True, slots=True)
 class Impact:
     severity: str = ""  # the floor ("" none), P1..P3
     reason: str = ""  # one line for the timeline and the ticket
@@ -87,6 +111,12 @@ class Impact:
 
 def is_write(endpoint: str) -> bool:
     return endpoint.split(" ", 1)[0] in _WRITE_METHODS
+
+
+def percent(share: float) -> str:
+    """A share as a person reads it: "80%", "0.3%", "0.02%"; never a misleading "0%"."""
+    digits = 0 if share == 0 or share >= 0.1 else 1 if share >= 0.001 else 2
+    return f"{share:.{digits}%}"
 
 
 def _text(finding: Finding) -> str:
@@ -107,11 +137,12 @@ def impact_floor(finding: Finding, traffic: Traffic, rules: SeverityRules) -> Im
             and traffic.errors / traffic.lines >= rules.outage_error_share):
         return Impact("P1", reason=f"whole service failing: {traffic.errors} of {traffic.lines} lines are errors")
     write = is_write(finding.endpoint)
-    path = "write" if write else "read"
+    path = "write path" if write else "read path"
     if traffic.endpoint_requests >= rules.endpoint_min_requests:
         failed = min(traffic.endpoint_failed, traffic.endpoint_requests)
         share = failed / traffic.endpoint_requests
-        what = f"{failed} of {traffic.endpoint_requests} requests to {finding.endpoint} failed ({share:.0%}, {path})"
+        what = (f"{failed} of {traffic.endpoint_requests} requests to {finding.endpoint} failed "
+                f"({percent(share)}, {path})")
         if share >= rules.endpoint_outage_share:
             return Impact("P1" if write else "P2", reason=what)
         if share >= rules.endpoint_degraded_share:

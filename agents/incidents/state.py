@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.records import Finding
+from schemas.records import Finding, RouteCount
 
 __all__ = [
     "FindingDecision",
@@ -76,6 +76,12 @@ class FindingDecision(_State):
     probable_cause: str = ""
     floor: str = ""  # the lowest severity its impact allows (agents.incidents.impact), "" none
     impact: str = ""  # why, in one line
+    # The window counts it was settled with (the service's errors and lines, its route's
+    # access-log requests): a classification asked again (AI timeout, invalid answer) or
+    # decided locally for the first alert reads what the AI was asked with.
+    window_errors: int = 0
+    window_lines: int = 0
+    route: RouteCount | None = None
 
 
 class ProvisionalCount(_State):

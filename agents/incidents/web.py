@@ -10,6 +10,7 @@ from __future__ import annotations
 import faust
 from faust.exceptions import SameNode
 
+from agents.incidents import layout
 from agents.incidents.state import ServiceState
 from agents.incidents.views import find_incident, incident_view, registry_view
 
@@ -26,13 +27,11 @@ def register_views(stage, states) -> None:  # noqa: ANN001 - StageRunner, faust 
     app = stage.app
 
     def local_states():
-        for _key, raw in states.items():
-            if raw:
-                yield ServiceState.model_validate(raw)
+        for service, _core in layout.cores(list(states.items())):
+            yield layout.load(states, service)
 
     def state_of(service: str) -> ServiceState | None:
-        raw = states.get(service)
-        return ServiceState.model_validate(raw) if raw else None
+        return layout.load(states, service)
 
     async def route_or_answer(view, request, key: str, answer):  # noqa: ANN001
         try:

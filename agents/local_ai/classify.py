@@ -2,8 +2,14 @@
 
 Rules read what an on-call engineer reads first: the log level, the exception type,
 the HTTP status, how much of the service's traffic fails, and whether this fingerprint
-was seen before. Pure: no I/O, no clock, same input -> same answer. Must never raise on
-a valid `ClassifyInput`.
+was seen before. How much fails works both ways: most of the traffic failing raises a
+severity, and an error is P3, a ticket rather than a page, when under 1 % of the
+requests fail: read from its route's access log (any error short of P1: the log counts
+what users got), else from the window's error lines for an error of the service's own
+code only (a data store or dependency failing fails work the lines do not count). A
+crash, a fatal level, a flood or a line saying something stopped is never lowered.
+Pure: no I/O, no clock, same input -> same answer. Must never raise on a valid
+`ClassifyInput`.
 """
 
 from __future__ import annotations
@@ -56,6 +62,65 @@ _SIGNALS: list[tuple[str, re.Pattern[str], str, str]] = [
 ]
 
 _HTTP_STATUS = re.compile(r"\bHTTP[ /]?(\d{3})\b|\b(?:status|code)[=: ]+(\d{3})\b", re.I)
+
+# The message itself says it is a warning, whatever level the line was logged at: PHP
+# relays its warnings and deprecations through FastCGI's stderr, which nginx logs at
+# level error; Python's `warnings` print "DeprecationWarning: ..." on stderr. A
+# deprecation announces a future failure, not a present one.
+_WARNING_TEXT = re.compile(r"\bphp (?:warning|notice|deprecated|strict standards):|\b[a-z]*warning: |\bdeprecat",
+                           re.I)
+# Errors a framework answers with a 4xx status, so the client asked for what is not
+# there or is not allowed (P3, like an HTTP 4xx): Rails routing and record lookups,
+# Django's and Werkzeug's not-found, Spring's no-handler and unsupported method or type,
+# and nginx's log line for a static file that does not exist (it answers 404).
+_CLIENT_ERROR = re.compile(
+    r"actioncontroller::(?:routingerror|unknownformat|parametermissing)|no route matches|"
+    r"activerecord::recordnotfound|django\.http\.http404|\bhttp404\b|werkzeug\.exceptions\.(?:notfound|"
+    r"badrequest|methodnotallowed)|nohandlerfoundexception|httprequestmethodnotsupportedexception|"
+    r"httpmediatypenotsupportedexception|"
+    r'open\(\) "[^"]*" failed \((?:2|<\*>): no such file or directory\)', re.I)
+# A line that says something stopped: what stopped fails quietly afterwards, so the
+# share of the window's lines does not measure it (never lowered for a low share).
+_STOPPING = re.compile(r"shut(?:ting)? ?down|\bterminating\b|\bexiting\b|\baborting\b|\bstopp(?:ed|ing)\b", re.I)
+# Under this share of requests failing an error is low impact (P3): the same 1 % as
+# `[incidents.severity] endpoint_degraded_share` (users notice one failure in a hundred).
+_LOW_SHARE = 0.01
+# A route's share counts from this many requests (`endpoint_min_requests`): below it
+# one request swings the share too far.
+_MIN_REQUESTS = 5
+# The categories a low share can lower: an error in the service's own code or answer.
+# A data store, dependency, config, resource or hardware failure stays P2 at any share:
+# it fails work the lines do not count (background jobs, the next deploy, other users).
+_LOWERED_BY_SHARE = ("unknown", "code", "http")
+# A hundred occurrences in a window is a flood whatever their share: it raises a repeated
+# warning to P2 and is never lowered for a low share.
+_FLOOD_COUNT = 100
+
+
+def _percent(share: float) -> str:
+    """"80%", "0.3%", "0.02%": never a misleading "0%" for a share that is not zero."""
+    digits = 0 if share == 0 or share >= 0.1 else 1 if share >= 0.001 else 2
+    return f"{share:.{digits}%}"
+
+
+def _low_share(inp: ClassifyInput, category: str, message: str) -> str:
+    """Why this error hurts under 1 % of the traffic ("" when it does not, or nothing says).
+
+    The route's access-log counts are the evidence when there are enough of them (any
+    category: they count what users got); else the window's error lines against all its
+    lines, for an error of the service's own code only."""
+    if _STOPPING.search(message):
+        return ""
+    route, endpoint = inp.route, inp.finding.endpoint
+    if route is not None and route.requests >= _MIN_REQUESTS:
+        share = min(route.failed, route.requests) / route.requests
+        if share < _LOW_SHARE:
+            return f"{route.failed} of {route.requests} requests to {endpoint} failed ({_percent(share)})"
+        return ""
+    if category in _LOWERED_BY_SHARE and inp.window_lines and inp.window_errors / inp.window_lines < _LOW_SHARE:
+        share = inp.window_errors / inp.window_lines
+        return f"{inp.window_errors} of the window's {inp.window_lines} lines were errors ({_percent(share)})"
+    return ""
 
 
 def _raise(severity: str, steps: int = 1) -> str:
@@ -110,10 +175,14 @@ def incident_kind(finding: Finding) -> str:
 def classify_locally(inp: ClassifyInput) -> ClassifyOutput:
     finding = inp.finding
     text = _text(finding)
+    message = " ".join([finding.error_type, finding.template])
     level = finding.level.lower()
-    status = _http_status(finding)
-
     category, cause, confidence = "unknown", "an error was logged", 0.5
+    if level not in _FATAL_LEVELS and level not in _WARNING_LEVELS and _WARNING_TEXT.search(message):
+        level, cause = "warning", f"a warning or deprecation logged at level {finding.level}"
+    status = _http_status(finding)
+    client_error = (status is not None and 400 <= status < 500) or bool(_CLIENT_ERROR.search(message))
+
     severity = "P3" if level in _WARNING_LEVELS else "P2"
     for cat, pattern, implied, why in _SIGNALS:
         if pattern.search(text):
@@ -131,9 +200,14 @@ def classify_locally(inp: ClassifyInput) -> ClassifyOutput:
             cause = cause if category != "http" else f"the service answered HTTP {status}"
         elif status >= 400 and category != "security":
             severity, cause = "P3", f"clients received HTTP {status}"
+    elif client_error and category != "security":
+        category, severity = "http", "P3"
+        cause, confidence = "a client asked for what is not there or not allowed (an HTTP 4xx)", 0.75
 
     if level in _FATAL_LEVELS:
         severity, confidence = "P1", 0.9
+    elif severity == "P2" and finding.count < _FLOOD_COUNT and (low := _low_share(inp, category, message)):
+        severity, cause = "P3", f"{cause}; low impact: {low}"
 
     # How much of the service is failing: a small error is serious when it is most of
     # the traffic, and a flood of warnings is more than a warning.
@@ -141,8 +215,8 @@ def classify_locally(inp: ClassifyInput) -> ClassifyOutput:
     if severity != "P1" and inp.window_errors >= 20 and rate >= 0.5 and level not in _WARNING_LEVELS:
         severity = _raise(severity)
         cause += f"; {rate:.0%} of the window's lines were errors"
-    elif (severity == "P3" and finding.count >= 100 and category not in ("unknown", "security")
-          and not (status is not None and 400 <= status < 500)):
+    elif (severity == "P3" and finding.count >= _FLOOD_COUNT and category not in ("unknown", "security")
+          and not client_error):
         severity = "P2"
         cause += f"; repeated {finding.count} times in one window"
     elif category == "security" and finding.count >= 20 and severity == "P3":

@@ -1,6 +1,9 @@
 """CPU micro-benchmark of the batch extraction core (no broker): lines/s of
-`PartitionExtractor.feed_records` + `flush` over realistic mixed lines, beside plain
-`orjson.loads` of the same lines in the same run.
+`PartitionExtractor.feed_records` + `flush` over realistic mixed lines, beside, on the
+same lines in the same process and run: plain `orjson.loads`; a floor of any extraction
+(`orjson.loads` of JSON lines, UTF-8 decode of the others, plus one error regex per
+line); and Drain3 (`add_log_message` per line, a pure-Python template miner; a dev
+dependency, left out when it is not installed).
 
 Lines: JSON (python-json-logger / pino / Vector-wrapped), plain text with levels,
 nginx access lines; 2 % errors, a share of them multi-line Python/Java traces arriving
@@ -13,6 +16,7 @@ Never used at run time.
 from __future__ import annotations
 
 import random
+import re
 import statistics
 import sys
 import time
@@ -125,22 +129,75 @@ def _run_orjson(records: list[tuple[bytes, bytes, float]]) -> float:
     return time.perf_counter() - began
 
 
+_FLOOR_ERROR = re.compile(rb"(?i)error|exception|fatal|panic|traceback|critical")
+
+
+def _run_floor(records: list[tuple[bytes, bytes, float]]) -> float:
+    loads, search = orjson.loads, _FLOOR_ERROR.search
+    began = time.perf_counter()
+    for _key, value, _at in records:
+        if value[:1] == b"{":
+            loads(value)
+        else:
+            value.decode("utf-8", "replace")
+        search(value)
+    return time.perf_counter() - began
+
+
+def _run_drain3(records: list[tuple[bytes, bytes, float]]) -> float | None:
+    try:
+        from drain3 import TemplateMiner
+        from drain3.template_miner_config import TemplateMinerConfig
+    except ImportError:
+        return None
+    from drain3.masking import MaskingInstruction
+
+    config = TemplateMinerConfig()
+    config.profiling_enabled = False
+    # Its usual setup (the masks of ops/bench/grouping.py): without masks every number
+    # makes a new cluster and Drain3 slows to ~2,000 lines/s on these lines.
+    config.masking_instructions = [
+        MaskingInstruction(r"((?<=[^A-Za-z0-9])|^)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})((?=[^A-Za-z0-9])|$)", "IP"),
+        MaskingInstruction(r"((?<=[^A-Za-z0-9])|^)(0x[a-f0-9A-F]+)((?=[^A-Za-z0-9])|$)", "HEX"),
+        MaskingInstruction(r"((?<=[^A-Za-z0-9])|^)([\-\+]?\d+)((?=[^A-Za-z0-9])|$)", "NUM"),
+    ]
+    miner = TemplateMiner(config=config)
+    began = time.perf_counter()
+    for _key, value, _at in records:
+        miner.add_log_message(value.decode("utf-8", "replace"))
+    return time.perf_counter() - began
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     count = int(args[0]) if args else 1_000_000
     runs = int(args[1]) if len(args) > 1 else 3
     records = generate(count)
-    extract_times, decode_times, errors = [], [], 0
-    for _ in range(runs):
+    extract_times, decode_times, floor_times, drain_times, errors = [], [], [], [], 0
+    for _ in range(runs):  # alternating, so machine noise falls on every side alike
         elapsed, errors = _run_extractor(records)
         extract_times.append(elapsed)
         decode_times.append(_run_orjson(records))
+        floor_times.append(_run_floor(records))
+        drained = _run_drain3(records)
+        if drained is not None:
+            drain_times.append(drained)
     extract_rate = count / statistics.median(extract_times)
     decode_rate = count / statistics.median(decode_times)
+    floor_rate = count / statistics.median(floor_times)
     print(f"lines: {count:,}  runs: {runs}  error findings counted: {errors:,}")
     print(f"extract core (feed+flush): {extract_rate:,.0f} lines/s (median)")
     print(f"orjson.loads baseline:     {decode_rate:,.0f} lines/s (median)")
+    print(f"floor (decode + 1 regex):  {floor_rate:,.0f} lines/s (median)")
+    if drain_times:
+        drain_rate = count / statistics.median(drain_times)
+        print(f"Drain3 add_log_message:    {drain_rate:,.0f} lines/s (median)")
+        print(f"ratio extract/Drain3:      {extract_rate / drain_rate:.2f}")
+    else:
+        print("Drain3:                    not installed (pip install -e .[dev])")
     print(f"ratio extract/orjson:      {extract_rate / decode_rate:.2f}")
+    print(f"ratio extract/floor:       {extract_rate / floor_rate:.2f}")
+    print(f"runs (s): extract {[round(t, 2) for t in extract_times]}")
     return 0
 
 

@@ -6,7 +6,8 @@ Usage:
 
 What is measured is what a person sees: P4 when the lifecycle's one-off rule makes it a
 silent ticket (`IncidentsConfig.oneoff_*`, seen once, new), else the severity: the local
-classification (`agents.local_ai.classify`), raised by the impact floor
+classification (`agents.local_ai.classify`, given the endpoint's access-log counts as
+`decisions.classify_payload` gives them), raised by the impact floor
 (`agents.incidents.impact`, its defaults) with `--rules after`. Sets: the severity set
 (`tests/data/severity/severity_set.jsonl`, labels P1..P4 written before the impact rules)
 and the earlier AI set (`tests/data/ai/eval_set.jsonl`, 55 items, P1..P3 plus one_off,
@@ -24,7 +25,7 @@ from typing import Any
 from agents.incidents.config import IncidentsConfig
 from agents.local_ai.classify import classify_locally
 from schemas.ai_tasks import ClassifyInput
-from schemas.records import Finding
+from schemas.records import Finding, RouteCount
 
 __all__ = ["decide", "evaluate", "load", "main"]
 
@@ -50,8 +51,11 @@ def load(path: Path) -> list[dict[str, Any]]:
 def decide(item: dict[str, Any], rules: str = "after", cfg: IncidentsConfig | None = None) -> str:
     cfg = cfg or IncidentsConfig()
     finding = Finding.model_validate(item["finding"])
+    # The route's access-log counts, as `decisions.classify_payload` hands them on (none: unknown).
+    route = (RouteCount(requests=item["endpoint_requests"], failed=item["endpoint_failed"])
+             if item.get("endpoint_requests") else None)
     inp = ClassifyInput(service=finding.service, finding=finding, window_errors=item["window_errors"],
-                        window_lines=item["window_lines"], seen_before=item["seen_before"])
+                        window_lines=item["window_lines"], route=route, seen_before=item["seen_before"])
     severity = classify_locally(inp).severity
     floor = ""
     if rules == "after":

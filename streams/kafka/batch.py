@@ -12,7 +12,9 @@ Checkpoint: what a flush publishes is also the record of where it stopped, so on
 assignment the loop resumes exactly after the last range published (a crash between
 produce and commit counts nothing twice). A partition whose set-up failed is retried on
 every poll and its records are handed back (seek) until it has an extractor: no
-partition is ever read without one, or left without one.
+partition is ever read without one, or left without one. A feed or a flush that fails
+sets every partition up again from its last stored checkpoint (`rewind`): the loop
+never reads on past records whose output was not stored.
 """
 
 from __future__ import annotations
@@ -106,16 +108,20 @@ class BatchLoop:
         self.producer = producer
         self.extractors: dict[int, Extractor] = {}
         self.pending: set[int] = set()  # assigned, extractor not set up yet
+        self.began_at: dict[int, int] = {}  # first offset fed to a partition's extractor
+        self.rewind_to: dict[int, int] = {}  # where a partition set up again after a failure reads from
         self.last_flush = time.monotonic()
         self.fed = 0
         self.lines_total = 0
 
     def assign(self, partition: int, checkpoint: bytes | None) -> None:
         extractor = self.spec.make(partition, checkpoint)
-        if extractor.resume_at is not None:
-            self.consumer.seek(TopicPartition(self.spec.source, partition), extractor.resume_at)
+        start = extractor.resume_at if extractor.resume_at is not None else self.rewind_to.get(partition)
+        if start is not None:
+            self.consumer.seek(TopicPartition(self.spec.source, partition), start)
         self.extractors[partition] = extractor
         self.pending.discard(partition)
+        self.rewind_to.pop(partition, None)
 
     async def set_up(self, partition: int) -> None:
         """Find the partition's checkpoint and give it an extractor; on failure it stays pending."""
@@ -136,6 +142,21 @@ class BatchLoop:
     def revoke(self, partition: int) -> None:
         self.extractors.pop(partition, None)
         self.pending.discard(partition)
+        self.began_at.pop(partition, None)
+        self.rewind_to.pop(partition, None)
+
+    def rewind(self) -> None:
+        """A feed or a flush failed: what the extractors were handed or handed over may be
+        gone (a flush's records were never stored), and the consumer's position is past it.
+        Set every partition up again from its last stored checkpoint and read on from there
+        (no checkpoint yet: from the first offset its extractor was fed). Going on instead
+        committed past partials and windows nobody stored: lines lost (issue #18)."""
+        for partition in list(self.extractors):
+            began = self.began_at.get(partition)
+            self.revoke(partition)
+            if began is not None:
+                self.rewind_to[partition] = began
+            self.pending.add(partition)
 
     async def poll_once(self, timeout_ms: int = 200) -> int:
         for partition in sorted(self.pending):
@@ -148,7 +169,12 @@ class BatchLoop:
                 # Not set up (yet): hand the records back rather than skip them.
                 self.consumer.seek(tp, records[0].offset)
                 continue
-            extractor.feed_records(records)
+            self.began_at.setdefault(tp.partition, records[0].offset)
+            try:
+                extractor.feed_records(records)
+            except Exception:
+                self.rewind()
+                raise
             n += len(records)
         self.fed += n
         self.lines_total += n
@@ -165,14 +191,18 @@ class BatchLoop:
         # Enqueue everything, then wait for all acknowledgements at once: one linger
         # and one round trip per flush instead of one per partition.
         pending = []
-        for partition, extractor in list(self.extractors.items()):
-            records, last = extractor.flush(await self._caught_up(partition))
-            for topic, target, key, value in records:
-                pending.append(await self.producer.send(topic, value, key=key,
-                                                        partition=target if target >= 0 else None))
-            if last is not None:
-                offsets[TopicPartition(self.spec.source, partition)] = last + 1
-        await asyncio.gather(*pending)  # raises if any send failed: then nothing is committed
+        try:
+            for partition, extractor in list(self.extractors.items()):
+                records, last = extractor.flush(await self._caught_up(partition))
+                for topic, target, key, value in records:
+                    pending.append(await self.producer.send(topic, value, key=key,
+                                                            partition=target if target >= 0 else None))
+                if last is not None:
+                    offsets[TopicPartition(self.spec.source, partition)] = last + 1
+            await asyncio.gather(*pending)  # raises if any send failed: then nothing is committed
+        except Exception:
+            self.rewind()  # the extractors have forgotten what this flush was to store
+            raise
         if commit and offsets:
             try:
                 # Bounded: during a rebalance a commit can wait on the coordinator, and the
@@ -279,6 +309,6 @@ class BatchService(Service):
                 await self.loop_.poll_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - broker hiccup: nothing was committed, go on
+            except Exception:  # noqa: BLE001 - broker hiccup: nothing was committed, the loop rewound
                 log.exception("%s: batch failed; retrying", self.spec.name)
                 await asyncio.sleep(1.0)

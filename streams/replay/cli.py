@@ -26,7 +26,7 @@ def _range(args: argparse.Namespace) -> tuple[float | None, float | None]:
 def replay(args: argparse.Namespace, cfg: Config, broker: str) -> int:
     since, until = _range(args)
     report, directory = run_replay(cfg, broker, files=args.files, service=args.service, since=since, until=until,
-                                   config_path=args.config, notify=args.notify)
+                                   config_path=args.config, notify=args.notify, keep=args.keep)
     print(json.dumps(report, indent=2, sort_keys=True) if args.json else render_markdown(report))
     print(f"logwarden: report in {directory}/report.md and report.json", file=sys.stderr)
     return 0
@@ -38,7 +38,7 @@ def backtest(args: argparse.Namespace, cfg: Config, broker: str) -> int:
     reports = []
     for label, (config, path) in (("current", (cfg, args.config)), ("candidate", (candidate, args.candidate))):
         report, _ = run_replay(config, broker, files=args.files, service=args.service, since=since, until=until,
-                               config_path=path, label=label)
+                               config_path=path, label=label, keep=args.keep)
         reports.append(report)
     diff = compare(*reports)
     print(json.dumps(diff, indent=2, sort_keys=True) if args.json else render_comparison(diff), end="")

@@ -6,8 +6,10 @@ timestamp (the extractor counts most lines by their broker time, so it must be t
 event time). `logs.raw` carries the live ticks, so windows close where they closed
 live. Files: each line keyed by the one service rule (`agents.service_name`, or
 `--service`), its timestamp the time written in the line (the last one seen for a line
-without one, as a trace's continuation lines), then one tick per partition after the
-last line so every window of the file closes.
+without one, as a trace's continuation lines), a tick at the first line's time on every
+partition before it (the worker reads while the lines are sent) and one after the last
+line so every window of the file closes. Both are produced in whole batches per
+partition.
 
 Reads the live topics without a consumer group and writes only under the replay's prefix.
 """
@@ -17,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.partitioner import murmur2
 
 from agents.extract.config import ExtractConfig
 from agents.extract.formats import _TIME, _first, parse_json_object  # the extractor's own time fields
@@ -95,29 +98,77 @@ def end_tick(last_at: float, extract: ExtractConfig) -> float:
     return (last_at // window + 1) * window + extract.allowed_lateness_s + 1.0
 
 
+class _Batches:
+    """Records appended to one open batch per partition, each sent when full (aiokafka's
+    `send_batch`): a replay sends hundreds of thousands of records, and one `send` each
+    costs more than reading the line. Keys go to the partition the default partitioner
+    (murmur2, as every producer of the project) gives them."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str, partitions: int):
+        self.producer, self.topic, self.partitions = producer, topic, partitions
+        self.open: dict[int, Any] = {}
+        self.pending: list[asyncio.Future] = []
+        self._of_key: dict[bytes, int] = {}
+
+    def partition_of(self, key: bytes) -> int:
+        partition = self._of_key.get(key)
+        if partition is None:
+            partition = (murmur2(key) & 0x7FFFFFFF) % self.partitions
+            if len(self._of_key) < 100_000:
+                self._of_key[key] = partition
+        return partition
+
+    async def add(self, partition: int, key: bytes | None, value: bytes | None, timestamp_ms: int) -> None:
+        batch = self.open.get(partition)
+        if batch is None:
+            batch = self.open[partition] = self.producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=timestamp_ms) is None:  # full: send it, start another
+            self.pending.append(await self.producer.send_batch(batch, self.topic, partition=partition))
+            batch = self.open[partition] = self.producer.create_batch()
+            batch.append(key=key, value=value, timestamp=timestamp_ms)
+
+    async def flush(self) -> None:
+        """Send every open batch and wait for all acknowledgements (raises if one failed)."""
+        for partition, batch in sorted(self.open.items()):
+            if batch.record_count():
+                self.pending.append(await self.producer.send_batch(batch, self.topic, partition=partition))
+        self.open.clear()
+        pending, self.pending = self.pending, []
+        await asyncio.gather(*pending)
+
+
+def _producer(broker: str) -> AIOKafkaProducer:
+    return client.producer(broker, linger_ms=0, max_batch_size=1024 * 1024)
+
+
 async def send_file_records(broker: str, topic: str, records: Iterable[FileRecord], partitions: int, extract: ExtractConfig,
                             progress: Callable[[int], None] = lambda n: None) -> tuple[int, float | None, float | None]:
     """Produce the records (acknowledged), then an end tick on every partition.
+    Before the first record, a tick at its time on every partition: every partition has
+    a record from the start, so a worker reading while the lines are sent never takes one
+    that has none yet for idle (it would close the minutes of the others without it).
     Returns (lines, first event time, last event time)."""
-    producer = await client.started(client.producer(broker, linger_ms=20, max_batch_size=256 * 1024), broker)
+    producer = await client.started(_producer(broker), broker)
+    out = _Batches(producer, topic, partitions)
     sent, first, last = 0, None, None
-    pending: list[asyncio.Future] = []
     try:
         for record in records:
-            pending.append(await producer.send(topic, record.value, key=record.key,
-                                               timestamp_ms=int(record.at * 1000)))
+            at_ms = int(record.at * 1000)
+            if first is None:
+                for p in range(partitions):
+                    await out.add(p, TICK_KEY, encode_tick(record.at), at_ms)
+                await out.flush()
+            await out.add(out.partition_of(record.key), record.key, record.value, at_ms)
             first = record.at if first is None else min(first, record.at)
             last = record.at if last is None else max(last, record.at)
             sent += 1
-            if len(pending) >= SEND_BATCH:
-                await asyncio.gather(*pending)
-                pending.clear()
+            if sent % SEND_BATCH == 0:
                 progress(sent)
         if last is not None:
             at = end_tick(last, extract)
-            pending += [await producer.send(topic, encode_tick(at), key=TICK_KEY, partition=p,
-                                            timestamp_ms=int(at * 1000)) for p in range(partitions)]
-        await asyncio.gather(*pending)
+            for p in range(partitions):
+                await out.add(p, TICK_KEY, encode_tick(at), int(at * 1000))
+        await out.flush()
         progress(sent)
     finally:
         await client.quiet_stop(producer)
@@ -128,7 +179,8 @@ async def copy_range(broker: str, source: str, target: str, since: float | None,
     """Copy the records of `source` with timestamps in [since, until] to the same partition
     of `target`, keys and timestamps kept, in order. Returns how many."""
     reader = await client.started(client.consumer(broker), broker)
-    producer = await client.started(client.producer(broker, linger_ms=20, max_batch_size=256 * 1024), broker)
+    producer = await client.started(_producer(broker), broker)
+    out = _Batches(producer, target, 0)
     copied = 0
     try:
         parts = sorted(reader.partitions_for_topic(source) or await partitions_of(broker, source))
@@ -141,7 +193,6 @@ async def copy_range(broker: str, source: str, target: str, since: float | None,
             reader.seek(tp, await offset_for_time(reader, tp, int(since * 1000)) if since is not None else 0)
         until_ms = until * 1000 if until is not None else math.inf
         open_tps = {tp for tp in tps if await reader.position(tp) < ends[tp]}
-        pending: list[asyncio.Future] = []
         while open_tps:
             batch = await reader.getmany(*open_tps, timeout_ms=500, max_records=20_000)
             for tp, records in batch.items():
@@ -149,15 +200,12 @@ async def copy_range(broker: str, source: str, target: str, since: float | None,
                     if rec.offset >= ends[tp] or rec.timestamp > until_ms:
                         open_tps.discard(tp)
                         break
-                    pending.append(await producer.send(target, rec.value, key=rec.key, partition=tp.partition,
-                                                       timestamp_ms=rec.timestamp))
+                    await out.add(tp.partition, rec.key, rec.value, rec.timestamp)
                     copied += 1
                 else:
                     if records and records[-1].offset + 1 >= ends[tp]:
                         open_tps.discard(tp)
-            if len(pending) >= SEND_BATCH or not open_tps:
-                await asyncio.gather(*pending)
-                pending.clear()
+        await out.flush()
     finally:
         await client.quiet_stop(producer)
         await client.quiet_stop(reader)

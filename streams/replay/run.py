@@ -35,14 +35,21 @@ from streams.produce import _Progress
 from streams.replay.inputs import INPUT_TOPICS, copy_range, file_records, send_file_records
 from streams.replay.namespace import Namespace, replay_overrides, topic_configs
 from streams.replay.report import build_report, render_markdown
+from streams.replay.teardown import delete_namespace
 
 __all__ = ["QUIET_S", "run_replay"]
 
+# Only when a partition of the input holds no record at all: the extractor declares it
+# idle after about 3 s without one (`agents.extract.batch.IDLE_AFTER_FLUSHES`), and until
+# then it holds every window open, so the end can only be told by waiting this long.
 QUIET_S = 5.0
-# What the replay's stage runners consume after extraction: every record of these is
-# taken once by a stage (its /metrics counts them) when the replay is done.
-CONSUMED = ("signals.windows", "alerts.raw", "checks.results", "ai.requests", "ai.results",
-            "notify.outbox", "notify.receipts", "approvals", "incidents.clock", "incidents.digest")
+POLL_S = 0.2
+# What the replay's stage runners consume after extraction, every topic a stage of the
+# replay worker reads one record at a time: every record of these is taken once by a
+# stage (its /metrics counts them) when the replay is done.
+CONSUMED = ("signals.windows", "signals.urgent", "alerts.raw", "checks.results", "ai.requests", "ai.results",
+            "notify.outbox", "notify.receipts", "approvals", "incidents.actions", "incidents.clock",
+            "incidents.digest")
 LINES_BEFORE, LINES_FROM = 5, 15
 
 
@@ -63,9 +70,8 @@ async def _create_namespace_topics(broker: str, ns: Namespace, partitions: int, 
         await client.quiet_stop(admin)
 
 
-async def _prepare(cfg: Config, broker: str, ns: Namespace, files: list[str], service: str | None,
-                   since: float | None, until: float | None, progress: Callable[[int], None]) -> int:
-    await _create_namespace_topics(broker, ns, cfg.partitions, cfg.replication_factor)
+async def _send_input(cfg: Config, broker: str, ns: Namespace, files: list[str], service: str | None,
+                      since: float | None, until: float | None, progress: Callable[[int], None]) -> int:
     if files:
         def lines():
             for name in files:
@@ -116,40 +122,46 @@ def _handled(port: int) -> float:
 
 async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progress: Callable[[int], None],
                   alive: Callable[[], bool], timeout_s: float) -> None:
+    """Return once every record the replay holds has been taken, by offsets: the batch
+    loops' groups have committed to the end of `logs.raw` and `signals.partials`, and the
+    stage runners have taken as many records as the topics they read hold. What was taken
+    is read before the ends, so equality means nothing taken produced anything not taken
+    (a batch loop commits, and a stage runner counts, only after its output is acknowledged)."""
     reader = await client.started(client.consumer(broker), broker)
-    extract = await client.started(client.consumer(broker, group=f"{ns.app_id}-extract"), broker)
+    groups = {name: await client.started(client.consumer(broker, group=f"{ns.app_id}-{name}"), broker)
+              for name in ("extract", "windows")}
     try:
         tps = [TopicPartition(ns.prefix + spec.name, p) for spec in TOPICS for p in range(spec.partitions or partitions)]
         source = [tp for tp in tps if tp.topic == ns.prefix + "logs.raw"]
+        partials = [tp for tp in tps if tp.topic == ns.prefix + "signals.partials"]
         consumed = [tp for tp in tps if tp.topic in {ns.prefix + name for name in CONSUMED}]
         reader.assign(tps)
         last_ends: dict[TopicPartition, int] = {}
         changed = time.monotonic()
-        ready_at: float | None = None  # quiet counts from here: the worker takes seconds to join
         deadline = time.monotonic() + timeout_s
+        ready = False
         while True:
             if not alive():
                 raise CliError("the replay worker stopped before the replay was done (see its log)")
             if time.monotonic() > deadline:
                 raise CliError(f"the replay did not settle within {timeout_s:.0f} s")
-            if ready_at is None:
-                ready_at = time.monotonic() if _ready(port) else None
-                changed = time.monotonic()
-            ends = await end_offsets(reader, tps)
-            read = await _committed(extract, source)
-            progress(sum(min(ends[tp], read[tp]) for tp in source))
-            if ends != last_ends:
-                last_ends, changed = ends, time.monotonic()
-            windows = sum(e for tp, e in ends.items() if tp.topic == ns.prefix + "signals.windows")
-            # Lines in, no window out yet: the worker is still recovering its tables.
-            started = windows > 0 or not any(ends[tp] > 1 for tp in source)
-            if (ready_at is not None and started and all(read[tp] >= ends[tp] for tp in source)
-                    and time.monotonic() - changed >= QUIET_S
-                    and _handled(port) >= sum(ends[tp] for tp in consumed)):
-                return
-            await asyncio.sleep(0.5)
+            ready = ready or _ready(port)
+            if ready:
+                handled = _handled(port)
+                read = {**await _committed(groups["extract"], source), **await _committed(groups["windows"], partials)}
+                ends = await end_offsets(reader, tps)
+                progress(sum(min(ends[tp], read[tp]) for tp in source))
+                if ends != last_ends:
+                    last_ends, changed = ends, time.monotonic()
+                # A partition without any record is declared idle only after a few seconds.
+                empty = any(ends[tp] == 0 for tp in source) and any(ends[tp] for tp in source)
+                if (all(read[tp] >= ends[tp] for tp in source + partials)
+                        and handled >= sum(ends[tp] for tp in consumed)
+                        and (not empty or time.monotonic() - changed >= QUIET_S)):
+                    return
+            await asyncio.sleep(POLL_S)
     finally:
-        for c in (extract, reader):
+        for c in (*groups.values(), reader):
             await client.quiet_stop(c)
 
 
@@ -212,53 +224,101 @@ async def _collect(broker: str, ns: Namespace, partitions: int, meta: dict[str, 
     return build_report(meta, events, outbox, windows, near)
 
 
+def _start_worker(cfg: Config, broker: str, ns: Namespace, directory: Path, *, answers: str, config_path: str | None,
+                  notify: bool) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    overrides = replay_overrides(ns, cfg.data_dir, port, notify=notify)
+    overrides["broker"] = broker
+    cmd = [sys.executable, "-m", "streams.replay.worker", json.dumps(overrides)]
+    if answers:
+        cmd += ["--answers-topic", answers]
+    if config_path:
+        cmd += ["-c", config_path]
+    with open(directory / "worker.log", "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return proc, port
+
+
+def _stop_worker(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, service: str | None = None,
                since: float | None = None, until: float | None = None, config_path: str | None = None,
                notify: bool = False, label: str = "", reuse_answers: bool = True, timeout_s: float = 3600.0,
-               err: IO[str] = sys.stderr) -> tuple[dict[str, Any], Path]:
-    """Run one replay to the end; returns the report and the directory it was written to."""
+               keep: bool = False, err: IO[str] = sys.stderr) -> tuple[dict[str, Any], Path]:
+    """Run one replay to the end; returns the report and the directory it was written to.
+    The namespace's topics and groups are deleted at the end (also after a failure)
+    unless `keep`."""
     ns = Namespace.new(label)
     directory = ns.directory(cfg.data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     err.write(f"logwarden: replay {ns.replay_id} in namespace {ns.prefix}* (group {ns.app_id})\n")
-    lines = asyncio.run(_prepare(cfg, broker, ns, files or [], service, since, until, lambda n: None))
-    sent_s = time.monotonic() - started
-    err.write(f"logwarden: {lines:,} input lines in the replay's logs.raw; running the pipeline\n")
-    port = free_port()
-    overrides = replay_overrides(ns, cfg.data_dir, port, notify=notify)
-    overrides["broker"] = broker
-    cmd = [sys.executable, "-m", "streams.replay.worker", json.dumps(overrides)]
-    if reuse_answers and not files:
-        cmd += ["--answers-topic", cfg.topic_prefix + "ai.results"]
-    if config_path:
-        cmd += ["-c", config_path]
-    log_path = directory / "worker.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    progress = _Progress(max(lines, 1), err)
-    progress.enabled = lines >= 10_000 and err.isatty()
+    asyncio.run(_create_namespace_topics(broker, ns, cfg.partitions, cfg.replication_factor))
+    answers = cfg.topic_prefix + "ai.results" if reuse_answers and not files else ""
+
+    def start() -> tuple[subprocess.Popen, int]:
+        return _start_worker(cfg, broker, ns, directory, answers=answers, config_path=config_path, notify=notify)
+
+    proc: subprocess.Popen | None = None
     try:
-        asyncio.run(_settle(broker, ns, cfg.partitions, port, lambda done: progress.update(done, done), lambda: proc.poll() is None,
-                            timeout_s))
+        # A file's lines are all the input: the worker starts (seconds of imports, group
+        # joins) while they are sent. A copy of the live topics is complete before the
+        # worker starts, so that every input topic is whole when the stages read it.
+        if files:
+            proc, port = start()
+        lines = asyncio.run(_send_input(cfg, broker, ns, files or [], service, since, until, lambda n: None))
+        sent_s = time.monotonic() - started
+        err.write(f"logwarden: {lines:,} input lines in the replay's logs.raw; running the pipeline\n")
+        if proc is None:
+            proc, port = start()
+        progress = _Progress(max(lines, 1), err)
+        progress.enabled = lines >= 10_000 and err.isatty()
+        worker = proc
+        asyncio.run(_settle(broker, ns, cfg.partitions, port, lambda done: progress.update(done, done),
+                            lambda: worker.poll() is None, timeout_s))
         progress.update(lines, lines, final=True)
         seconds = time.monotonic() - started
+        _stop_worker(proc)
+        stopped_s = time.monotonic() - started - seconds
+        meta = {"replay_id": ns.replay_id, "namespace": ns.prefix, "group": ns.app_id,
+                "source": ", ".join(files) if files else f"topics {', '.join(cfg.topic_prefix + t for t in INPUT_TOPICS)}",
+                "since": since, "until": until, "lines": lines, "seconds": round(seconds, 2),
+                "lines_per_s": round(lines / seconds, 1) if seconds > 0 else 0.0,
+                "phases_s": {"input": round(sent_s, 2), "pipeline": round(seconds - sent_s, 2),
+                             "worker_stop": round(stopped_s, 2)},
+                "notify": "sent through the configured channels" if notify
+                          else f"written to {directory / 'notifications.jsonl'}, sent to nobody"}
+        collect_at = time.monotonic()
+        report = asyncio.run(_collect(broker, ns, cfg.partitions, meta))
+        report["phases_s"]["report"] = round(time.monotonic() - collect_at, 2)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-    meta = {"replay_id": ns.replay_id, "namespace": ns.prefix, "group": ns.app_id,
-            "source": ", ".join(files) if files else f"topics {', '.join(cfg.topic_prefix + t for t in INPUT_TOPICS)}",
-            "since": since, "until": until, "lines": lines, "seconds": round(seconds, 2),
-            "lines_per_s": round(lines / seconds, 1) if seconds > 0 else 0.0,
-            "phases_s": {"input": round(sent_s, 2), "pipeline": round(seconds - sent_s, 2)},
-            "notify": "sent through the configured channels" if notify
-                      else f"written to {directory / 'notifications.jsonl'}, sent to nobody"}
-    report = asyncio.run(_collect(broker, ns, cfg.partitions, meta))
+        if proc is not None:
+            _stop_worker(proc)
+        if keep:
+            err.write(f"logwarden: kept the replay's topics {ns.prefix}* and {ns.app_id}-* and its groups "
+                      f"(--keep)\n")
+        else:
+            _delete(broker, ns, err)
     (directory / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
     (directory / "report.md").write_text(render_markdown(report))
     return report, directory
+
+
+def _delete(broker: str, ns: Namespace, err: IO[str]) -> None:
+    try:
+        topics, groups, problems = asyncio.run(delete_namespace(broker, ns))
+    except Exception as exc:  # noqa: BLE001 - the replay itself is done: say it, do not fail it
+        err.write(f"logwarden: could not delete the replay's topics {ns.prefix}* ({exc.__class__.__name__}); "
+                  f"delete them by hand\n")
+        return
+    err.write(f"logwarden: deleted the replay's {len(topics)} topics and {len(groups)} consumer groups\n")
+    for problem in problems:
+        err.write(f"logwarden: not deleted: {problem}\n")

@@ -20,7 +20,9 @@ from streams.config import load_config
 from streams.kafka.reader import UnknownTopic, read_topic
 from streams.replay.answers import RecordedAnswers, register
 
-__all__ = ["main"]
+__all__ = ["CONSOLE_AGENT", "main"]
+
+CONSOLE_AGENT = "logwarden.console-windows"
 
 
 async def _recorded(broker: str, topic: str) -> RecordedAnswers:
@@ -59,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, **json.loads(args.overrides))
     recorded = asyncio.run(_recorded(cfg.broker, args.answers_topic))
     app = create_app(cfg)
+    # Not in a replay: the console's six-hour rings of each service's windows, a page for
+    # people (agents/console). Each window rewrote a 360-point ring into its changelog, the
+    # largest share of the incident stage's time in a replay, and its records were counted
+    # as taken with the incident stage's, so the end could be called before every window
+    # had reached the incident reducer.
+    app.agents.pop(CONSOLE_AGENT, None)
     runner = StageRunner(app, app.logwarden_topology, "ai", cfg.partitions, cfg.data_dir)
     register(runner, cfg, recorded)
     return execute(app, cfg)

@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from agents.baselines.book import BUCKETS, SERIES, MemoryBook
+from agents.baselines.config import BaselinesConfig
 from agents.console.assets import CSS, JS, SECURITY_HEADERS, SHELL
+from agents.console.series import remember
 from agents.console.web import board_answer
 from agents.runbooks.catalog import load_catalog, resolve_index
 from tests.conftest import ROOT
@@ -44,10 +47,11 @@ def _artifact(name: str) -> Path:
 class StubWorker:
     """The console's routes and the approvals API, answering from one hand-built state."""
 
-    def __init__(self):
+    def __init__(self, rings: dict | None = None, baselines: tuple | None = None):
         from tests.unit.console.states import service_state
 
         self.state = service_state(fix={}).model_dump(mode="json")
+        self.rings, self.baselines = rings, baselines
         self.posts: list[tuple[str, dict, dict]] = []
         self.runner: web.AppRunner | None = None
         self.url = ""
@@ -64,7 +68,8 @@ class StubWorker:
     async def board(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             return web.json_response({"error": "auth_missing", "message": "token"}, status=401)
-        return web.json_response(board_answer([self.state], now=time.time(), catalog=CATALOG))
+        return web.json_response(board_answer([self.state], now=time.time(), catalog=CATALOG, rings=self.rings,
+                                              baselines=self.baselines, baselines_cfg=BaselinesConfig()))
 
     async def approve(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -132,6 +137,54 @@ async def test_the_page_keeps_the_token_out_and_its_buttons_call_the_api(tmp_pat
         assert browser.page_errors == []
 
 
+def _history(now: float) -> tuple[dict, tuple]:
+    """Four hours of checkout's windows (about 100 lines a minute, an error burst 50 to 30 minutes
+    ago), the ring the console keeps of them, and the baselines' tables after the same windows."""
+    from schemas.records import WindowSummary
+
+    book, ring = MemoryBook(BaselinesConfig()), None
+    end = (now // 60) * 60
+    for m in range(240, 0, -1):
+        start = end - 60 * m
+        burst = 30 < m <= 50
+        errors = 40 if burst else m % 3
+        window = WindowSummary(id=f"checkout|{int(start)}|1", service="checkout", window_start=start,
+                               window_end=start + 60, status="errors" if errors else "clean",
+                               lines=95 + (m * 7) % 11 + errors, errors=errors)
+        ring = remember(ring, window)
+        book.feed(window)
+    return {"checkout": ring}, (book.tables[SERIES], book.tables[BUCKETS])
+
+
+async def test_the_page_charts_a_service_with_its_band_and_incident(tmp_path):
+    now = time.time()
+    rings, baselines = _history(now)
+    async with StubWorker(rings, baselines) as stub, Chromium(tmp_path / "profile") as browser:
+        incident = stub.state["incident"]
+        incident.update(opened_at=now - 50 * 60, last_issue_at=now - 31 * 60, resolved_at=now - 25 * 60,
+                        status="resolved")
+        await browser.navigate(stub.url + f"/console#token={TOKEN}")
+        box = "div.service-charts[data-service=checkout]"
+        await browser.wait_for(f"document.querySelector('{box} svg.chart path.line')", what="the checkout chart")
+        paths = await browser.evaluate(
+            f"[...document.querySelectorAll('{box} path.line')].map(p => [p.dataset.series, "
+            "p.getAttribute('d').split(/[ML]/).filter(s => s.trim()).length])")
+        assert paths == [["lines_per_min", 240], ["errors_per_min", 240]]  # a point per minute of four hours
+        spans = await browser.evaluate(
+            f"[...document.querySelectorAll('{box} rect.span')].map(r => [r.dataset.incident, "
+            "r.getBoundingClientRect().width, r.querySelector('title').textContent])")
+        assert len(spans) == 2 and all(s[0] == "checkout-20260921T1414Z-1" for s in spans)
+        width = await browser.evaluate(f"document.querySelector('{box} svg.chart').getBoundingClientRect().width")
+        # 25 minutes of a six-hour axis, the plot being 720 of the 784 units of the drawing
+        assert abs(spans[0][1] - width * 720 / 784 * 25 / 360) < 2
+        assert spans[0][2].startswith("P1 checkout: MemoryError on POST /v1/orders (opened")
+        assert await browser.evaluate(f"document.querySelectorAll('{box} rect.band').length") >= 4
+        text = await browser.evaluate("document.getElementById('services').innerText")
+        assert "usual range for this hour of the week" in text and "UTC" in text
+        await browser.screenshot(_artifact("console-charts.png"))
+        assert browser.page_errors == []
+
+
 # --- the page in a real worker ------------------------------------------------------------
 
 SERVICE = "checkout"
@@ -182,6 +235,15 @@ async def _approve_in_browser(url: str, approval_id: str, profile: Path) -> None
         assert "restart-service" in text and "DRY RUN" in text and "systemctl restart checkout" in text
         assert "fp1:" not in text and "<*>" not in text
         assert TOKEN not in await browser.evaluate("document.documentElement.outerHTML")
+        # The service's windows, read by the console's own consumer, are charted with the incident.
+        chart = "div.service-charts[data-service=checkout]"
+        await browser.wait_for(f"[...document.querySelectorAll('{chart} path.line')]"
+                               ".filter(p => +p.dataset.points >= 2).length == 2",
+                               timeout=60, what="the checkout charts with their windows")
+        spans = await browser.evaluate(f"[...document.querySelectorAll('{chart} rect.span')].map(r => r.dataset.incident)")
+        assert len(spans) == 2 and all(s.startswith(f"{SERVICE}-") for s in spans)
+        assert "the baselines stage does not run on this worker" in await browser.evaluate(
+            "document.getElementById('services').innerText")  # this worker runs no baselines stage
         await browser.screenshot(_artifact("console-pending.png"))
         await browser.click(f"button[data-act=approve][data-approval='{approval_id}']")
         await browser.wait_for(f"document.querySelector(\"[data-approval='{approval_id}'][data-fix-status=approved]\")",

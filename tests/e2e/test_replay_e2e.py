@@ -1,5 +1,6 @@
 """`logwarden replay` and `logwarden backtest` end to end: the file replay and the live
-determinism and isolation test on both embedded brokers, the backtest on Tansu.
+determinism and isolation test and the backtest, each on both embedded brokers; after
+each replay the broker holds no topic and no consumer group of its namespace.
 
 Input: a generated past day of `docker compose logs` from five services
 (`ops.bench.replay_day`, real line shapes) with planted incidents, a known issue coming
@@ -23,6 +24,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 
 from ops.bench.replay_day import DAY, ONEOFF, PLAN, write_day
 from schemas.records import encode_tick
+from schemas.topics import TOPICS
 from streams.demo import scenario
 from streams.kafka import client, create_topics
 from streams.kafka.reader import partitions_of
@@ -83,16 +85,47 @@ def test_file_replay_finds_every_planted_incident_at_its_minute_and_nothing_else
     for inc in report["incidents"]:
         assert inc["lines_around_start"] and all(line.startswith(inc["service"]) for line in inc["lines_around_start"])
     assert report["ai"]["recorded"] == 0 and report["ai"]["local"] == report["ai"]["requests"] > 0
+    # Nothing of the replay is left on the broker: no topic of its namespace, no group.
+    assert _namespace_on_broker(broker.bootstrap, report) == ([], [])
+
+
+def _namespace_on_broker(bootstrap: str, report: dict) -> tuple[list[str], list[str]]:
+    """Topics and consumer groups the broker lists under the replay's prefix and app id."""
+    async def ask():
+        admin = await client.started(client.admin(bootstrap), bootstrap)
+        try:
+            topics = await admin.list_topics()
+            groups = [g[0] for g in await admin.list_consumer_groups()]
+        finally:
+            await client.quiet_stop(admin)
+        mine = (report["namespace"], report["group"])
+        return sorted(t for t in topics if t.startswith(mine)), sorted(g for g in groups if g.startswith(mine))
+
+    return asyncio.run(ask())
+
+
+def test_replay_with_keep_leaves_its_topics_and_groups_for_inspection(broker, cli_env, tmp_path):
+    log = tmp_path / "three.log"
+    log.write_text("2026-11-23 10:00:01,000 INFO [api] started\n2026-11-23 10:00:02,000 ERROR [api] boom\n"
+                   "2026-11-23 10:00:03,000 INFO [api] ok\n")
+    report = _replay(cli_env, broker.bootstrap, "replay", "--service", "api", "--keep", str(log))
+
+    assert report["lines"] == 3
+    topics, groups = _namespace_on_broker(broker.bootstrap, report)
+    # every declared topic under the prefix, and the groups of Faust and of both batch loops
+    assert sorted(t for t in topics if t.startswith(report["namespace"])) == sorted(
+        report["namespace"] + spec.name for spec in TOPICS)
+    assert groups == sorted([report["group"], report["group"] + "-extract", report["group"] + "-windows"])
 
 
 @pytest.mark.timeout(600)  # two whole replays of the day, one after the other
 def test_backtest_shows_earlier_resolution_and_the_ignored_incident_gone_and_nothing_else(
-        brokers, cli_env, day_file, tmp_path):
+        broker, cli_env, day_file, tmp_path):
     ignored = next(p for p in PLAN if p.service == "search-1")
     candidate = tmp_path / "candidate.toml"
     candidate.write_text('[incidents]\nresolve_after = 2\n\n'
                          '[extract]\nignore_patterns = ["upstream timeout talking to the index"]\n')
-    diff = _replay(cli_env, brokers("tansu").bootstrap, "backtest", str(day_file), "--candidate", str(candidate),
+    diff = _replay(cli_env, broker.bootstrap, "backtest", str(day_file), "--candidate", str(candidate),
                    timeout=900)
 
     assert [(c["change"], c["service"], len(c["current"]), c["candidate"]) for c in diff["incidents"]] == [

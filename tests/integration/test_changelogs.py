@@ -44,9 +44,9 @@ def test_every_table_changelog_exists_before_the_worker_starts(broker, tmp_path)
         "broker": broker.bootstrap, "app_id": app_id, "data_dir": tmp_path, "partitions": 4})
     app = create_app(cfg)
     wanted = changelogs_of(app)
-    # The three tables of the default stages, named as Faust names them: <app_id>-<table>-changelog.
-    assert wanted == [(f"{app_id}-digest-book-changelog", 1), (f"{app_id}-incident-states-changelog", 4),
-                      (f"{app_id}-notify-ledger-changelog", 4)]
+    # The four tables of the default stages, named as Faust names them: <app_id>-<table>-changelog.
+    assert wanted == [(f"{app_id}-console-windows-changelog", 4), (f"{app_id}-digest-book-changelog", 1),
+                      (f"{app_id}-incident-states-changelog", 4), (f"{app_id}-notify-ledger-changelog", 4)]
     assert _create_changelogs(app, cfg) == {name: "created" for name, _ in wanted}
     assert asyncio.run(_described(broker.bootstrap, [n for n, _ in wanted], dict(wanted))) == dict(wanted)
     assert _create_changelogs(app, cfg) == {name: "exists" for name, _ in wanted}  # idempotent

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anthropic
-
 from agents.ai.config import AIConfig
 from agents.ai.prompting import Prompt
 from agents.ai.providers.base import ProviderError, ProviderReply, ProviderTimeout
@@ -36,6 +34,10 @@ class AnthropicProvider:
 
     def __init__(self, cfg: AIConfig, *, http_client: Any | None = None) -> None:
         # anthropic>=1 builds on `httpx2`; a client passed in must be an httpx2.AsyncClient.
+        # Imported here, not with the module: the SDK takes seconds of CPU to import, and
+        # every worker imports this module whether or not it ever calls Claude.
+        import anthropic
+
         self.model = cfg.model or DEFAULT_ANTHROPIC_MODEL
         self._timeout = cfg.timeout_s
         self._client = anthropic.AsyncAnthropic(
@@ -47,6 +49,8 @@ class AnthropicProvider:
         )
 
     async def complete(self, prompt: Prompt, *, max_tokens: int) -> ProviderReply:
+        import anthropic  # loaded by __init__ already
+
         try:
             message = await self._client.messages.create(
                 model=self.model,

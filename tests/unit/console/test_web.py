@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from types import SimpleNamespace
 
 import faust
@@ -24,6 +25,14 @@ class _Stage:
     def __init__(self, app: faust.App):
         self.app, self.partitions, self.views = app, 4, {}
         self.topology = SimpleNamespace(physical=lambda name: name)
+        self.tables: dict[str, dict] = {}
+        self.consumers: dict[str, tuple] = {}
+
+    def table(self, name: str) -> dict:
+        return self.tables.setdefault(name, {})
+
+    def consume(self, inputs, handle, *, agent: str) -> None:  # noqa: ANN001
+        self.consumers[agent] = (inputs, handle)
 
     def page(self, path: str):
         def collect(cls):
@@ -43,6 +52,7 @@ def console(monkeypatch):
         cfg = Config(broker="localhost:9092", approvals={"api_tokens": tokens})
         states = {"checkout": service_state().model_dump(mode="json"), "idle": None}
         register_console(stage, states, cfg)
+        stage.views["stage"] = stage
         return stage.views
     return make
 
@@ -81,6 +91,34 @@ async def test_without_tokens_only_local_callers_read_the_board(console):
     assert status == 200 and json.loads(body)["open"] == 1
     status, _, body = await _get(views, "/console/board", remote="10.1.2.3")
     assert status == 403 and "only local callers" in json.loads(body)["message"]
+
+
+async def test_windows_read_by_the_console_become_its_charts(console):
+    from agents.console.series import WINDOWS_TABLE
+    from schemas.effects import Store
+    from schemas.records import WindowSummary
+    from tests.unit.console.states import T0
+
+    views = console({})
+    stage = views["stage"]
+    inputs, handle = stage.consumers["console-windows"]
+    assert set(inputs) == {"signals.windows"}
+    start = (time.time() // 60) * 60 - 600
+    for m, (lines, errors) in enumerate([(120, 0), (130, 2), (125, 9)]):
+        window = WindowSummary(id=f"checkout|{start + 60 * m}|1", service="checkout", window_start=start + 60 * m,
+                               window_end=start + 60 * (m + 1), status="errors" if errors else "clean",
+                               lines=lines, errors=errors)
+        for effect in await handle(window, None):
+            assert isinstance(effect, Store) and effect.table == WINDOWS_TABLE
+            stage.tables[effect.table][effect.key] = effect.value
+    assert stage.tables[WINDOWS_TABLE]["checkout"][-1] == [start + 180, 125.0, 9.0]
+    status, _, body = await _get(views, "/console/board", remote="127.0.0.1")
+    html = json.loads(body)["html"]
+    assert status == 200 and html.count('data-points="3"') == 2
+    assert "the baselines stage does not run on this worker" in html
+    # The fixture's incident opened months before and is still open: it spans the whole axis.
+    assert T0 < start - 6 * 3600
+    assert 'data-incident="checkout-20260921T1414Z-1" x="0.0" y="0" width="720.0"' in html
 
 
 def test_check_bearer():

@@ -15,8 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
+from agents.incidents import layout
 from agents.incidents.config import IncidentsConfig
 from agents.incidents.digest import DigestBook, DigestPart, apply_digest_part
 from agents.incidents.effects import Effect, Publish, WriteReport
@@ -124,11 +126,13 @@ class Run:
 
 
 class ScenarioPlayer:
-    def __init__(self, scenario: dict[str, Any], roundtrip: bool = False):
+    def __init__(self, scenario: dict[str, Any], roundtrip: bool | str = False):
         self.scenario = scenario
         # roundtrip: store every state as JSON and reload it before the next event, as a
-        # restarted worker rebuilding its table from the changelog would.
+        # restarted worker rebuilding its table from the changelog would; "table": store
+        # only the changed parts in a table, as the stage shell does, and load from there.
         self.roundtrip = roundtrip
+        self.table: dict[str, Any] = {}
         # `approvals`: the [approvals] policy (approvers, second_approver_for_p1, proposal_ttl_s).
         self.cfg = IncidentsConfig(**scenario.get("config", {})).with_fix_policy(
             CATALOG.runbooks, **scenario.get("approvals", {}))
@@ -190,10 +194,18 @@ class ScenarioPlayer:
             current = self.queue.popleft()
             service = self._service_of(current)
             previous = self.run.states.get(service)
-            if self.roundtrip and previous is not None:
+            if self.roundtrip == "table":  # stored in parts, read back (agents/incidents/layout.py)
+                previous = layout.load(self.table, service)
+            elif self.roundtrip and previous is not None:
                 previous = ServiceState.from_json(previous.to_json())
             state, effects = apply(previous, current, event_time(current), self.cfg)
             self.run.states[service] = state
+            if self.roundtrip == "table":
+                for key, value in layout.changed_parts(self.table, state.model_dump(mode="json")):
+                    if value is None:
+                        del self.table[key]
+                    else:
+                        self.table[key] = orjson.loads(orjson.dumps(value))  # as the changelog gives it back
             self.run.effects += effects
             self.run.caused_by_minute += [minute] * len(effects)
             for effect in effects:
@@ -235,5 +247,5 @@ class ScenarioPlayer:
         return self.run
 
 
-def play(scenario: dict[str, Any], roundtrip: bool = False) -> Run:
+def play(scenario: dict[str, Any], roundtrip: bool | str = False) -> Run:
     return ScenarioPlayer(scenario, roundtrip).play()

@@ -5,7 +5,9 @@ No wall clock here: every time is a number carried in a record, as on the broker
 
 from __future__ import annotations
 
-from agents.incidents.clock import STATES_TABLE, tick_states
+from agents.incidents.clock import STATES_TABLE
+from agents.incidents.fold import fold_clock
+from agents.incidents.layout import SEP, changed_parts, load
 from agents.incidents.config import IncidentsConfig
 from agents.incidents.lifecycle import apply, event_time
 from agents.incidents.state import ServiceState
@@ -27,32 +29,42 @@ def _opened(service: str, partition: int) -> dict:
     return state.model_dump(mode="json")
 
 
+def _table(**states: dict) -> dict:
+    """A table holding `states` as the stage stores them (agents/incidents/layout.py)."""
+    table: dict = {}
+    for state in states.values():
+        table.update(changed_parts(table, state))
+    return table
+
+
 def _types(effects) -> list[str]:  # noqa: ANN001
     return [e.record.type for e in effects if isinstance(e, Publish) and isinstance(e.record, IncidentEvent)]
 
 
 def test_a_tick_before_the_timeout_decides_and_writes_nothing():
-    table = {"checkout": _opened("checkout", 2)}
-    assert tick_states(table.items(), 2, Clock(at=T0 + 60 + 29), CFG) == []
+    table = _table(checkout=_opened("checkout", 2))
+    assert fold_clock(table, 2, Clock(at=T0 + 60 + 29), CFG) == []
 
 
 def test_a_tick_past_the_timeout_decides_the_states_of_its_own_partition_only():
-    table = {"checkout": _opened("checkout", 2), "search": _opened("search", 3), "quiet": {"service": "quiet"}}
-    effects = tick_states(table.items(), 2, Clock(at=T0 + 60 + 30), CFG)
+    table = {**_table(checkout=_opened("checkout", 2), search=_opened("search", 3)), "quiet": {"service": "quiet"}}
+    effects = fold_clock(table, 2, Clock(at=T0 + 60 + 30), CFG)
     stored = [e for e in effects if isinstance(e, Store)]
-    assert [(s.table, s.key) for s in stored] == [(STATES_TABLE, "checkout")]
+    # Only checkout's state is written: its own key and its parts (agents/incidents/layout.py).
+    assert {(s.table, s.key.split(SEP)[0]) for s in stored} == {(STATES_TABLE, "checkout")}
     assert _types(effects) == ["registry_added"]  # the built-in classification, at 10:01:30
-    assert stored[0].value["pending"] == {} and stored[0].value["clock"] == T0 + 90
+    table.update({s.key: s.value for s in stored})
+    state = load(table, "checkout")
+    assert state.pending == {} and state.clock == T0 + 90
     assert {e.record.at for e in effects if isinstance(e, Publish)} == {T0 + 90}
     # Redelivered, the same tick finds nothing left to decide.
-    table["checkout"] = stored[0].value
-    assert tick_states(table.items(), 2, Clock(at=T0 + 90), CFG) == []
+    assert fold_clock(table, 2, Clock(at=T0 + 90), CFG) == []
 
 
 def test_a_clock_far_ahead_of_a_service_replaying_history_moves_nothing():
     raw = _opened("checkout", 0)
     far = Clock(at=T0 + 60 + CFG.clock_max_lead_s + 1, service="checkout")
-    assert tick_states({"checkout": raw}.items(), 0, far, CFG) == []
+    assert fold_clock(_table(checkout=raw), 0, far, CFG) == []
 
 
 def test_one_request_asks_classification_and_summary_and_its_timeout_edits_nothing():

@@ -73,3 +73,15 @@ def test_fatal_levels_and_configuration():
     assert cfg.severity.endpoint_min_requests == 3 and cfg.severity.crash_is_p1 is False
     with pytest.raises(ValueError):
         IncidentsConfig.model_validate({"severity": {"outage_error_share": 1.5}})
+
+
+@pytest.mark.parametrize(("endpoint", "requests", "failed", "reason"), [
+    ("POST /v1/orders", 50, 40, "40 of 50 requests to POST /v1/orders failed (80%, write path)"),
+    ("GET /books/{id}", 900, 3, "3 of 900 requests to GET /books/{id} failed (0.3%, read path)"),
+    ("GET /", 10000, 2, "2 of 10000 requests to GET / failed (0.02%, read path)"),  # never "0%"
+])
+def test_the_endpoint_reason_reads_as_arithmetic(endpoint, requests, failed, reason):
+    finding = _finding(error_type="HTTP 500", endpoint=endpoint, title=f"{endpoint} returned 500", count=failed)
+    impact = impact_floor(finding, Traffic(errors=failed, lines=20000, endpoint_requests=requests,
+                                           endpoint_failed=failed), RULES)
+    assert impact.reason == reason

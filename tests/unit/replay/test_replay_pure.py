@@ -69,3 +69,20 @@ def test_docker_compose_lines_are_keyed_and_timed_as_extraction_reads_them():
              b"payments-1  | Traceback (most recent call last):"]
     recs = list(file_records(lines, ExtractConfig()))
     assert [(r.key, r.at) for r in recs] == [(b"search-1", T0 + 5), (b"payments-1", T0 + 9), (b"payments-1", T0 + 9)]
+
+
+def test_teardown_takes_only_the_namespace_topics_and_groups():
+    from streams.replay.teardown import namespace_groups, namespace_topics
+
+    ns = Namespace("20261202T050000")
+    on_broker = ["logs.raw", "prod.logs.raw", "replay.20261202T050000.logs.raw",
+                 "replay.20261202T050000.incidents.events", "replay.20261202T040000.logs.raw",
+                 "logwarden-replay-20261202T050000-incident-states-changelog",
+                 "logwarden-replay-20261202T050000-__assignor-__leader", "logwarden-incident-states-changelog"]
+    assert namespace_topics(ns, on_broker) == [
+        "logwarden-replay-20261202T050000-__assignor-__leader",
+        "logwarden-replay-20261202T050000-incident-states-changelog",
+        "replay.20261202T050000.incidents.events", "replay.20261202T050000.logs.raw"]
+    # Faust's group is the app id; the batch loops' are `<app_id>-extract` and `-windows`.
+    assert namespace_groups(ns) == ["logwarden-replay-20261202T050000", "logwarden-replay-20261202T050000-extract",
+                                    "logwarden-replay-20261202T050000-windows"]

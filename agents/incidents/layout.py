@@ -1,0 +1,231 @@
+"""How one service's state is laid out in the changelogged `incident-states` table.
+
+A `ServiceState` holds an incident with its findings (samples included), decisions and
+timeline, a registry of up to 500 known issues, the fingerprints seen, the closed
+incidents. Stored whole under the service's key, every event rewrote all of it: at
+2,000 lines/s over 20 services, 1,564 writes and 101 MB of changelog in 5 minutes,
+values up to 160 KB, for changes of a few hundred bytes (`ops/bench/state_writes.py`).
+
+So the state is split into parts, each under its own key, and a part is written only
+when its content changed (`changed_parts`):
+
+- the core, under the service's own key: counters, clock, pending AI requests, the
+  redelivery guard, approvals and fixes (the approvals API reads them there), the
+  incident's scalar fields, and `_parts`, the list of the other parts' keys;
+- `<service>\\x1fregistry/<b>`, `fingerprints/<b>`, `findings/<b>`: dictionaries split
+  into `BUCKETS` buckets by a stable hash of their keys (an entry's change rewrites
+  its bucket, not the registry); an incident's findings and decisions share the
+  bucket of their fingerprint;
+- `<service>\\x1ftimeline/<id>`: the timeline in chunks cut by content (an entry whose
+  hash is 0 mod `CHUNK_EVERY` ends a chunk, `CHUNK_MAX` at most), so an appended entry
+  rewrites only the last chunk and dropping entries from the middle rewrites only the
+  chunk they were in; a chunk's key is named by its first entry;
+- `<service>\\x1ftexts` (the incident's summary and report) and `closed`.
+
+A part that is gone is deleted (a `None` value: a tombstone). A core written before
+this layout (the whole state under the service's key) still reads: what it holds is
+taken as it is, and the next write splits it. Keys with `SEP` are parts: readers of
+the table iterate `cores`. Pure: no Faust, no I/O.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+
+from agents.incidents.state import ServiceState
+
+__all__ = ["BUCKETS", "SEP", "changed_parts", "cores", "is_part", "join", "load", "may_fall_due", "part_names",
+           "read_state", "read_states", "split"]
+
+SEP = "\x1f"  # unit separator: never part of a service name that reaches a key
+BUCKETS = 16
+CHUNK_EVERY = 8
+CHUNK_MAX = 32
+PARTS = "_parts"  # in the core: section -> bitmask of the buckets it has (1 for a single part)
+ORDER = "_order"  # in an incident core: its findings' keys in order (and the others', when different)
+TIMELINE = "_timeline"  # in an incident core: its timeline chunks' names in order
+_BUCKETED = ("registry", "fingerprints_seen", "pending")  # ServiceState dictionaries split into buckets
+_BY_FINGERPRINT = ("findings", "decisions", "provisional")  # an incident's, bucketed by fingerprint
+_SINGLE = ("closed", "texts")
+_TEXTS = ("summary_text", "report_text")
+
+
+def _hash(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def _bucket(key: str) -> int:
+    return _hash(key) % BUCKETS
+
+
+def is_part(key: str) -> bool:
+    return SEP in key
+
+
+def _chunks(timeline: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    out: list[tuple[str, list[dict[str, Any]]]] = []
+    current: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for entry in timeline:
+        current.append(entry)
+        digest = _hash(orjson.dumps(entry, option=orjson.OPT_SORT_KEYS).decode())
+        if digest % CHUNK_EVERY == 0 or len(current) >= CHUNK_MAX:
+            out.append((_chunk_name(current[0], names), current))
+            current = []
+    if current:
+        out.append((_chunk_name(current[0], names), current))
+    return out
+
+
+def _chunk_name(first: dict[str, Any], taken: set[str]) -> str:
+    base = f"timeline/{_hash(orjson.dumps(first, option=orjson.OPT_SORT_KEYS).decode()):08x}"
+    name, n = base, 1
+    while name in taken:  # two chunks opening with the same entry (same time, same text)
+        n += 1
+        name = f"{base}-{n}"
+    taken.add(name)
+    return name
+
+
+def _names(manifest: Mapping[str, int]) -> list[str]:
+    names = []
+    for section, mask in sorted(manifest.items()):
+        if section in _SINGLE:
+            names.append(section)
+        else:
+            names += [f"{section}/{b}" for b in range(BUCKETS) if mask >> b & 1]
+    return names
+
+
+def split(state: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Key -> value of every part of `state` (a `ServiceState` dumped to JSON types)."""
+    service = state["service"]
+    core = dict(state)
+    parts: dict[str, dict[str, Any]] = {}
+    manifest: dict[str, int] = {}
+
+    def section_of(section: str, key: str, field: str) -> dict[str, Any]:
+        bucket = _bucket(key)
+        manifest[section] = manifest.get(section, 0) | 1 << bucket
+        name = f"{section}/{bucket}"
+        return parts.setdefault(f"{service}{SEP}{name}", {"_part": name}).setdefault(field, {})
+
+    for section in _BUCKETED:
+        for key, value in (core.pop(section, None) or {}).items():
+            section_of(section, key, section)[key] = value
+    closed = core.pop("closed", None)
+    if closed:
+        parts[f"{service}{SEP}closed"] = {"_part": "closed", "closed": closed}
+        manifest["closed"] = 1
+    incident = core.get("incident")
+    if incident:
+        incident = core["incident"] = dict(incident)
+        order: dict[str, list[str]] = {}
+        for field in _BY_FINGERPRINT:
+            values = incident.pop(field, None) or {}
+            keys = list(values)  # the reducer's order: titles and texts list findings in it
+            if field == "findings" or keys != [k for k in order["findings"] if k in values]:
+                order[field] = keys
+            for fp, value in values.items():  # a decision changes without its finding: apart
+                section_of("decisions" if field == "decisions" else "findings", fp, field)[fp] = value
+        incident[ORDER] = order
+        chunks = _chunks(incident.pop("timeline", None) or [])
+        for name, chunk in chunks:
+            parts[f"{service}{SEP}{name}"] = {"_part": name, "timeline": chunk}
+        incident[TIMELINE] = [name for name, _chunk in chunks]
+        texts = {name: incident.pop(name) for name in _TEXTS if name in incident}
+        if any(texts.values()):
+            parts[f"{service}{SEP}texts"] = {"_part": "texts", "texts": texts}
+            manifest["texts"] = 1
+    core[PARTS] = manifest
+    return {service: core, **parts}
+
+
+def part_names(core: Mapping[str, Any]) -> list[str]:
+    """The names of the parts a core says its state has (`[]` for one written whole)."""
+    incident = core.get("incident") or {}
+    return [*_names(core.get(PARTS) or {}), *incident.get(TIMELINE, [])]
+
+
+def join(core: Mapping[str, Any], get: Any) -> dict[str, Any]:
+    """The whole state (JSON types) from its core and `get(key)` of its parts."""
+    state = dict(core)
+    if PARTS not in state:  # written whole, before this layout
+        return state
+    service = state["service"]
+    parts = {name: get(f"{service}{SEP}{name}") or {} for name in part_names(state)}
+    del state[PARTS]
+    for section in _BUCKETED:
+        merged: dict[str, Any] = {}
+        for name, part in parts.items():
+            if name.startswith(section + "/"):
+                merged.update(part.get(section) or {})
+        state[section] = dict(sorted(merged.items()))
+    state["closed"] = parts.get("closed", {}).get("closed", [])
+    incident = state.get("incident")
+    if incident:
+        incident = state["incident"] = dict(incident)
+        order = incident.pop(ORDER, {})
+        for field in _BY_FINGERPRINT:
+            merged = {}
+            for name, part in parts.items():
+                if name.startswith(("findings/", "decisions/")):
+                    merged.update(part.get(field) or {})
+            keys = order.get(field) or order.get("findings") or []
+            incident[field] = {fp: merged[fp] for fp in keys if fp in merged}
+            incident[field].update({fp: merged[fp] for fp in sorted(merged) if fp not in incident[field]})
+        incident["timeline"] = [entry for name in incident.pop(TIMELINE, [])
+                                for entry in parts.get(name, {}).get("timeline", [])]
+        incident.update(parts.get("texts", {}).get("texts", {}))
+    return state
+
+
+def read_state(table: Mapping[str, Any], service: str) -> dict[str, Any] | None:
+    """A service's whole state as JSON types (what readers that take raw states want), or None."""
+    core = table.get(service)
+    return join(core, table.get) if core else None
+
+
+def read_states(table: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every whole state in `table` (this worker's partitions), as JSON types."""
+    return [join(core, table.get) for _service, core in cores(list(table.items()))]
+
+
+def load(table: Mapping[str, Any], service: str) -> ServiceState | None:
+    core = table.get(service)
+    if not core:
+        return None
+    return ServiceState.model_validate(join(core, table.get))
+
+
+def may_fall_due(core: Any, partition: int, at: float) -> bool:
+    """Whether a clock tick at `at` on `partition` may decide something for the state whose
+    core is `core`: one with a pending AI request or an incident, on that partition,
+    behind the tick (`clock.py`)."""
+    return (isinstance(core, dict) and core.get("partition") == partition and at > core.get("clock", 0.0)
+            and bool(core.get("pending") or (core.get(PARTS) or {}).get("pending") or core.get("incident")))
+
+
+def cores(items: Iterator[tuple[str, Any]] | Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The (service, core) pairs among a table's items, parts left out."""
+    for key, value in items:
+        if value and not is_part(key):
+            yield key, value
+
+
+def changed_parts(table: Mapping[str, Any], state: Mapping[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
+    """(key, value) to write for `state` against what `table` holds: the parts whose content
+    changed, and `None` for the parts it no longer has."""
+    new = split(state)
+    old_names = part_names(table.get(state["service"]) or {})
+    out: list[tuple[str, dict[str, Any] | None]] = []
+    for key, value in new.items():
+        if table.get(key) != value:
+            out.append((key, value))
+    gone = set(old_names) - {key.split(SEP, 1)[1] for key in new if is_part(key)}
+    out += [(f"{state['service']}{SEP}{name}", None) for name in sorted(gone)]
+    return out
