@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.records import Finding, RouteCount
 
 __all__ = [
-    "ClassifyInput", "ClassifyOutput", "MatchInput", "MatchOutput", "NarrativeInput",
-    "NarrativeOutput", "RegistryCandidate", "ReviewInput", "ReviewOutput", "TASKS",
+    "ClassifyInput", "ClassifyOutput", "HealthInput", "HealthSeries", "HealthService", "MatchInput",
+    "MatchOutput", "NarrativeInput", "NarrativeOutput", "RegistryCandidate", "ReviewInput", "ReviewOutput",
+    "TASKS",
 ]
 
 
@@ -131,6 +132,44 @@ class ReviewOutput(_M):
     rationale: str = Field("", max_length=2000)
 
 
+class HealthSeries(_M):
+    """One unusual series of a service over a health period: numbers and the usual band."""
+
+    label: str  # "error rate", "log volume", "probe queue_depth"
+    unit: str = ""
+    readings: int
+    unusual: int  # readings outside the usual band
+    kind: str  # the worst reading: "high", "low" or "silent" (no log lines)
+    peak: float | None = None
+    peak_at: str  # "10:13", in the report's time zone
+    usual_low: float
+    usual_high: float
+    usual_median: float
+    usual_when: str  # "for Tuesday 10:00" or "recently"
+    first: float
+    last: float
+    sentence: str  # the built-in sentence for these numbers, units written out
+
+
+class HealthService(_M):
+    service: str
+    status: Literal["unusual", "normal", "learning"]  # learning: no usual values yet
+    series_count: int
+    unusual: list[HealthSeries] = Field(default_factory=list)
+    normal: list[str] = Field(default_factory=list)  # labels of the series that stayed in their band
+    line: str  # the built-in line for this service
+
+
+class HealthInput(_M):
+    """Input of the periodic health report: numbers only, never a log line."""
+
+    period: str  # "2026-03-02 10:00 to 11:00 UTC"
+    period_start: float
+    period_end: float
+    services: list[HealthService]
+    late_values: int = 0  # values that came after the period closed, not counted
+
+
 # task -> (input model, output model)
 TASKS: dict[str, tuple[type[_M], type[_M]]] = {
     "classify": (ClassifyInput, ClassifyOutput),
@@ -139,4 +178,5 @@ TASKS: dict[str, tuple[type[_M], type[_M]]] = {
     "update": (NarrativeInput, NarrativeOutput),
     "report": (NarrativeInput, NarrativeOutput),
     "review": (ReviewInput, ReviewOutput),
+    "health": (HealthInput, NarrativeOutput),
 }

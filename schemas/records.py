@@ -305,7 +305,7 @@ class IncidentEvent(Record):
 
 class AIRequest(Record):
     request_id: str  # deterministic, doubles as cache/idempotency key
-    task: Literal["classify", "match", "summary", "update", "report", "review"]
+    task: Literal["classify", "match", "summary", "update", "report", "review", "health"]
     service: str
     incident_id: str = ""
     fingerprint: str = ""

@@ -68,7 +68,8 @@ TOPICS: tuple[TopicSpec, ...] = (
               "Internal: per-service hourly digest parts, met in one partition.",
               keyed=False, partitions=1),
     TopicSpec("health.parts", "health", None,
-              "Internal: per-service health period summaries from the baselines stage, met in one partition.",
+              "Internal: per-service health period summaries from the baselines stage, met in one partition, "
+              "with event-time beats and the AI stage's answers to the health report requests.",
               keyed=False, partitions=1),
     TopicSpec("ai.requests", "service name", r.AIRequest, "Work for the AI agent."),
     TopicSpec("ai.results", "service name", r.AIResult,

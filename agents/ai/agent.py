@@ -1,5 +1,8 @@
 """Thin shell of the AI stage: ai.requests -> ai.results + ai.audit.
 
+(A `health` answer goes to `health.parts` instead, back to the baselines stage's
+report assembler that asked: `REPLY_TO`.)
+
 `AIService.handle` never raises and always returns a schema-valid answer (falling
 back to the local provider), so this module only declares the input and publishes the
 answer and its audit record. Model output is data for the incident reducer; nothing
@@ -21,6 +24,11 @@ __all__ = ["register"]
 # loses an in-flight request; the incident reducer's AI timeout then decides locally.
 CONCURRENCY = 4
 
+# task -> (topic, key) of its answer when not `ai.results` keyed by service: the health
+# report's words go back to the report assembler that asked (agents/baselines/report.py,
+# one partition), never to the incident reducer.
+REPLY_TO = {"health": ("health.parts", "health")}
+
 
 def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
     holder: dict[str, AIService] = {}
@@ -32,7 +40,8 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
 
     async def answer(request: AIRequest, source) -> list[Publish]:  # noqa: ANN001
         result, audit = await service().handle(request)
-        return [Publish("ai.results", request.service, result), Publish("ai.audit", request.request_id, audit),
+        topic, key = REPLY_TO.get(request.task, ("ai.results", request.service))
+        return [Publish(topic, key, result), Publish("ai.audit", request.request_id, audit),
                 *(Publish("checks.requests", r.service, r) for r in probe_requests(result))]
 
     async def close() -> None:

@@ -27,6 +27,7 @@ PROMPT_FILES: dict[str, str] = {
     "update": "update.v1.md",
     "report": "report.v1.md",
     "review": "review.v1.md",
+    "health": "health.v1.md",
 }
 # An incident's first classification also asks for the first-alert summary (one round trip).
 CLASSIFY_WITH_SUMMARY_FILE = "classify_summary.v1.md"

@@ -23,7 +23,8 @@ from agents.baselines.book import Observed
 from agents.baselines.config import HealthConfig
 from schemas.records import Record
 
-__all__ = ["PARTS_KEY", "PARTS_TOPIC", "PERIODS", "HealthPart", "SeriesHealth", "period_end_of", "track"]
+__all__ = ["PARTS_KEY", "PARTS_TOPIC", "PERIODS", "HealthClock", "HealthPart", "SeriesHealth", "beat_due",
+           "period_end_of", "track"]
 
 PERIODS = "health-periods"
 PARTS_TOPIC = "health.parts"
@@ -72,6 +73,27 @@ class HealthPart(Record):
     @property
     def unusual(self) -> list[SeriesHealth]:
         return [s for s in self.series if s.unusual]
+
+
+class HealthClock(Record):
+    """Event time passing, for the report assembler on `health.parts`: a service's latest value time.
+
+    Sent only in the first minutes of a period, while a report may wait for the model's
+    words, so a missing answer gives the built-in text at its time, also on replay.
+    """
+
+    at: float
+    service: str = ""
+
+
+# Beats go on this long past the AI timeout: windows close a minute apart, and a service
+# closes its period only with its first value of the next one.
+BEAT_SLACK_S = 180.0
+
+
+def beat_due(state: dict[str, Any] | None, t: float, cfg: HealthConfig, timeout_s: float) -> bool:
+    """Whether a value at `t` should tell the assembler the time: early in the service's open period."""
+    return state is not None and t - (state["period_end"] - cfg.period_s) <= timeout_s + BEAT_SLACK_S
 
 
 def period_end_of(t: float, period_s: float) -> float:

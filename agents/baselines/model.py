@@ -28,18 +28,15 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from agents.baselines.config import BaselinesConfig
+from agents.week import hour_of_week, weighted_quantile
 from schemas.records import CheckResult
 
 __all__ = ["Observation", "Point", "Reference", "bucket_of", "deviation", "explain", "observe", "reference",
            "usual_text", "with_unit"]
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAD_TO_SIGMA = 1.4826
 
 
@@ -81,37 +78,21 @@ class Observation:
     deviation: str | None = None  # "high", "low", "silent" or None, whether or not it opened a finding
 
 
-@lru_cache(maxsize=16)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def bucket_of(t: float, timezone: str) -> tuple[int, str]:
     """(hour of the week 0..167, "Tuesday 10:00") of event time `t`."""
-    dt = datetime.fromtimestamp(t, _zone(timezone))
-    return dt.weekday() * 24 + dt.hour, f"{WEEKDAYS[dt.weekday()]} {dt.hour:02d}:00"
-
-
-def _quantile(pairs: list[tuple[float, float]], q: float) -> float:
-    """Weighted quantile of (value, weight) pairs sorted by value."""
-    total = sum(w for _, w in pairs)
-    acc = 0.0
-    for value, weight in pairs:
-        acc += weight
-        if acc >= q * total - 1e-12:
-            return value
-    return pairs[-1][0]
+    index, label, _start = hour_of_week(t, timezone)
+    return index, label
 
 
 def _reference(pairs: list[tuple[float, float]], when: str, counts: bool, cfg: BaselinesConfig) -> Reference:
     pairs = sorted(pairs)
-    median = _quantile(pairs, 0.5)
-    mad = _quantile(sorted((abs(v - median), w) for v, w in pairs), 0.5)
+    median = weighted_quantile(pairs, 0.5)
+    mad = weighted_quantile(sorted((abs(v - median), w) for v, w in pairs), 0.5)
     spread = max(MAD_TO_SIGMA * mad, cfg.relative_spread * abs(median), cfg.min_spread)
     if counts:
         # A count of usually 0 or 1 has MAD 0, yet 3 in a minute is ordinary noise.
         spread = max(spread, math.sqrt(max(median, 1.0)))
-    return Reference(median, spread, _quantile(pairs, 0.1), _quantile(pairs, 0.9), when)
+    return Reference(median, spread, weighted_quantile(pairs, 0.1), weighted_quantile(pairs, 0.9), when)
 
 
 def reference(bucket: list[float], recent: list[list[float]], t: float, hour: str,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from agents.checks.asks import ASKS_TABLE, first_ask
+from agents.checks.asks import ASKS_TABLE, deliveries, first_ask
 from agents.checks.runner import CheckRunner
 from schemas.effects import Publish, Store
 from schemas.records import ProbeRequest
@@ -39,7 +39,8 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
             return []
         result = await runner.asked(request, time.time())
         # The ask is remembered after the result is published: a crash in between runs it again rather than never.
-        return [Publish("checks.results", result.service, result), Store(ASKS_TABLE, request.service, done)]
+        return [*(Publish("checks.results", r.service, r) for r in deliveries(request, result)),
+                Store(ASKS_TABLE, request.service, done)]
 
     stage.consume({"checks.requests": ProbeRequest}, run_asked, agent="checks-asked", invalid_reason="invalid_request")
     stage.on_stop(runner.close)

@@ -80,7 +80,10 @@ def _fix(fix: Mapping[str, Any] | None, now: float) -> str:
     if fix["origin"] == "review":
         body += '<div class="muted">proposed by the review after the incident resolved</div>'
     body += f'<div class="fix-argv">{"Would run" if fix["pending"] else "Command"}: <code>{_e(argv)}</code></div>'
-    if fix["pending"]:
+    if fix["pending"] and fix["expires_at"] and float(fix["expires_at"]) <= now:
+        # Past its time: the reducer expires it at its next event and would refuse a decision.
+        body += f'<div class="fix-state">expired: nobody decided by {_when(fix["expires_at"], now)}</div>'
+    elif fix["pending"]:
         body += ('<div class="fix-buttons">'
                  f'<button class="approve" data-act="approve" data-approval="{approval}">Approve</button> '
                  f'<button class="escalate" data-act="escalate" data-approval="{approval}">Escalate…</button>'

@@ -24,11 +24,9 @@ Pure: no I/O, no clock; never changes what it is given.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
+from agents.week import hour_of_week, weighted_quantile
 from schemas.records import WindowSummary
 
 __all__ = ["BASELINE_BUCKETS", "BASELINE_SERIES", "Band", "RING_POINTS", "RING_SPAN_S", "WINDOWS_TABLE",
@@ -39,7 +37,6 @@ RING_POINTS = 360  # one per minute: six hours
 RING_SPAN_S = 6 * 3600.0
 # The baselines stage's table names and series names (agents/baselines/book.py, series.py).
 BASELINE_SERIES, BASELINE_BUCKETS = "baseline-series", "baseline-buckets"
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def remember(ring: list[list[float]] | None, window: WindowSummary) -> list[list[float]] | None:
@@ -66,28 +63,6 @@ class Band:
     when: str  # "for Tuesday 10:00" or "recently" (the model's fallback while the bucket fills)
 
 
-@lru_cache(maxsize=16)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def _hour_of_week(t: float, timezone: str) -> tuple[int, str, float]:
-    """(hour of the week 0..167, "Tuesday 10:00", start of that hour) in the baselines' time zone."""
-    dt = datetime.fromtimestamp(t, _zone(timezone))
-    start = dt.replace(minute=0, second=0, microsecond=0).timestamp()
-    return dt.weekday() * 24 + dt.hour, f"{WEEKDAYS[dt.weekday()]} {dt.hour:02d}:00", start
-
-
-def _quantile(pairs: list[tuple[float, float]], q: float) -> float:
-    total = sum(w for _, w in pairs)
-    acc = 0.0
-    for value, weight in pairs:
-        acc += weight
-        if acc >= q * total - 1e-12:
-            return value
-    return pairs[-1][0]
-
-
 def usual_range(bucket: list[float], recent: list[list[float]], t: float, cfg: Any) -> tuple[float, float, bool] | None:
     """(low, high, from the bucket?) as `agents.baselines.model.reference` has it, or None (still learning)."""
     if len(bucket) >= cfg.min_bucket_samples:
@@ -96,7 +71,7 @@ def usual_range(bucket: list[float], recent: list[list[float]], t: float, cfg: A
         pairs = sorted((float(v), 0.5 ** (max(0.0, t - ts) / cfg.half_life_s)) for ts, v in recent)
     else:
         return None
-    return _quantile(pairs, 0.1), _quantile(pairs, 0.9), len(bucket) >= cfg.min_bucket_samples
+    return weighted_quantile(pairs, 0.1), weighted_quantile(pairs, 0.9), len(bucket) >= cfg.min_bucket_samples
 
 
 def band_of(service: str, series: str, start: float, end: float, series_table: Mapping[str, Any],
@@ -109,7 +84,7 @@ def band_of(service: str, series: str, start: float, end: float, series_table: M
     bands: list[Band] = []
     t = start
     while t < end:
-        hour, name, hour_start = _hour_of_week(t, cfg.timezone)
+        hour, name, hour_start = hour_of_week(t, cfg.timezone)
         hour_end = min(hour_start + 3600.0, end)
         # The decayed fallback is the model's reference of now, not of hours ago: only the last hour has it.
         usual = usual_range(list(buckets_table.get(f"{key}#{hour}") or []), recent if hour_end >= end else [],

@@ -3,24 +3,21 @@
 `PartitionExtractor.feed_records` takes one fetched batch. The byte-level tests of
 `prefilter.py` run once over the whole batch; most lines (no error or warning word, no
 open exception, a key known to name their service) are then only counted under their
-service and minute (`accounts.py`): that is the one fast path, taken per run of such
-lines between two that must be parsed (one `Counter` over the run when it is long and
-stays in one minute per service, else a tight loop). Access-log lines on it still count
-one request for their route (`formats.request_of_record`, a regex match or a JSON
-decode, never a full parse), so `WindowSummary.routes` covers every request. The rest
-are decoded, parsed (`formats.py`), classified (`lines.py`), joined into multi-line
-exceptions (`traces.py`) and fingerprinted (`findings.py`). `flush` hands over what was seen since
-the previous flush as a `PartialAggregate` plus the dead letters; `take_urgent` the
-fatal findings to send ahead of their windows (`accounts.py`).
+service and minute (`accounts.py`): that is the one fast path. Access-log lines on it
+still count one request for their route, read per batch after the loop
+(`formats.request_of_record`: a regex match or a JSON decode, never a full parse), so
+`WindowSummary.routes` covers every request. The rest are decoded, parsed
+(`formats.py`), classified (`lines.py`), joined into multi-line exceptions (`traces.py`)
+and fingerprinted (`findings.py`). `flush` hands over what was seen since the previous
+flush as a `PartialAggregate` plus the dead letters; `take_urgent` the fatal findings to
+send ahead of their windows (`accounts.py`).
 
 Time: a parsed line's event time is its own timestamp (falling back to the broker
 timestamp, and not trusted when it runs more than `max_future_skew_s` ahead of it). A
 line that is not parsed gets its broker timestamp shifted by the service's current lag
 (event time minus broker time of its latest parsed line), and every `CALIBRATE_EVERY`-th
-record of the partition is parsed anyway to keep that lag fresh, so replays of old logs
-land in their own minutes. Which records those are depends only on their position in
-the partition, never on how it was cut into batches. The watermark is the largest event
-time or tick seen.
+record is parsed anyway to keep that lag fresh, so replays of old logs land in their
+own minutes. The watermark is the largest event time or tick seen.
 
 Must never raise on any record, never import Faust or aiokafka, never read the clock.
 """
@@ -28,10 +25,7 @@ Must never raise on any record, never import Faust or aiokafka, never read the c
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
-from collections import Counter
-from operator import add
-from typing import Any, Protocol, Sequence
+from typing import Protocol, Sequence
 
 import orjson
 
@@ -50,9 +44,6 @@ __all__ = ["CALIBRATE_EVERY", "ConsumerRecordLike", "PartitionExtractor", "TICK_
 TICK_KEY = b"__tick__"
 AMBIGUOUS = ""  # a record key that does not name the service of its lines
 CALIBRATE_EVERY = 256
-# Runs of lines that are only counted at least this long are counted per service (one
-# `Counter` over the run); shorter ones line by line, which costs less for them.
-BULK_RUN = 48
 SOURCE_TOPIC = "logs.raw"
 
 
@@ -83,10 +74,10 @@ class PartitionExtractor:
         self._dead_count = 0
         self._first_offset = -1
         self._last_offset = -1
-        self._position = 0  # records fed so far: every CALIBRATE_EVERY-th is parsed
-        self._keys_changed = False  # `_key_services` was written since the batch was planned
+        self._since_calibration = 0
         # (service, window start, raw record) of the batch's requests that were only counted
         self._requests: list[tuple[str, int, bytes]] = []
+        self._plain_routes: dict[tuple[str, str], str] = {}  # (method, path) that normalise to themselves
 
     @property
     def watermark(self) -> float:
@@ -117,135 +108,69 @@ class PartitionExtractor:
             to_parse, requests = scan_batch(values, self.cfg.max_line_bytes)
         if self._first_offset < 0:
             self._first_offset = records[0].offset
-        keys = [record.key for record in records]
-        count = len(records)
-        services, slow = self._plan(keys, to_parse, 0)
-        done, next_slow = 0, 0  # records before `done` are handled
-        while True:
-            while next_slow < len(slow) and slow[next_slow] < done:
-                next_slow += 1
-            stop = self._count_run(services, values, stamps, requests, done,
-                                   slow[next_slow] if next_slow < len(slow) else count)
-            if stop == count:
-                break
-            known = (len(self._key_services), len(self._lag))
-            self._one(records[stop].offset, keys[stop], values[stop], stamps[stop])
-            done = stop + 1
-            if self._keys_changed or (len(self._key_services), len(self._lag)) != known:
-                # A key or a service was learned: which of the rest are only counted changes.
-                self._keys_changed = False
-                services, slow = self._plan(keys, to_parse, done)
-                next_slow = 0
-        if self._requests:
-            self._count_requests()
-        self._position += count
-        self._last_offset = records[-1].offset
-
-    def _plan(self, keys: list[bytes | None], to_parse: set[int], first: int) -> tuple[list[Any], list[int]]:
-        """The service each record is counted under, and the records from `first` on that
-        are parsed whatever happens before them (in order): candidates, records whose key
-        names no known service, services whose lag is not known yet, and every
-        CALIBRATE_EVERY-th record of the partition (the lag of replayed logs stays fresh)."""
+        accounts = self.accounts
         key_services = self._key_services if self.cfg.use_record_key else {}
-        services = list(map(key_services.get, keys))
-        lag = self._lag
-        if None in services or "" in services or not lag.keys() >= set(services):
-            slow = {i for i in range(first, len(keys)) if not services[i] or services[i] not in lag}
-            slow.update(i for i in to_parse if i >= first)
-        else:
-            slow = {i for i in to_parse if i >= first} if first else set(to_parse)
-        slow.update(range(first + (-(self._position + first)) % CALIBRATE_EVERY, len(keys), CALIBRATE_EVERY))
-        return services, sorted(slow)
-
-    def _count_run(self, services: list[Any], values: list[Any], stamps: list[float],
-                   requests: list[int], first: int, end: int) -> int:
-        """Count records `first` .. `end` - 1, which need no parse unless they may continue
-        an open exception: per batch, not per line. Returns where it stopped (`end`, or the
-        first record that must be parsed after all)."""
-        if first >= end:
-            return end
-        joiner = self._joiner
-        open_services = joiner.services  # non-empty exactly while an exception is open
-        if open_services:  # its service's lines that may continue it are parsed
-            announcing = joiner.announcing
-            for index in [i for i in range(first, end) if services[i] in open_services]:
-                if services[index] in announcing or may_continue(values[index]):
-                    end = index
-                    break
-            if first >= end:
-                return end
-        if end - first < BULK_RUN:
-            return self._count_each(services, values, stamps, requests, first, end)
-        accounts = self.accounts
-        width = accounts.width
-        lag = self._lag
-        run = services[first:end]
-        run_stamps = stamps[first:end]
-        low, high = min(run_stamps), max(run_stamps)
-        watermark = max(accounts.watermark, max(map(add, run_stamps, map(lag.__getitem__, run))))
-        lines = Counter(run)
-        starts: dict[str, int] = {}
-        for service in lines:
-            shift = lag[service]
-            start = int((low + shift) // width) * width
-            # All of the service's lines in this run fall in one window and none is late
-            # (its window stays open past the highest watermark the run reaches): they are
-            # counted per service, as one number. Otherwise line by line.
-            if int((high + shift) // width) * width != start or \
-                    start + width + self.cfg.allowed_lateness_s <= watermark:
-                return self._count_each(services, values, stamps, requests, first, end)
-            starts[service] = start
-        accounts.watermark = watermark
-        for service, number in lines.items():
-            accounts.window(service, starts[service]).counts[LINES] += number
-        low_request, high_request = bisect_left(requests, first), bisect_left(requests, end)
-        if low_request < high_request:
-            self._requests += [(services[i], starts[services[i]], values[i])
-                               for i in requests[low_request:high_request]]
-        return end
-
-    def _count_each(self, services: list[Any], values: list[Any], stamps: list[float],
-                    requests: list[int], first: int, end: int) -> int:
-        """`_count_run` line by line: for short runs (cheaper than grouping), runs that
-        cross a window boundary, and runs that may hold late lines."""
-        accounts = self.accounts
+        open_services = self._joiner.services  # non-empty exactly while a block is open
+        announcing = self._joiner.announcing
         lag = self._lag
         width = accounts.width
         lateness = self.cfg.allowed_lateness_s
         watermark = accounts.watermark
-        low, high = bisect_left(requests, first), bisect_left(requests, end)
-        wanted = set(requests[low:high]) if low < high else ()
-        counted = self._requests
-        slots: dict[str, tuple[int, list[int]]] = {}  # service -> its current window's counters
-        for index in range(first, end):
-            service = services[index]
-            at = stamps[index] + lag[service]
-            if at > watermark:
-                watermark = at
-            start = int(at // width) * width
-            if start + width + lateness > watermark:  # its window is still open: not late
-                slot = slots.get(service)
-                if slot is None or slot[0] != start:
-                    slot = slots[service] = (start, accounts.window(service, start).counts)
-                slot[1][LINES] += 1
-            else:
-                accounts.watermark = watermark
-                start = accounts.count_line(service, at)
-            if index in wanted:
-                counted.append((service, start, values[index]))
+        since = self._since_calibration
+        wanted = set(requests)
+        pending = self._requests
+        # service -> (window start, its counters, open until): most lines hit this cache
+        slots: dict[str, tuple[int, list[int], float]] = {}
+        for index, record in enumerate(records):
+            key = record.key
+            service = key_services.get(key) if key is not None else None
+            if service and index not in to_parse and service in lag:
+                since += 1
+                if since < CALIBRATE_EVERY and not (open_services and service in open_services
+                                                    and (service in announcing or may_continue(values[index]))):
+                    # The fast path: a line that is only counted.
+                    at = stamps[index] + lag[service]
+                    if at > watermark:
+                        watermark = at
+                    start = int(at // width) * width
+                    cached = slots.get(service)
+                    if cached is not None and cached[0] == start and cached[2] > watermark:
+                        cached[1][LINES] += 1
+                    else:
+                        accounts.watermark = watermark
+                        start = accounts.count_line(service, at)
+                        if start + width + lateness > watermark:  # not late: its window stays open a while
+                            slots[service] = (start, accounts.window(service, start).counts, start + width + lateness)
+                    if index in wanted:
+                        pending.append((service, start, values[index]))
+                    continue
+                since -= 1
+            accounts.watermark = watermark
+            if self._one(record.offset, key, values[index], stamps[index]):
+                since = 0  # a parsed line refreshes the lag: the calibration count restarts
+            watermark = accounts.watermark
         accounts.watermark = watermark
-        return end
+        self._since_calibration = since
+        if pending:
+            self._count_requests()
+        self._last_offset = records[-1].offset
 
     def _count_requests(self) -> None:
         """Requests per route of the batch's lines that were only counted (each with its
         service and the window it was counted in), read from the raw records."""
         lines, self._requests = self._requests, []
+        plain = self._plain_routes
         by_window: dict[tuple[str, int], dict[str, list[int]]] = {}
         for service, start, value in lines:
             method, path, status = request_of_record(value)
             if status and (method or path):
                 routes = by_window.setdefault((service, start), {})
-                route = normalise_endpoint(method, path)
+                route = plain.get((method, path))
+                if route is None:
+                    route = normalise_endpoint(method, path)
+                    # Routes without ids ("GET /healthz") repeat: kept, up to a bound.
+                    if len(plain) < 4096 and route == f"{method} {path}":
+                        plain[(method, path)] = route
                 counts = routes.get(route)
                 if counts is None:
                     routes[route] = [1, int(status >= 500)]
@@ -394,11 +319,9 @@ class PartitionExtractor:
         if key in self._key_services or len(self._key_services) >= 100_000:
             if self._key_services.get(key) and self._key_services[key] != service:
                 self._key_services[key] = AMBIGUOUS
-                self._keys_changed = True
             return
         named = resolve("", key, self.cfg.service_map)
         self._key_services[key] = service if named == service else AMBIGUOUS
-        self._keys_changed = True
 
     def _tick(self, offset: int, key: bytes | None, value: bytes, broker_ts: float) -> None:
         try:

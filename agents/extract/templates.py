@@ -30,7 +30,11 @@ _MASKS: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] = (
     (re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s,;\"'<>)\]]+"), ("://",)),  # URLs
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), ("-",)),
     (re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)+\b"), ("@",)),  # e-mail addresses
-    (re.compile(r"(?<![\w/])(?:[A-Za-z]:)?(?:[\\/][\w.$@{}~+%-]+){2,}[\\/]?(?:\?[^\s\"']*)?"), ("/", "\\")),  # paths
+    # Paths: absolute ("/var/lib/x.db", "C:\\x\\y"), with a doubled separator where a
+    # script joined "dir/" and "/file" ("/home/yates//bandwidth.rts"), or relative to
+    # "./" or "../" ("ciod: Error loading ./runtime_malloc: invalid ... program image").
+    (re.compile(r"(?<![\w/])(?:(?<!\.)\.{1,2}(?:[\\/]{1,2}[\w.$@{}~+%-]+)+"
+                r"|(?:[A-Za-z]:)?(?:[\\/]{1,2}[\w.$@{}~+%-]+){2,})[\\/]?(?:\?[^\s\"']*)?"), ("/", "\\")),
     (re.compile(r"\bHTTP/\d(?:\.\d)?\b"), ("HTTP/",)),
     (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), (".",)),  # IPv4[:port]
     (re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b"), (":",)),  # IPv6 / MACs
@@ -49,6 +53,10 @@ _MASKS: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] = (
     # (The lookbehind starts matches at word starts only: without it the scan is
     # quadratic in the word length.)
     (re.compile(r"(?<![\w.$#@+~-])[\w.$#@+~-]*\d[\w.$#@+~-]*"), None),
+    # Java and Android print an object as "Type{identityHash name}": the dotted name
+    # after the hash names the instance, a value like the hash ("ActivityInfo{d1c8e63
+    # com.tencent.mm.ui.LauncherUI}", "PendingIntentRecord{e204f60 com.android.phone broadcastIntent}").
+    (re.compile(r"(?<=\w\{<\*> )[A-Za-z_$][\w$]*(?:[./:]+[\w$]+)+(?=[\s}])"), ("{",)),
     # A user name is a value wherever it is written ("session opened for user news",
     # "Invalid user oracle from ...", "Failed password for root from ..."): the word
     # after "user" or after "password/publickey/failure(s) for".
@@ -56,10 +64,19 @@ _MASKS: tuple[tuple[re.Pattern[str], tuple[str, ...] | None], ...] = (
                 r"(?!(?:name|id|agent|from|by|to|for|invalid|illegal|unknown)\b)[\w.$@-]+(?![\w(=:])"),
      ("user ", "User ", " for ")),
 )
-_PARENTHESISED = re.compile(r"(?<!\w)[(\[](?:<\*>)?[)\]]|(?<=\w)[(\[]<\*>[)\]]")
-_RUNS = re.compile(r"<\*>(?:[\s:/.,_-]*<\*>)+")
+# A bracketed value is one value, and so is a braced one standing alone: a GUID in
+# braces ("{bf1a281b-ad7b-4476-ac95-f47682990ce7}GLOBALROOT/Device/...") or a geometry
+# ("Page bounds {{0, 0}, {400, 400}}"); "Type{<*>" after a name is left to the name.
+_PARENTHESISED = re.compile(r"(?<!\w)[(\[](?:<\*>)?[)\]]|(?<=\w)[(\[]<\*>[)\]]|(?<!\w)\{<\*>\}")
+# Values joined only by separators are one value. A backslash separates too, as an
+# escape: "Component \042alt0\042" (an octal-escaped quote) or "nodes:node-[224\ 228]".
+_RUNS = re.compile(r"<\*>(?:[\s:/.,_\\-]*<\*>)+")
 _PREFIXED = re.compile(r"(?<![\w>])[/\\#@]<\*>")
-_GLUED = re.compile(r"(?<![\w.$#@+~-])[\w.$#@+~-]*<\*>[\w.$#@+~-]*")
+# A word glued to a value is a value; so is a relative path that holds one, as an
+# absolute path is ("GLOBALROOT/Device/HarddiskVolumeShadowCopy2/Windows/System32/...",
+# "rrds/C Nodes/cn304/pkts_out.rrd", "Mozilla/5.0"). Not a backslash: in a JSON-escaped line
+# "\n" ends a line, and "started\n2025-01-02 ..." must keep "started".
+_GLUED = re.compile(r"(?<![\w.$#@+~/-])[\w.$#@+~/-]*<\*>[\w.$#@+~/-]*")
 _SPACES = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
 

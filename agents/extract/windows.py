@@ -17,7 +17,7 @@ The book is plain JSON (`to_dict`/`from_dict`) so the Faust shell keeps it in a
 changelogged table and a restart resumes with identical output.
 
 Never reads a clock, never does I/O, never grows without bound (ranges are compacted,
-services expire, findings and samples are capped).
+services expire, findings, routes and samples are capped).
 """
 
 from __future__ import annotations

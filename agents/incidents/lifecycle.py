@@ -317,6 +317,27 @@ def _on_check(step: Step, check: CheckResult) -> None:
     finding = check_finding(check)
     fails = check.status == "fail" or (check.status == "warn" and step.cfg.check_warn_opens)
     _on_external(step, finding, fails, _check_recovered(step, finding.fingerprint, check))
+    incident = step.state.incident
+    if check.id.startswith("asked|") and incident is not None and incident.status == "open":
+        step.note(incident, _asked_probe_line(check))
+
+
+def _asked_probe_line(check: CheckResult) -> str:
+    """"asked the model's probe queue_depth: 1,204 jobs (warning at 1,000 jobs, critical at 5,000 jobs)"."""
+    name = check.check.removeprefix("probe:")
+    if not check.metrics:  # not run, failed or timed out: the checks stage's reason
+        return f"asked the model's probe {name}: no value ({check.message})"
+    values = [(metric, _with_unit(value, check.units.get(metric, ""))) for metric, value in check.metrics.items()]
+    shown = values[0][1] if len(values) == 1 else ", ".join(f"{m} {v}" for m, v in values[:5])
+    unit = check.units.get(values[0][0], "") if len(set(check.units.values())) <= 1 else ""
+    band = [f"{label} at {_with_unit(limit, unit)}" for label, limit in
+            (("warning", check.warning_threshold), ("critical", check.critical_threshold)) if limit is not None]
+    return f"asked the model's probe {name}: {shown}" + (f" ({', '.join(band)})" if band else "")
+
+
+def _with_unit(value: float, unit: str) -> str:
+    number = f"{int(value):,}" if value == int(value) else f"{value:,.2f}".rstrip("0")
+    return number + (unit if unit in ("", "%") else f" {unit}")
 
 
 def _check_recovered(step: Step, fingerprint: str, check: CheckResult) -> bool:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from pydantic import BaseModel, ValidationError
 
 from agents.local_ai.classify import classify_locally
+from agents.local_ai.health import narrate_health
 from agents.local_ai.match import DEFAULT_MATCH_THRESHOLD, match_locally
 from agents.local_ai.narrative import narrate_locally
 from agents.local_ai.review import review_locally
@@ -27,6 +28,7 @@ LOCAL_MODEL = "rules-v1"
 # task -> rules answering a valid input of the task (the match threshold passed in)
 _RULES: dict[str, Callable[[Any, float], BaseModel]] = {
     "classify": lambda inp, _threshold: _classify(inp),
+    "health": lambda inp, _threshold: narrate_health(inp),
     "match": match_locally,
     "report": lambda inp, _threshold: narrate_locally("report", inp),
     "review": lambda inp, _threshold: review_locally(inp),
@@ -57,6 +59,9 @@ def _unreadable(task: str, service: str) -> BaseModel:
         return MatchOutput(entry_id=None, confidence=0.0, reason="the request could not be read")
     if task == "review":
         return ReviewOutput(fix_needed=False, runbook=None, rationale="the request could not be read")
+    if task == "health":
+        return NarrativeOutput(title="Health report (details unavailable)",
+                               text="The health report's numbers could not be read; see the report file.")
     return NarrativeOutput(title=f"{service}: incident (details unavailable)",
                            text="The incident details could not be read; see the incident timeline.")
 

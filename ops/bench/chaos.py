@@ -453,9 +453,10 @@ def deliveries(cluster: Cluster, rows: list[dict]) -> dict:
             row["slack_posts"] += len(ts)
             row["slack_edits"] += sum(1 for u in updates if u.body["ts"] in ts)
             mine = sum(1 for r in replies if r.body["thread_ts"] in ts)
-            # Every update and resolution is routed to Slack (ROUTES): one reply each.
+            # Every message of the incident but its first alert (updates, the resolution, the
+            # alert of a reopening) edits the post and replies in its thread (ROUTES: all to Slack).
             later = sum(1 for o in outbox.values() if o["incident_id"] == incident_id
-                        and o["kind"] in ("update", "resolved"))
+                        and o["kind"] in ("alert", "update", "resolved")) - 1
             row["slack_replies"] += mine
             row["slack_extra_replies"] += max(0, mine - later)
     known_ts = {t for ts in slack_ts.values() for t in ts}

@@ -7,10 +7,11 @@ then, alternating, R times:
   extract: the same lines in the default `logs.raw` (filled once, keyed and timed as a
            replay sends them), read by the production extraction batch loop
            (`ops.bench.extract.extract_run`): the extraction benchmark on these lines;
-  replay:  `streams.replay.run.run_replay` over the file, end to end: send the lines to
-           the replay's namespace, start the replay worker (every stage but the ticks),
-           wait until everything is consumed and quiet, collect the report. Each run
-           checks that the report holds exactly the planted incidents.
+  replay:  `streams.replay.run.run_replay` over the file, end to end: start the replay
+           worker (every stage but the ticks) while the lines are sent to the replay's
+           namespace, wait until everything is consumed (by offsets), collect the
+           report, delete the namespace. Each run checks that the report holds exactly
+           the planted incidents.
 Reports medians, the ratio extract/replay, the replay's phases, and the load average
 before and after (the machine is shared: say what else ran).
 

@@ -50,7 +50,9 @@ class StubWorker:
     def __init__(self, rings: dict | None = None, baselines: tuple | None = None):
         from tests.unit.console.states import service_state
 
-        self.state = service_state(fix={}).model_dump(mode="json")
+        # The proposal still open to a decision when the page is read (a past expiry hides the buttons).
+        now = time.time()
+        self.state = service_state(fix={"proposed_at": now - 60, "expires_at": now + 3600}).model_dump(mode="json")
         self.rings, self.baselines = rings, baselines
         self.posts: list[tuple[str, dict, dict]] = []
         self.runner: web.AppRunner | None = None

@@ -80,6 +80,15 @@ def test_pending_proposal_says_what_would_run_and_offers_approve_and_escalate():
     assert "in 57 min" in fix  # proposed at T0+70, expires an hour later; now is T0+240
 
 
+def test_a_proposal_past_its_time_offers_no_buttons():
+    # Proposed at T0+70 with an hour to decide; read an hour and a half later, before any
+    # event expired it: an approval now would be refused, so the page offers none.
+    html = render_board(console_view([_with_proposal()], now=T0 + 70 + 5400), T0 + 70 + 5400)
+    fix = html[html.index('<div class="fix'):]
+    assert "expired: nobody decided by" in fix
+    assert 'data-act="approve"' not in fix and 'data-act="escalate"' not in fix
+
+
 def test_a_p1_waiting_for_its_second_approver():
     html = _board(_with_proposal(approved_by=["cli:alice"]))
     assert "approved by cli:alice: a P1 needs a second, different approver" in html

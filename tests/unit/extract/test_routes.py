@@ -149,3 +149,37 @@ def test_a_busy_minute_counts_every_request(monkeypatch):
                               "GET /healthz": RouteCount(requests=200, failed=4)}
     assert summary.lines == 600
     assert sum(b'" 200 ' in value for value in parsed) <= 600 // 256 + 1  # the first line, calibration
+
+
+def test_a_real_nginx_log_counts_every_access_line_and_no_error_line():
+    # Captured from `docker compose logs` of FixMyStreet while its app was down: access
+    # lines (502) and nginx's own error lines, which name a request but are not one.
+    from collections import Counter
+
+    from .conftest import DATA
+    lines = (DATA / "nginx_captured" / "fixmystreet_docker_compose_nginx_502_excerpt.log").read_text(
+        encoding="utf-8").splitlines()
+    expected_requests: Counter = Counter()
+    expected_failed: Counter = Counter()
+    for line in lines:  # the combined format: [time] "METHOD PATH PROTOCOL" STATUS ...
+        if '] "' not in line:
+            continue
+        request, rest = line.split('] "', 1)[1].split('" ', 1)
+        method, target, _protocol = request.split(" ")
+        route = f"{method} {target.split('?')[0]}"  # a route has no query string
+        expected_requests[route] += 1
+        expected_failed[route] += rest.split(" ")[0].startswith("5")
+    assert sum(expected_requests.values()) == 7 and sum(expected_failed.values()) == 3  # the file, read by eye
+    cluster = Cluster(partitions=2)
+    for index, line in enumerate(lines):
+        cluster.produce(index % 2, b"nginx", line.encode(), 1_728_200_527.0 + index)
+    cluster.tick(1_728_200_527.0 + 600)
+    cluster.step_all()
+    requests: Counter = Counter()
+    failed: Counter = Counter()
+    for summary in cluster.summaries:
+        for route, counts in summary.routes.items():
+            requests[route] += counts.requests
+            failed[route] += counts.failed
+    assert requests == expected_requests
+    assert failed == expected_failed

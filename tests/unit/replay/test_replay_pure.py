@@ -86,3 +86,17 @@ def test_teardown_takes_only_the_namespace_topics_and_groups():
     # Faust's group is the app id; the batch loops' are `<app_id>-extract` and `-windows`.
     assert namespace_groups(ns) == ["logwarden-replay-20261202T050000", "logwarden-replay-20261202T050000-extract",
                                     "logwarden-replay-20261202T050000-windows"]
+
+
+def test_the_console_agent_the_replay_worker_leaves_out_is_the_one_the_app_registers(tmp_path):
+    # The replay worker drops it by name (streams/replay/worker.py): were it renamed, every
+    # window would be counted twice as taken and a replay could be called done too early.
+    from streams.app import create_app
+    from streams.config import load_config
+    from streams.replay.worker import CONSOLE_AGENT
+
+    overrides = replay_overrides(Namespace("abc"), tmp_path, 7001)
+    app = create_app(load_config(None, **overrides, broker="127.0.0.1:9"))
+    readers = [name for name, agent in app.agents.items()
+               if "replay.abc.signals.windows" in agent.channel.topics]
+    assert sorted(readers) == sorted([CONSOLE_AGENT, "logwarden.incidents"])
