@@ -123,7 +123,8 @@ def produce(bootstrap: str, records: list[tuple[str, str, float]]) -> None:
     asyncio.run(run())
 
 
-def read_all(bootstrap: str, topic: str, idle: float = 1.0, to_end: bool = False) -> list[tuple[bytes | None, bytes]]:
+def read_all(bootstrap: str, topic: str, idle: float = 1.0,
+             to_end: bool = False) -> list[tuple[bytes | None, bytes | None]]:
     """The topic's records until it has been quiet `idle` seconds, or with `to_end` up to its end as of now.
 
     A topic written to more often than every `idle` seconds (a probe on a short interval)
