@@ -34,6 +34,7 @@ from agents.baselines.config import HealthConfig
 from agents.baselines.health import PARTS_KEY, HealthClock, HealthPart, SeriesHealth
 from agents.baselines.model import Reference, usual_text, with_unit
 from agents.local_ai import fallback_output
+from agents.periods import gather
 from agents.redact import redact
 from schemas.ai_tasks import HealthInput, HealthSeries, HealthService, NarrativeOutput
 from schemas.effects import Publish, WriteReport
@@ -45,7 +46,6 @@ __all__ = [
 ]
 
 HEALTH_BOOK = "health-book"
-_EMITTED_KEPT = 48
 BUILT_IN_WRITER = "built-in text"
 
 
@@ -100,23 +100,7 @@ def apply_health_part(book: HealthBook | None, part: HealthPart, cfg: HealthConf
     book = book.model_copy(deep=True) if book else HealthBook()
     book.now = max(book.now, part.period_end)
     effects = _expire(book, cfg, tz, narrator)
-    if book.emitted and part.period_start <= max(book.emitted):
-        book.late_parts += 1
-        return book, effects
-    group = book.periods.setdefault(f"{part.period_start:.0f}", {})
-    if part.service in group:  # redelivery
-        return book, effects
-    group[part.service] = part
-    for key in sorted(book.periods, key=float):
-        parts = book.periods[key]
-        complete = bool(book.expected) and set(book.expected) <= set(parts)
-        later = any(float(other) > float(key) for other in book.periods)
-        if not (complete or later):
-            break
-        effects += _due(book, float(key), parts, cfg, tz, narrator)
-        del book.periods[key]
-        book.expected = sorted(parts)
-        book.emitted = (book.emitted + [float(key)])[-_EMITTED_KEPT:]
+    effects += gather(book, part, lambda start, parts: _due(book, start, parts, cfg, tz, narrator))
     return book, effects
 
 

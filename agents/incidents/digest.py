@@ -15,13 +15,13 @@ from agents.incidents.config import IncidentsConfig
 from agents.incidents.effects import Effect, Publish
 from agents.incidents.state import PeriodCounts
 from agents.local_ai.narrative import utc
+from agents.periods import gather
 from schemas.records import IncidentEvent, OutboxMessage, Record
 
 __all__ = ["DIGEST_TOPIC", "DigestBook", "DigestPart", "apply_digest_part"]
 
 DIGEST_TOPIC = "incidents.digest"
 DIGEST_KEY = "digest"
-_EMITTED_KEPT = 48
 
 
 class DigestPart(Record, PeriodCounts):
@@ -46,25 +46,7 @@ class DigestBook(BaseModel):
 def apply_digest_part(book: DigestBook | None, part: DigestPart,
                       cfg: IncidentsConfig) -> tuple[DigestBook, list[Effect]]:
     book = book.model_copy(deep=True) if book else DigestBook()
-    if book.emitted and part.period_start <= max(book.emitted):
-        book.late_parts += 1
-        return book, []
-    group = book.periods.setdefault(f"{part.period_start:.0f}", {})
-    if part.service in group:  # redelivery
-        return book, []
-    group[part.service] = part
-    effects: list[Effect] = []
-    for key in sorted(book.periods, key=float):
-        period_parts = book.periods[key]
-        complete = bool(book.expected) and set(book.expected) <= set(period_parts)
-        later = any(float(other) > float(key) for other in book.periods)
-        if not (complete or later):
-            break
-        effects += _digest(float(key), period_parts, cfg)
-        del book.periods[key]
-        book.expected = sorted(period_parts)
-        book.emitted = (book.emitted + [float(key)])[-_EMITTED_KEPT:]
-    return book, effects
+    return book, gather(book, part, lambda start, parts: _digest(start, parts, cfg))
 
 
 def _digest(period_start: float, parts: dict[str, DigestPart], cfg: IncidentsConfig) -> list[Effect]:
