@@ -251,7 +251,8 @@ def _markdown(words: NarrativeOutput, ordered: list[HealthPart], cfg: HealthConf
               writer: str, note: str) -> str:
     out = [f"# {words.title}", ""]
     unusual = [p for p in ordered if p.unusual]
-    head = (f"{len(unusual)} of {len(ordered)} service(s) had values outside their usual band "
+    head = (f"{len(unusual)} of {len(ordered)} {'service' if len(ordered) == 1 else 'services'} "
+            f"had values outside their usual band "
             f"(median and MAD by hour of the week).")
     if writer:
         out += [f"{head} Written by {writer} from the numbers only; the tables are built-in.", "", words.text]

@@ -59,7 +59,8 @@ def _digest(period_start: float, parts: dict[str, DigestPart], cfg: IncidentsCon
     oneoffs = sum(len(p.oneoffs) for p in ordered)
     all_clear = not opened and not still_open
     title = (f"{'All clear' if all_clear else 'Hourly digest'}: {utc(period_start)[:16]} to "
-             f"{utc(period_end)[11:16]} UTC, {len(clean)}/{len(ordered)} service(s) clean")
+             f"{utc(period_end)[11:16]} UTC, {len(clean)} of {len(ordered)} "
+             f"{'service' if len(ordered) == 1 else 'services'} clean")
     lines = [f"Clean: {', '.join(clean) or 'none'}",
              f"Incidents opened: {', '.join(opened) or 'none'}",
              f"Incidents resolved: {', '.join(resolved) or 'none'}",

@@ -27,17 +27,22 @@ def _names(names: list[str], head: str) -> str:
     return head[:_TITLE_MAX]
 
 
+def _services(n: int) -> str:
+    return f"{n} service" if n == 1 else f"{n} services"
+
+
 def narrate_health(inp: HealthInput) -> NarrativeOutput:
     unusual = [s for s in inp.services if s.status == "unusual"]
     normal = [s for s in inp.services if s.status != "unusual"]
     if unusual:
-        head = f"Health report {inp.period}: {len(unusual)} of {len(inp.services)} service(s) unusual"
+        head = f"Health report {inp.period}: {len(unusual)} of {_services(len(inp.services))} unusual"
         title = _names([s.service for s in unusual], head)
         lines = [s.line for s in unusual]
         if normal:
             lines.append(f"Normal: {', '.join(s.service for s in normal)}")
     else:
-        title = f"Health report {inp.period}: all {len(inp.services)} service(s) normal"[:_TITLE_MAX]
+        every = "1 service" if len(inp.services) == 1 else f"all {len(inp.services)} services"
+        title = f"Health report {inp.period}: {every} normal"[:_TITLE_MAX]
         lines = [s.line for s in normal]
     text = "\n".join(lines)
     if len(text) > _TEXT_MAX:

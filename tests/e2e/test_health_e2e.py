@@ -64,7 +64,7 @@ def test_a_period_with_one_unusual_service_gives_a_report_naming_it_and_a_digest
 
     start, end, spike_end = t0 + PERIOD, t0 + 2 * PERIOD, t0 + 14 * 60  # the window 13:00-14:00 ends at minute 14
     day = datetime.fromtimestamp(start, timezone.utc)
-    title = (f"Health report {day:%Y-%m-%d %H:%M} to {_hhmm(end)} UTC: 1 of 2 service(s) unusual ({SPIKY})")
+    title = (f"Health report {day:%Y-%m-%d %H:%M} to {_hhmm(end)} UTC: 1 of 2 services unusual ({SPIKY})")
     # 14 errors in a 60 s window is 14/min; the 10 windows before it had none; 2 of the period's 10 windows spiked.
     sentence = (f"error rate 14/min at {_hhmm(spike_end)}, usual recently is 0/min "
                 "(2 of 10 readings unusual; latest 0/min)")

@@ -74,7 +74,7 @@ async def test_a_wrong_answer_twice_gives_the_built_in_text(fake_server, anthrop
     _, effects = apply_health_answer(book, result, CFG, "UTC", MODEL)
     (message,) = [e.record for e in effects if isinstance(e, Publish) and e.topic == "notify.outbox"]
     assert message.fields["written_by"] == "built-in text"
-    assert message.title == "Health report 2026-03-02 10:00 to 11:00 UTC: 1 of 1 service(s) unusual (payments)"
+    assert message.title == "Health report 2026-03-02 10:00 to 11:00 UTC: 1 of 1 service unusual (payments)"
     assert message.body.startswith("payments: probe https://api.vendor.example/ping?api_key=[REDACTED] 900 ms at 10:05")
     assert TOKEN not in message.body
 

@@ -92,7 +92,7 @@ def test_an_answer_of_the_wrong_shape_gives_the_report_a_deployment_without_a_mo
 
 def test_the_ai_stages_own_fallback_is_reported_as_built_in_text():
     book, request = _asked(_spike())
-    words = {"title": "Health report 2026-03-02 10:00 to 11:00 UTC: 1 of 1 service(s) unusual (checkout)",
+    words = {"title": "Health report 2026-03-02 10:00 to 11:00 UTC: 1 of 1 service unusual (checkout)",
              "text": f"checkout: {SENTENCE}; log volume normal"}
     _, effects = apply_health_answer(book, _answer(request, words, provider="local", model="rules-v1",
                                                    fallback=True), CFG, "UTC", MODEL)

@@ -75,7 +75,7 @@ def test_a_spike_in_the_period_is_reported_with_its_numbers_and_its_usual_band()
                 "(2 of 60 readings unusual; latest 2/min)")
     assert report.filename == "2026-03-02-health-1000.md"
     assert report.content.startswith(
-        "# Health report 2026-03-02 10:00 to 11:00 UTC: 1 of 1 service(s) unusual (checkout)\n")
+        "# Health report 2026-03-02 10:00 to 11:00 UTC: 1 of 1 service unusual (checkout)\n")
     assert "## checkout" in report.content and f"- {sentence}" in report.content
     # The period's first window is 10:00-10:01, minute 180 of the run: 0 errors.
     assert "| error rate | 60 | 2 | 0/min → 2/min | usual recently is 0–2/min |" in report.content
@@ -97,8 +97,8 @@ def test_with_the_digest_on_each_normal_service_gets_one_all_normal_line():
     pipe = Pipeline(HealthConfig(period_s=HOUR, digest=True))
     _run(pipe, {"checkout": {}, "search": {}}, MONDAY + 7 * HOUR, 2 * 60 + 1)
     titles = [m.title for m in pipe.messages()]
-    assert titles == ["Health report 2026-03-02 07:00 to 08:00 UTC: all 2 service(s) normal",
-                      "Health report 2026-03-02 08:00 to 09:00 UTC: all 2 service(s) normal"]
+    assert titles == ["Health report 2026-03-02 07:00 to 08:00 UTC: all 2 services normal",
+                      "Health report 2026-03-02 08:00 to 09:00 UTC: all 2 services normal"]
     # The first hour had too little history to judge (10 values), the second all of it.
     assert pipe.messages()[0].body == ("checkout: all normal (2 series)\nsearch: all normal (2 series)")
     assert pipe.messages()[1].body == "checkout: all normal (2 series)\nsearch: all normal (2 series)"
@@ -117,7 +117,7 @@ def test_one_unusual_service_among_normal_ones_names_only_it_and_lists_the_rest_
     pipe = Pipeline(HealthConfig(period_s=HOUR))
     _run(pipe, {"checkout": {}, "payments": {2 * 60 + 30: 40}, "search": {}}, MONDAY + 7 * HOUR, 3 * 60 + 1)
     (message,) = pipe.messages()
-    assert message.title == "Health report 2026-03-02 09:00 to 10:00 UTC: 1 of 3 service(s) unusual (payments)"
+    assert message.title == "Health report 2026-03-02 09:00 to 10:00 UTC: 1 of 3 services unusual (payments)"
     # By 09:30 the Monday 09:00 bucket holds 30 values (min_bucket_samples): it is the reference.
     assert message.body.splitlines() == [
         "payments: error rate 40/min at 09:31, usual for Monday 09:00 is 0–2/min "
