@@ -22,7 +22,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 __all__ = ["end_offsets", "offset_for_time"]
 
-HIGHWATER_WAIT_S = 10.0
+# How long to wait for a fetch to confirm a partition's high watermark (Tansu's ListOffsets
+# alone is not reliable). Answered at once on a healthy broker; 10 s was too short on a
+# loaded 2-core machine: a partition left unconfirmed kept a stale end, and `tail --since`
+# then printed nothing of it (seen once in a full test run).
+HIGHWATER_WAIT_S = 30.0
 
 
 async def end_offsets(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
