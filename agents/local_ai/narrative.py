@@ -123,6 +123,8 @@ def narrate_locally(task: str, inp: NarrativeInput) -> NarrativeOutput:
         intro = f"Incident on {inp.service} open for {open_for}; {state}."
     else:
         title = f"[{inp.severity}] {inp.service}: {headline}"
-        intro = f"New incident on {inp.service} since {utc(inp.opened_at)}."
+        # Since the first error, not since the window that opened it closed (a minute later).
+        first = min((f.first_seen for f in inp.findings if f.first_seen), default=inp.opened_at)
+        intro = f"New incident on {inp.service} since {utc(min(first, inp.opened_at))}."
     text = "\n".join([intro, "", *_facts(inp), *_signatures(inp), *_timeline(inp)])
     return NarrativeOutput(title=title[:200], text=text[:8000])
