@@ -67,6 +67,9 @@ class NarrativeInput(_M):
     # One-offs seen while the incident was open that joined it instead of getting a
     # ticket of their own (what each is, readable).
     oneoffs_joined: list[str] = Field(default_factory=list)
+    # Why it is as severe as it is, one line: the impact of its worst finding ("40 of 50
+    # requests to POST /v1/orders failed (80%, write path)"); "" when no impact rule applied.
+    impact: str = ""
 
 
 class NarrativeOutput(_M):

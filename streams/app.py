@@ -21,6 +21,7 @@ from agents.redact import configure as configure_redaction
 from schemas.records import Clock, encode, encode_tick
 from streams.config import Config
 from streams.kafka.batch import BatchService, BatchSpec, Extractor
+from streams.kafka.client import FETCH_MAX_WAIT_MS
 from streams.stage import StageRunner
 from streams.topology import Topology
 
@@ -49,6 +50,24 @@ def _stages() -> dict[str, Register]:
 STAGES = ("ticks", "web", "extract", "incidents", "ai", "notify", "gateway", "checks", "baselines", "executor")
 
 
+def _short_fetch_wait() -> None:
+    """Faust builds its consumer with `fetch_max_wait_ms=1500`, fixed: give it the
+    project's wait (`streams.kafka.client.FETCH_MAX_WAIT_MS`, why there). Once per process."""
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    create = AIOKafkaConsumerThread._create_worker_consumer
+    if getattr(create, "logwarden_fetch_wait", False):
+        return
+
+    def _create_worker_consumer(self, transport):  # noqa: ANN001, ANN202 - Faust's signature
+        consumer = create(self, transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by aiokafka when it starts its fetcher
+        return consumer
+
+    _create_worker_consumer.logwarden_fetch_wait = True  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer
+
+
 def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
                clock: Callable[[], float] = time.time) -> faust.App:
     if not cfg.broker:
@@ -56,6 +75,7 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
     broker = cfg.broker if "://" in cfg.broker else f"kafka://{cfg.broker}"
     datadir = Path(cfg.data_dir) / "faust" / cfg.app_id
     datadir.mkdir(parents=True, exist_ok=True)
+    _short_fetch_wait()
     app = faust.App(
         cfg.app_id,
         broker=broker,
@@ -71,6 +91,7 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
         broker_rebalance_timeout=cfg.rebalance_timeout_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_linger=0.005,
         web_enabled=True,
         web_host=cfg.web_host,
         web_port=cfg.web_port,
@@ -146,10 +167,11 @@ def _in_namespace(spec: BatchSpec, topology: Topology) -> BatchSpec:
 
 
 def _register_batch(app: faust.App, spec: BatchSpec, cfg: Config) -> None:
-    @app.service
-    class _Batch(BatchService):
-        def __init__(self, **kwargs):  # noqa: ANN003 - mode's signature
-            super().__init__(spec, cfg, **kwargs)
+    # Started with the app, beside Faust's own consumer: an `@app.service` starts only
+    # after Faust's group join and table recovery, and the batch loop, which needs
+    # neither, then joined its own group after them (on Tansu each join holds about half
+    # the session timeout: 5 s more to every start, measured on replays).
+    app.add_dependency(BatchService(spec, cfg, beacon=app.beacon))
 
 
 def _register_ticks(app: faust.App, topology: Topology, cfg: Config, clock: Callable[[], float]) -> None:

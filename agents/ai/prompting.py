@@ -23,14 +23,14 @@ SYSTEM_FILE = "system.v1.md"
 PROMPT_FILES: dict[str, str] = {
     "classify": "classify.v1.md",
     "match": "match.v1.md",
-    "summary": "summary.v1.md",
-    "update": "update.v1.md",
-    "report": "report.v1.md",
+    "summary": "summary.v2.md",
+    "update": "update.v2.md",
+    "report": "report.v2.md",
     "review": "review.v1.md",
     "health": "health.v1.md",
 }
 # An incident's first classification also asks for the first-alert summary (one round trip).
-CLASSIFY_WITH_SUMMARY_FILE = "classify_summary.v1.md"
+CLASSIFY_WITH_SUMMARY_FILE = "classify_summary.v2.md"
 
 
 @dataclass(frozen=True)

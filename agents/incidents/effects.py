@@ -33,7 +33,9 @@ class Step:
     effects: list[Effect] = field(default_factory=list)
 
     def event(self, type_: str, incident: Incident | None = None, data: dict[str, Any] | None = None,
-              title: str = "", incident_id: str = "") -> IncidentEvent:
+              title: str = "", incident_id: str = "", at: float | None = None) -> IncidentEvent:
+        """`at`: the event time the event records, when not the reducer's clock (an answer
+        to an earlier record is stamped with that record's time: see `_on_receipt`)."""
         self.state.event_seq += 1
         incident_id = incident.incident_id if incident else incident_id
         scope = incident_id or self.state.service
@@ -42,7 +44,7 @@ class Step:
             type=type_,
             incident_id=incident_id,
             service=self.state.service,
-            at=self.now,
+            at=self.now if at is None else at,
             severity=incident.severity if incident else "",
             title=title or (incident.title if incident else ""),
             data=data or {},

@@ -451,7 +451,11 @@ def _on_receipt(step: Step, receipt: Receipt) -> None:
     if incident is not None and ticket and ticket not in incident.tickets:
         incident.tickets.append(ticket)
         step.note(incident, f"ticket {ticket} created")
-    step.event("ticket_created", incident, {"ticket": ticket, "label": label, "kind": receipt.kind})
+    # Stamped with the time of the decision it answers (the outbox record's), not the
+    # clock: how many windows the reducer read before the tracker answered is a matter
+    # of delivery speed, and a replay of the same input must give the same event.
+    step.event("ticket_created", incident, {"ticket": ticket, "label": label, "kind": receipt.kind},
+               at=receipt.at or None)
 
 
 def _on_action(step: Step, action: IncidentAction) -> None:

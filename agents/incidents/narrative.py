@@ -13,11 +13,22 @@ import hashlib
 import re
 from datetime import datetime, timezone
 
-from agents.incidents.state import ONEOFF_JOINED, Incident
+from agents.incidents.state import ONEOFF_JOINED, SEVERITY_RANK, Incident
 from agents.local_ai.narrative import utc
 from schemas.ai_tasks import NarrativeInput
 
 __all__ = ["narrative_input", "render_report", "report_filename"]
+
+
+def _impact(incident: Incident) -> str:
+    """Why the incident is as severe as it is: the impact of its worst finding (highest
+    floor, then most frequent), as `impact_floor` said it; "" when no impact rule applied."""
+    ranked = [(SEVERITY_RANK.get(d.floor, 0), finding.count, fingerprint, d.impact)
+              for fingerprint, d in incident.decisions.items()
+              if d.impact and (finding := incident.findings.get(fingerprint)) is not None]
+    if not ranked:
+        return ""
+    return min(ranked, key=lambda r: (-r[0], -r[1], r[2]))[3]
 
 
 def narrative_input(incident: Incident, now: float, clean_streak: int) -> NarrativeInput:
@@ -32,7 +43,7 @@ def narrative_input(incident: Incident, now: float, clean_streak: int) -> Narrat
         opened_at=incident.opened_at, now=now, findings=findings,
         timeline=incident.timeline[-50:], tickets=list(incident.tickets),
         windows_with_errors=incident.windows_with_errors, clean_streak=clean_streak,
-        resolved_at=incident.resolved_at, oneoffs_joined=joined,
+        resolved_at=incident.resolved_at, oneoffs_joined=joined, impact=_impact(incident),
     )
 
 

@@ -3,10 +3,11 @@
 Used by the local provider and by the incident reducer (AI timeouts, immediate
 re-alerts), so an incident reads the same whichever of them wrote it. Written only from
 the incident's own history (counts, first/last seen, endpoints, error types, samples,
-tickets, timeline), so it is true even when no model is available. `utc` is the one
-format of an event time shown to people. Pure: timestamps are formatted from the
-input, never read from a clock. Must never include text that was not in the (already
-redacted) input.
+tickets, timeline), so it is true even when no model is available; why it is this
+severe (its impact) comes in the first lines, not only in the timeline at the bottom.
+`utc` is the one format of an event time shown to people. Pure: timestamps are
+formatted from the input, never read from a clock. Must never include text that was not
+in the (already redacted) input.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def _count_line(errors: int, signatures: int, windows: int) -> str:
     where = (f"over {_plural(windows, 'minute')} with errors" if windows
              else "so far, before its first minute closed (a fatal line pages at once)")
     return f"- {_plural(errors, 'error')} in {_plural(signatures, 'distinct signature')} {where}"
+
+
+def _impact(inp: NarrativeInput) -> list[str]:
+    """The line that says why it is this severe, right under the intro; none without one."""
+    reason = " ".join(inp.impact.split()).rstrip(".")
+    return [f"Impact: {reason}."] if reason else []
 
 
 def _facts(inp: NarrativeInput) -> list[str]:
@@ -126,5 +133,5 @@ def narrate_locally(task: str, inp: NarrativeInput) -> NarrativeOutput:
         # Since the first error, not since the window that opened it closed (a minute later).
         first = min((f.first_seen for f in inp.findings if f.first_seen), default=inp.opened_at)
         intro = f"New incident on {inp.service} since {utc(min(first, inp.opened_at))}."
-    text = "\n".join([intro, "", *_facts(inp), *_signatures(inp), *_timeline(inp)])
+    text = "\n".join([intro, *_impact(inp), "", *_facts(inp), *_signatures(inp), *_timeline(inp)])
     return NarrativeOutput(title=title[:200], text=text[:8000])

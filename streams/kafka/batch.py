@@ -30,7 +30,7 @@ from mode import Service
 
 from streams.kafka import client
 
-__all__ = ["BatchLoop", "BatchService", "BatchSpec", "Extractor", "last_matching"]
+__all__ = ["BatchLoop", "BatchService", "BatchSpec", "Extractor", "last_matching", "last_matching_each"]
 
 log = logging.getLogger(__name__)
 
@@ -67,34 +67,50 @@ class BatchSpec:
 
 async def last_matching(broker: str, topic: str, partition: int, match: Callable[[bytes], bool]) -> bytes | None:
     """The newest record value of a partition for which `match` is true (scanning back)."""
+    return (await last_matching_each(broker, topic, [partition], lambda value, _p: match(value)))[partition]
+
+
+async def last_matching_each(broker: str, topic: str, partitions: Sequence[int],
+                             match: Callable[[bytes, int], bool]) -> dict[int, bytes | None]:
+    """`last_matching` for several partitions with one reader: the set-up of a worker's
+    partitions costs one client start, not one per partition (about half a second each)."""
     reader = await client.started(client.consumer(broker), broker)
     try:
-        tp = TopicPartition(topic, partition)
-        reader.assign([tp])
-        begin = (await reader.beginning_offsets([tp]))[tp]
-        end = (await reader.end_offsets([tp]))[tp]
-        while end > begin:
-            start = max(begin, end - SCAN_CHUNK)
-            reader.seek(tp, start)
-            found: bytes | None = None
-            position = start
-            while position < end:
-                batch = await reader.getmany(tp, timeout_ms=5000)
-                records = batch.get(tp, [])
-                if not records:
-                    break
-                for record in records:
-                    if record.offset >= end:
-                        break
-                    if record.value is not None and match(record.value):
-                        found = record.value
-                position = records[-1].offset + 1
-            if found is not None:
-                return found
-            end = start
-        return None
+        tps = {p: TopicPartition(topic, p) for p in partitions}
+        begins = await reader.beginning_offsets(list(tps.values()))
+        ends = await reader.end_offsets(list(tps.values()))
+        found: dict[int, bytes | None] = {}
+        for partition, tp in tps.items():
+            reader.assign([tp])  # one partition at a time: nothing prefetched from the others
+            found[partition] = await _scan_back(reader, tp, begins[tp], ends[tp],
+                                                lambda value, p=partition: match(value, p))
+        return found
     finally:
         await client.quiet_stop(reader)
+
+
+async def _scan_back(reader: AIOKafkaConsumer, tp: TopicPartition, begin: int, end: int,
+                     match: Callable[[bytes], bool]) -> bytes | None:
+    while end > begin:
+        start = max(begin, end - SCAN_CHUNK)
+        reader.seek(tp, start)
+        found: bytes | None = None
+        position = start
+        while position < end:
+            batch = await reader.getmany(tp, timeout_ms=5000)
+            records = batch.get(tp, [])
+            if not records:
+                break
+            for record in records:
+                if record.offset >= end:
+                    break
+                if record.value is not None and match(record.value):
+                    found = record.value
+            position = records[-1].offset + 1
+        if found is not None:
+            return found
+        end = start
+    return None
 
 
 class BatchLoop:
@@ -123,21 +139,25 @@ class BatchLoop:
         self.pending.discard(partition)
         self.rewind_to.pop(partition, None)
 
-    async def set_up(self, partition: int) -> None:
-        """Find the partition's checkpoint and give it an extractor; on failure it stays pending."""
-        self.pending.add(partition)
-        try:
-            checkpoint = await last_matching(self.broker, self.spec.checkpoint_topic, partition,
-                                             lambda value: self.spec.is_checkpoint(value, partition))
-        except Exception as exc:  # noqa: BLE001 - metadata not ready, broker busy: retried on the next poll
-            log.warning("%s: set-up of partition %d failed (%s); retrying", self.spec.name, partition,
-                        exc.__class__.__name__)
+    async def set_up(self, *partitions: int) -> None:
+        """Find the partitions' checkpoints (one reader for all) and give each an extractor;
+        on failure a partition stays pending."""
+        if not partitions:
             return
-        if partition in self.pending:  # not revoked meanwhile
-            try:
-                self.assign(partition, checkpoint)
-            except Exception:  # noqa: BLE001 - stays pending, retried on the next poll; say what it was
-                log.exception("%s: set-up of partition %d failed; retrying", self.spec.name, partition)
+        self.pending.update(partitions)
+        try:
+            checkpoints = await last_matching_each(self.broker, self.spec.checkpoint_topic, partitions,
+                                                   self.spec.is_checkpoint)
+        except Exception as exc:  # noqa: BLE001 - metadata not ready, broker busy: retried on the next poll
+            log.warning("%s: set-up of partitions %s failed (%s); retrying", self.spec.name,
+                        ", ".join(map(str, partitions)), exc.__class__.__name__)
+            return
+        for partition in partitions:
+            if partition in self.pending:  # not revoked meanwhile
+                try:
+                    self.assign(partition, checkpoints[partition])
+                except Exception:  # noqa: BLE001 - stays pending, retried on the next poll; say what it was
+                    log.exception("%s: set-up of partition %d failed; retrying", self.spec.name, partition)
 
     def revoke(self, partition: int) -> None:
         self.extractors.pop(partition, None)
@@ -159,8 +179,8 @@ class BatchLoop:
             self.pending.add(partition)
 
     async def poll_once(self, timeout_ms: int = 200) -> int:
-        for partition in sorted(self.pending):
-            await self.set_up(partition)
+        if self.pending:
+            await self.set_up(*sorted(self.pending))
         batch = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=50_000)
         n = 0
         for tp, records in batch.items():
@@ -251,8 +271,7 @@ class _Rebalance(ConsumerRebalanceListener):
         for tp in assigned:
             loop.revoke(tp.partition)
             loop.pending.add(tp.partition)
-        for tp in sorted(assigned, key=lambda t: t.partition):
-            await loop.set_up(tp.partition)
+        await loop.set_up(*sorted(tp.partition for tp in assigned))
 
 
 class BatchService(Service):

@@ -159,11 +159,14 @@ class Worker:
 def broker(monkeypatch) -> MemoryBroker:
     memory = MemoryBroker()
 
-    async def last_matching(_bootstrap, topic, partition, match):  # the newest stored snapshot
-        values = [r.value for r in memory.log(topic, partition) if match(r.value)]
-        return values[-1] if values else None
+    async def last_matching_each(_bootstrap, topic, partitions, match):  # the newest stored snapshots
+        found = {}
+        for partition in partitions:
+            values = [r.value for r in memory.log(topic, partition) if match(r.value, partition)]
+            found[partition] = values[-1] if values else None
+        return found
 
-    monkeypatch.setattr(batch_module, "last_matching", last_matching)
+    monkeypatch.setattr(batch_module, "last_matching_each", last_matching_each)
     return memory
 
 
