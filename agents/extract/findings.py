@@ -22,7 +22,7 @@ from agents.extract.templates import WILDCARD, mask_message
 from agents.redact import redact
 
 __all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "exception_class", "fingerprint", "normalise_endpoint",
-           "readable_type", "sample_text", "title_of"]
+           "normalise_endpoints", "readable_type", "sample_text", "title_of"]
 
 FINGERPRINT_VERSION = "fp1"
 NO_MESSAGE = "(error without a message)"
@@ -80,6 +80,29 @@ def normalise_endpoint(method: str, target: str) -> str:
 # Every path segment `_ID_SEGMENT` matches as a whole, in one pass over the path (which
 # gets a "/" in front, so every segment starts after one: a literal to scan for).
 _ID_SEGMENTS = re.compile(r"/(?:" + _ID_SEGMENT.pattern[4:-2] + r")(?=/|$)")
+
+
+def normalise_endpoints(pairs: list[tuple[str, str]]) -> list[str]:
+    """`normalise_endpoint` of each (method, target): the query cut and the ids replaced
+    in one regex pass each over all the paths joined, not two calls per path. Targets
+    with a scheme ("://") or a NUL take the reference function."""
+    if not pairs:
+        return []
+    joined = "/" + "\x00/".join([target for _method, target in pairs])
+    if joined.count("\x00") != len(pairs) - 1:
+        return [normalise_endpoint(method, target) for method, target in pairs]
+    joined = _QUERY_TAIL.sub("", joined)
+    if "://" in joined:
+        return [normalise_endpoint(method, target) for method, target in pairs]
+    routes = _ID_SEGMENTS_JOINED.sub("/{id}", joined).split("\x00")
+    return [("" if not method and not target else f"{method.upper()} {route[1:] or '/'}".strip())
+            for (method, target), route in zip(pairs, routes)]
+
+
+# For `normalise_endpoints`: paths joined with NULs, each after a "/" (no part of a path
+# pattern matches a NUL, so no match spans two paths).
+_QUERY_TAIL = re.compile(r"[?#][^\x00]*")
+_ID_SEGMENTS_JOINED = re.compile(_ID_SEGMENTS.pattern.replace("(?=/|$)", "(?=/|\x00|$)"))
 
 
 def fingerprint(service: str, endpoint: str, error_type: str, template: str) -> str:

@@ -22,7 +22,8 @@ from agents.service_name import SYSLOG_3164 as _SYSLOG_3164
 from agents.service_name import SYSLOG_5424 as _SYSLOG_5424
 from agents.service_name import field_service
 
-__all__ = ["LEVEL_RANK", "LogLine", "lookup", "normalise_level", "parse_json_object", "parse_text", "request_of_record"]
+__all__ = ["LEVEL_RANK", "LogLine", "lookup", "normalise_level", "parse_json_object", "parse_text", "request_of_record",
+           "requests_of_records"]
 
 # error and above make findings; warning is counted.
 LEVEL_RANK = {"": 0, "debug": 1, "info": 2, "warning": 3, "error": 4, "critical": 5, "fatal": 6}
@@ -220,6 +221,82 @@ def request_of_record(value: bytes) -> tuple[str, str, int]:
     else:
         line = parse_text(text, 0.0)
     return (line.method, line.path, line.status) if line.status else ("", "", 0)
+
+
+def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
+    """`request_of_record` of each value, the same answers for fewer microseconds: an
+    access line is matched as bytes (no decode) when its first field is one token, and a
+    JSON record's request fields are looked up only under the keys it has (the fields
+    each record shape can hold are worked out once per shape). Anything else, and every
+    line the fast forms do not match, goes through `request_of_record` itself, which
+    stays the reference (`tests/unit/extract/test_requests_batch.py`)."""
+    out: list[tuple[str, str, int]] = []
+    append = out.append
+    access, odd, docker = _ACCESS_BYTES.match, _ODD_SPACE.search, _DOCKER_PREFIX.match
+    shapes = _SHAPES
+    for value in values:
+        head = value[:1]
+        if head == b"{":
+            try:
+                obj = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                append(request_of_record(value))
+                continue
+            if not isinstance(obj, dict):
+                append(("", "", 0))
+                continue
+            shape = shapes.get(keys := tuple(obj))
+            if shape is None:
+                shape = _shape(keys)
+                if len(shapes) < _SHAPES_KEPT:
+                    shapes[keys] = shape
+            level, status, method, path, plain_path = shape
+            if level and normalise_level(_first_of(obj, level)):
+                code = _status(_first_of(obj, status)) if status else 0
+                verb = _text(_first_of(obj, method)).upper() if method else ""
+                where = (path if (verb or code) else plain_path)
+                append((verb, _text(_first_of(obj, where)) if where else "", code))
+            else:
+                append(request_of_record(value))  # no level: read as a wrapped line
+        elif (head != b'"' and value.isascii() and (match := access(value)) and not odd(value)
+              and not docker(value.decode())):
+            method, target = match.group(3), match.group(4)
+            append((method.decode() if method else "", target.decode() if target else "", int(match.group(5))))
+        else:
+            append(request_of_record(value))
+    return out
+
+
+# `_ACCESS` for a line whose first field (the client) is one token: the lazy `(.+?)`
+# of `_ACCESS` (no newline in it) can then only end at the first space, so both give the
+# same groups. As bytes, `\S` also takes the separators \x1c-\x1f that `\s` of text
+# matches: lines holding one take the reference path.
+_ACCESS_BYTES = re.compile(
+    rb'([^ "\[\n][^ \[\n]*) \S+ \S+ \[([^\]]+)\] "(?:([A-Z]+) (\S+)[^"]*|[^"]*)" (\d{3}) ')
+_ODD_SPACE = re.compile(rb"[\x1c-\x1f]")
+_SHAPES: dict[tuple[str, ...], tuple[tuple[tuple[str, str | None], ...], ...]] = {}
+_SHAPES_KEPT = 4096
+
+
+def _shape(keys: tuple[str, ...]) -> tuple[tuple[tuple[str, str | None], ...], ...]:
+    """For a record with these top-level keys, the entries of each request field that
+    can give it a value (a missing key or dotted head never does), in their order."""
+    present = set(keys)
+    return tuple(tuple((path, head) for path, head in paths.entries
+                       if path in present or (head is not None and head in present))
+                 for paths in (_LEVEL, _STATUS, _METHOD, _PATH, _PLAIN_PATH))
+
+
+def _first_of(obj: dict[str, Any], entries: tuple[tuple[str, str | None], ...]) -> Any:
+    """`_first` over entries already narrowed to the record's keys (`_shape`)."""
+    for path, head in entries:
+        value = obj.get(path)
+        if value is None and head is not None and head in obj:
+            value = lookup(obj, path)
+        if value is None or value == "" or value == {} or value == []:
+            continue
+        return value
+    return None
 
 
 def _error_class(obj: dict[str, Any]) -> str:

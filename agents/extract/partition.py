@@ -5,7 +5,7 @@
 open exception, a key known to name their service) are then only counted under their
 service and minute (`accounts.py`): that is the one fast path. Access-log lines on it
 still count one request for their route, read per batch after the loop
-(`formats.request_of_record`: a regex match or a JSON decode, never a full parse), so
+(`formats.requests_of_records`: a regex match or a JSON decode, never a full parse), so
 `WindowSummary.routes` covers every request. The rest are decoded, parsed
 (`formats.py`), classified (`lines.py`), joined into multi-line exceptions (`traces.py`)
 and fingerprinted (`findings.py`). `flush` hands over what was seen since the previous
@@ -31,8 +31,8 @@ import orjson
 
 from agents.extract.accounts import LINES, WARNINGS, WindowAccounts
 from agents.extract.config import ExtractConfig
-from agents.extract.findings import Signal, normalise_endpoint, sample_text
-from agents.extract.formats import LogLine, parse_json_object, parse_text, request_of_record
+from agents.extract.findings import Signal, normalise_endpoint, normalise_endpoints, sample_text
+from agents.extract.formats import LogLine, parse_json_object, parse_text, requests_of_records
 from agents.extract.lines import classify, request_of, split_message
 from agents.extract.prefilter import TICK_PREFIX, is_candidate, may_continue, scan_batch
 from agents.extract.traces import OpenTrace, TraceJoiner, signal_of_block, starts_exception
@@ -77,7 +77,6 @@ class PartitionExtractor:
         self._since_calibration = 0
         # (service, window start, raw record) of the batch's requests that were only counted
         self._requests: list[tuple[str, int, bytes]] = []
-        self._plain_routes: dict[tuple[str, str], str] = {}  # (method, path) that normalise to themselves
 
     @property
     def watermark(self) -> float:
@@ -157,28 +156,27 @@ class PartitionExtractor:
 
     def _count_requests(self) -> None:
         """Requests per route of the batch's lines that were only counted (each with its
-        service and the window it was counted in), read from the raw records."""
+        service and the window it was counted in), read from the raw records: the whole
+        batch at once (`requests_of_records`, `normalise_endpoints`)."""
         lines, self._requests = self._requests, []
-        plain = self._plain_routes
+        found = requests_of_records([value for _service, _start, value in lines])
+        pairs = list(dict.fromkeys((method, path) for method, path, status in found if status and (method or path)))
+        routes = dict(zip(pairs, normalise_endpoints(pairs)))
         by_window: dict[tuple[str, int], dict[str, list[int]]] = {}
-        for service, start, value in lines:
-            method, path, status = request_of_record(value)
+        for (service, start, _value), (method, path, status) in zip(lines, found):
             if status and (method or path):
-                routes = by_window.setdefault((service, start), {})
-                route = plain.get((method, path))
-                if route is None:
-                    route = normalise_endpoint(method, path)
-                    # Routes without ids ("GET /healthz") repeat: kept, up to a bound.
-                    if len(plain) < 4096 and route == f"{method} {path}":
-                        plain[(method, path)] = route
-                counts = routes.get(route)
+                window = by_window.get((service, start))
+                if window is None:
+                    window = by_window[(service, start)] = {}
+                route = routes[(method, path)]
+                counts = window.get(route)
                 if counts is None:
-                    routes[route] = [1, int(status >= 500)]
+                    window[route] = [1, int(status >= 500)]
                 else:
                     counts[0] += 1
                     counts[1] += status >= 500
-        for (service, start), routes in by_window.items():
-            self.accounts.count_routes(service, start, routes)
+        for (service, start), window in by_window.items():
+            self.accounts.count_routes(service, start, window)
 
     def _one(self, offset: int, key: bytes | None, value: bytes | None, broker_ts: float) -> bool:
         """A record that is not only counted; True when it was a log line that got parsed."""
