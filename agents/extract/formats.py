@@ -232,7 +232,7 @@ def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
     stays the reference (`tests/unit/extract/test_requests_batch.py`)."""
     out: list[tuple[str, str, int]] = []
     append = out.append
-    access, odd, docker = _ACCESS_BYTES.match, _ODD_SPACE.search, _DOCKER_PREFIX.match
+    access, docker = _ACCESS_BYTES.match, _DOCKER_PREFIX.match
     shapes = _SHAPES
     for value in values:
         head = value[:1]
@@ -258,8 +258,8 @@ def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
                 append((verb, _text(_first_of(obj, where)) if where else "", code))
             else:
                 append(request_of_record(value))  # no level: read as a wrapped line
-        elif (head != b'"' and value.isascii() and (match := access(value)) and not odd(value)
-              and not docker(value.decode())):
+        elif (head != b'"' and value.isascii() and (match := access(value))
+              and not (b"|" in value and docker(value.decode()))):
             method, target = match.group(3), match.group(4)
             append((method.decode() if method else "", target.decode() if target else "", int(match.group(5))))
         else:
@@ -269,11 +269,12 @@ def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
 
 # `_ACCESS` for a line whose first field (the client) is one token: the lazy `(.+?)`
 # of `_ACCESS` (no newline in it) can then only end at the first space, so both give the
-# same groups. As bytes, `\S` also takes the separators \x1c-\x1f that `\s` of text
-# matches: lines holding one take the reference path.
+# same groups. As bytes, `\S` would also take the separators \x1c-\x1f that `\s` of
+# text matches: they are left out, and lines holding one in those fields take the
+# reference path. A docker compose prefix ("web-1 | ...") needs a "|": only then tested.
 _ACCESS_BYTES = re.compile(
-    rb'([^ "\[\n][^ \[\n]*) \S+ \S+ \[([^\]]+)\] "(?:([A-Z]+) (\S+)[^"]*|[^"]*)" (\d{3}) ')
-_ODD_SPACE = re.compile(rb"[\x1c-\x1f]")
+    rb'([^ "\[\n][^ \[\n]*) [^\s\x1c-\x1f]+ [^\s\x1c-\x1f]+ \[([^\]]+)\] '
+    rb'"(?:([A-Z]+) ([^\s\x1c-\x1f]+)[^"]*|[^"]*)" (\d{3}) ')
 _SHAPES: dict[tuple[str, ...], tuple[tuple[tuple[str, str | None], ...], ...]] = {}
 _SHAPES_KEPT = 4096
 
