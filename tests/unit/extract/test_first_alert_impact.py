@@ -59,3 +59,12 @@ def test_errors_without_access_log_counts_get_no_empty_impact_line():
     assert len(alerts) == 1
     assert "Impact" not in alerts[0].body
     assert alerts[0].body.splitlines()[1] == ""
+
+
+def test_a_p3_page_says_why_it_is_no_worse():
+    # 3 of 900 reads failing is P3 (under the 1 % of `endpoint_degraded_share`): the line
+    # that tells on-call why it may wait is the same arithmetic, 3 / 900 = 0.33 %, said to
+    # one decimal under 1 %.
+    alert = _first_alert([("GET", "/v1/catalog/17", 200, 897), ("GET", "/v1/catalog/18", 502, 3)])
+    assert alert.severity == "P3"
+    assert f"Impact: 3 of 900 requests to GET /v1/catalog/{{id}} failed ({100 * 3 / 900:.1f}%, read path)." in _head(alert), alert.body
