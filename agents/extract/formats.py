@@ -111,16 +111,10 @@ def _paths(names: tuple[str, ...] | list[str]) -> Paths:
 
 
 def _first(obj: dict[str, Any], paths: Paths) -> Any:
+    """The first non-empty value of `paths` in the record."""
     if obj.keys().isdisjoint(paths.keys):
         return None
-    for path, head in paths.entries:
-        value = obj.get(path)
-        if value is None and head is not None and head in obj:
-            value = lookup(obj, path)
-        if value is None or value == "" or value == {} or value == []:
-            continue
-        return value
-    return None
+    return _first_of(obj, paths.entries)
 
 
 _MESSAGE = _paths(("message", "msg", "log", "MESSAGE", "@message", "event", "text", "record.message", "short_message"))
@@ -289,7 +283,8 @@ def _shape(keys: tuple[str, ...]) -> tuple[tuple[tuple[str, str | None], ...], .
 
 
 def _first_of(obj: dict[str, Any], entries: tuple[tuple[str, str | None], ...]) -> Any:
-    """`_first` over entries already narrowed to the record's keys (`_shape`)."""
+    """The first non-empty value of these entries (all of a field's, or those `_shape`
+    kept for the record's keys)."""
     for path, head in entries:
         value = obj.get(path)
         if value is None and head is not None and head in obj:
