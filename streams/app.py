@@ -167,11 +167,15 @@ def _in_namespace(spec: BatchSpec, topology: Topology) -> BatchSpec:
 
 
 def _register_batch(app: faust.App, spec: BatchSpec, cfg: Config) -> None:
-    # Started with the app, beside Faust's own consumer: an `@app.service` starts only
-    # after Faust's group join and table recovery, and the batch loop, which needs
-    # neither, then joined its own group after them (on Tansu each join holds about half
-    # the session timeout: 5 s more to every start, measured on replays).
-    app.add_dependency(BatchService(spec, cfg, beacon=app.beacon))
+    # An `@app.service` starts only after Faust's group join and table recovery, so on
+    # Tansu the batch loop's own join comes after Faust's (about 5 s more to a start,
+    # measured on replays). Started beside Faust's consumer instead (as a dependency of
+    # the app), a worker of the two-worker test lost its web server when the other left,
+    # once in a full run: kept here until that is understood.
+    @app.service
+    class _Batch(BatchService):
+        def __init__(self, **kwargs):  # noqa: ANN003 - mode's signature
+            super().__init__(spec, cfg, **kwargs)
 
 
 def _register_ticks(app: faust.App, topology: Topology, cfg: Config, clock: Callable[[], float]) -> None:

@@ -26,7 +26,6 @@ __all__ = ["REPLAY_STAGES", "Namespace", "replay_overrides", "topic_configs"]
 # No ticks (time comes from the input), no gateway (nothing is sent to a replay), and the
 # AI stage is the replay's own (recorded answers first: `streams.replay.answers`).
 REPLAY_STAGES = ["web", "extract", "incidents", "notify"]
-REPLAY_SESSION_TIMEOUT_S = 6.0
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,6 @@ def replay_overrides(ns: Namespace, data_dir: Path, web_port: int, *, notify: bo
     out: dict[str, Any] = {
         "topic_prefix": ns.prefix, "app_id": ns.app_id, "stages": REPLAY_STAGES,
         "data_dir": str(ns.directory(data_dir)), "web_port": web_port,
-        # One worker, one join per group: Tansu holds a first JoinGroup for about half the
-        # session timeout (5 s of the default 10). 6 s is the least Apache Kafka accepts
-        # by default (`group.min.session.timeout.ms`).
-        "session_timeout_s": REPLAY_SESSION_TIMEOUT_S,
     }
     if not notify:
         out["notify"] = {"routes": [{"channels": ["console"]}], "fallback_channels": ["console"],
