@@ -5,12 +5,13 @@ Tansu (which answers that lookup with nothing usable: binary search on offsets).
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from streams.kafka import create_topics
 from tests.conftest import run_cli
-from tests.e2e.harness import ensure_topics
 
 pytestmark = pytest.mark.broker
 
@@ -18,8 +19,12 @@ T0 = 1_790_000_000.0
 
 
 def test_tail_since_until_reads_exactly_the_interval(broker, cli_env):
-    ensure_topics(broker.bootstrap)
-    topic = "approvals"  # any declared topic; records with producer-set timestamps
+    # A topic of its own: the broker is shared with the tests before this one, and records
+    # they wrote to `approvals` (stamped now, before these in offset order) made `--until`
+    # end two partitions at their first record, printing nothing of them (two full runs).
+    prefix = f"tail-{uuid.uuid4().hex[:8]}."
+    asyncio.run(create_topics(broker.bootstrap, 4, prefix=prefix))
+    topic = prefix + "approvals"  # any declared topic; records with producer-set timestamps
 
     async def fill():
         p = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
