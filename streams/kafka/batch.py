@@ -30,7 +30,7 @@ from mode import Service
 
 from streams.kafka import client
 
-__all__ = ["BatchLoop", "BatchService", "BatchSpec", "Extractor", "last_matching", "last_matching_each"]
+__all__ = ["BatchLoop", "BatchService", "BatchSpec", "Extractor", "last_matching_each"]
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +65,11 @@ class BatchSpec:
     is_checkpoint: Callable[[bytes, int], bool]  # (value, source partition) -> is its checkpoint
 
 
-async def last_matching(broker: str, topic: str, partition: int, match: Callable[[bytes], bool]) -> bytes | None:
-    """The newest record value of a partition for which `match` is true (scanning back)."""
-    return (await last_matching_each(broker, topic, [partition], lambda value, _p: match(value)))[partition]
-
-
 async def last_matching_each(broker: str, topic: str, partitions: Sequence[int],
                              match: Callable[[bytes, int], bool]) -> dict[int, bytes | None]:
-    """`last_matching` for several partitions with one reader: the set-up of a worker's
-    partitions costs one client start, not one per partition (about half a second each)."""
+    """The newest record value of each partition for which `match(value, partition)` is
+    true (scanning back), with one reader: the set-up of a worker's partitions costs one
+    client start, not one per partition (about half a second each)."""
     reader = await client.started(client.consumer(broker), broker)
     try:
         tps = {p: TopicPartition(topic, p) for p in partitions}
