@@ -205,7 +205,9 @@ def _new_issue(step: Step, incident: Incident, finding: Finding, result: Classif
                                             "label": entry.ticket_label})
     for old in evicted:
         step.event("registry_expired", None, registry.expired_data(old, "capacity"))
+    impact = incident.decisions[finding.fingerprint].impact
     body = (f"{result.severity} {result.category}: {finding.what}"
+            + (f"\nImpact: {impact.rstrip('.')}." if impact else "")
             + (f"\nProbable cause: {result.probable_cause}" if result.probable_cause else "")
             + (f"\nSample:\n{finding.samples[0]}" if finding.samples else ""))
     if first_ticket:

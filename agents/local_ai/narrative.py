@@ -107,7 +107,11 @@ def _timeline(inp: NarrativeInput) -> list[str]:
     if not inp.timeline:
         return []
     out = ["", "Timeline:"]
+    # The impact stated at the top is not said again in the timeline below it.
+    shown = " ".join(inp.impact.split()).rstrip(".")
     for item in inp.timeline[-_MAX_TIMELINE:]:
+        if shown and shown in str(item.get("text", "")):
+            continue
         at = item.get("at")
         when = utc(float(at)) if isinstance(at, (int, float)) else "?"
         out.append(f"- {when}: {str(item.get('text', ''))[:200]}")
