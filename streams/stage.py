@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Mapping
 
 import faust
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from pydantic import BaseModel
 
 from agents.tracing import trace_context
@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 
 RECORDS = Counter("logwarden_stage_records", "Records taken by a stage's handler, by outcome",
                   ["stage", "outcome"])
+# Per input partition, the offset after the last record a handler began with, and the
+# records being handled now. Records are taken from a partition in offset order (also by
+# the several actors of a concurrent stage), so with nothing in hand every record before
+# that offset has been handled: a replay knows it is done by these (`streams.replay.run`),
+# which a redelivered record (after a rebalance) cannot inflate, as it does a count.
+NEXT_OFFSET = Gauge("logwarden_stage_next_offset", "Offset after the last record a stage took, by input partition",
+                    ["stage", "topic", "partition"])
+IN_HAND = Gauge("logwarden_stage_records_in_hand", "Records a stage's handler is working on now")
 
 Handler = Callable[[Any, "Source"], Awaitable[Iterable[Any]]]
 
@@ -64,6 +72,7 @@ class StageRunner:
         self.reports_dir = reports_dir
         self.tables: dict[str, faust.Table] = {}
         self.batches: list[Any] = []
+        self._taken: dict[tuple[str, int], int] = {}  # (physical topic, partition) -> NEXT_OFFSET
 
     # --- declarations ------------------------------------------------------------------
 
@@ -115,6 +124,19 @@ class StageRunner:
     # --- running -----------------------------------------------------------------------
 
     async def _one(self, event: Any, inputs: Mapping[str, type[BaseModel]], handle: Handler, reason: str) -> None:
+        msg = event.message
+        taken = self._taken.get((msg.topic, msg.partition), -1)
+        if msg.offset >= taken:
+            self._taken[(msg.topic, msg.partition)] = msg.offset + 1
+            NEXT_OFFSET.labels(self.name, msg.topic, str(msg.partition)).set(msg.offset + 1)
+        IN_HAND.inc()
+        try:
+            await self._handle(event, inputs, handle, reason)
+        finally:
+            IN_HAND.dec()
+
+    async def _handle(self, event: Any, inputs: Mapping[str, type[BaseModel]], handle: Handler,
+                      reason: str) -> None:
         msg = event.message
         topic = self.topology.logical(msg.topic)
         try:

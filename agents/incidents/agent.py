@@ -21,7 +21,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from agents.console.web import register_console
 from agents.incidents.clock import STATES_TABLE
 from agents.incidents.digest import DigestBook, DigestPart, apply_digest_part
-from agents.incidents.fold import fold_clock, fold_record
+from agents.incidents.fold import StateCache, fold_clock, fold_record
 from agents.incidents.layout import read_states
 from agents.incidents.views import incident_metrics
 from agents.incidents.web import register_views
@@ -63,6 +63,9 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
     states = stage.table(STATES_TABLE)
     stage.table("digest-book", partitions=1)
     open_by_service: dict[str, int] = {}
+    # Each service's state as this worker last folded it: read back from the table only
+    # when the table no longer holds what that fold wrote (`fold.StateCache`).
+    cache = StateCache()
 
     async def fold(record, source) -> list:  # noqa: ANN001
         if isinstance(record, Clock):  # time passes for every state of this partition
@@ -70,7 +73,7 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
             _observe(effects)
             return effects
         service = getattr(record, "service", "") or source.key_text
-        state, out = fold_record(states, record, source.partition, icfg, service=service)
+        state, out = fold_record(states, record, source.partition, icfg, service=service, cache=cache)
         _observe(out)
         open_by_service[service] = int(incident_metrics(state)["incidents_open"])
         OPEN.set(sum(open_by_service.values()))

@@ -1,7 +1,9 @@
 """One record folded into the incident-states table: what the stage shell does, without Faust.
 
-`fold_record` reads the service's state from the table (`layout.load`), folds the
-record with the reducer and returns its effects followed by the table writes;
+`fold_record` reads the service's state from the table (`layout.load`, or a
+`StateCache` of the state it last folded the service into, while the table still holds
+exactly what that fold wrote), folds the record with the reducer and returns its
+effects followed by the table writes;
 `fold_clock` does the same for a clock tick over every state of its partition that
 something can fall due for (`clock.py`). The writes are the parts of the state that
 changed (`layout.changed_parts`); `layout="whole"` writes the whole state under the
@@ -23,7 +25,7 @@ from agents.incidents.state import ServiceState
 from schemas.effects import Store
 from schemas.records import Approval, Clock, IncidentAction
 
-__all__ = ["Layout", "PartTable", "fold_clock", "fold_record", "writes"]
+__all__ = ["Layout", "PartTable", "StateCache", "fold_clock", "fold_record", "writes"]
 
 Layout = Literal["parts", "whole"]
 PartTable = Mapping[str, Any]
@@ -44,16 +46,64 @@ def writes(table: PartTable, state: ServiceState, layout: Layout = "parts") -> l
     return [Store(STATES_TABLE, key, part) for key, part in parts.changed_parts(table, value)]
 
 
+class StateCache:
+    """The state each service was last folded into, and the table value it was stored as
+    under each of its keys.
+
+    Reading a state back from the table is a join of its parts and a validation of the
+    whole model: most of a quiet window's fold (ops/bench/README.md, replay). The cached
+    state is used only while the table holds the very objects that fold wrote (or left)
+    under every key of the state, so anything else that changed the table (a tick's fold,
+    a recovery from the changelog after a rebalance, writes that were never carried out
+    because a publish before them failed) makes the next fold read the table again. Only
+    for the parts layout; a state taken from it is the caller's to change."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._entries: dict[str, tuple[ServiceState, list[tuple[str, Any]]]] = {}
+        self._limit = limit
+
+    def take(self, table: PartTable, service: str) -> ServiceState | None:
+        entry = self._entries.pop(service, None)
+        if entry is None:
+            return None
+        state, stored = entry
+        if any(table.get(key) is not value for key, value in stored):
+            return None
+        return state
+
+    def keep(self, table: PartTable, state: ServiceState, stores: list[Store]) -> None:
+        """After a fold: `state`, stored as `stores` over what `table` holds now."""
+        written = {store.key: store.value for store in stores}
+        service = state.service
+        core = written[service] if service in written else table.get(service)
+        if not isinstance(core, dict):
+            return
+        keys = [service, *(f"{service}{parts.SEP}{name}" for name in parts.part_names(core))]
+        if len(self._entries) >= self._limit:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[service] = (state, [(key, written[key] if key in written else table.get(key))
+                                          for key in keys])
+
+
 def fold_record(table: PartTable, record: Any, partition: int, cfg: IncidentsConfig,
-                layout: Layout = "parts", service: str = "") -> tuple[ServiceState, list[Any]]:
+                layout: Layout = "parts", service: str = "",
+                cache: StateCache | None = None) -> tuple[ServiceState, list[Any]]:
     """The new state, and the effects of `record` (any input of the incident stage but a
-    tick) followed by its writes."""
+    tick) followed by its writes. With a `cache`, the new state is kept in it for the
+    service's next record."""
     service = getattr(record, "service", "") or service
     if isinstance(record, (Approval, IncidentAction)) and not record.service:
         record = record.model_copy(update={"service": service})
-    new_state, effects = apply(_load(table, service, layout), record, event_time(record), cfg)
+    cached = cache.take(table, service) if cache is not None and layout == "parts" else None
+    state = cached if cached is not None else _load(table, service, layout)
+    # Read for this fold alone (validated from the table, or taken out of the cache):
+    # the reducer may change it in place.
+    new_state, effects = apply(state, record, event_time(record), cfg, copy=False)
     new_state.partition = partition  # where this service's clock ticks arrive
-    return new_state, [*effects, *writes(table, new_state, layout)]
+    stores = writes(table, new_state, layout)
+    if cache is not None and layout == "parts":
+        cache.keep(table, parts.as_read(new_state), stores)
+    return new_state, [*effects, *stores]
 
 
 def fold_clock(table: PartTable, partition: int, clock: Clock, cfg: IncidentsConfig,
@@ -64,7 +114,7 @@ def fold_clock(table: PartTable, partition: int, clock: Clock, cfg: IncidentsCon
                  if parts.may_fall_due(core, partition, clock.at))
     for service in due:
         new_state, out = apply(_load(table, service, layout), clock.model_copy(update={"service": service}),
-                               clock.at, cfg)
+                               clock.at, cfg, copy=False)
         stores = writes(table, new_state, layout)
         if not out and _only_the_clock_moved(table, stores):
             continue  # nothing fell due: the next tick asks again, no table write

@@ -38,7 +38,7 @@ import orjson
 
 from agents.incidents.state import ServiceState
 
-__all__ = ["BUCKETS", "SEP", "changed_parts", "cores", "is_part", "join", "load", "may_fall_due", "part_names",
+__all__ = ["BUCKETS", "SEP", "as_read", "changed_parts", "cores", "is_part", "join", "load", "may_fall_due", "part_names",
            "read_state", "read_states", "split"]
 
 SEP = "\x1f"  # unit separator: never part of a service name that reaches a key
@@ -193,6 +193,17 @@ def read_state(table: Mapping[str, Any], service: str) -> dict[str, Any] | None:
 def read_states(table: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every whole state in `table` (this worker's partitions), as JSON types."""
     return [join(core, table.get) for _service, core in cores(list(table.items()))]
+
+
+def as_read(state: ServiceState) -> ServiceState:
+    """`state` as `load` would give it back after it is stored: the dictionaries kept in
+    buckets in key order (`join`), so a state kept in memory decides exactly as one read
+    from the table (the registry's order picks among candidates of equal score)."""
+    for section in _BUCKETED:
+        value = getattr(state, section)
+        if list(value) != sorted(value):
+            setattr(state, section, dict(sorted(value.items())))
+    return state
 
 
 def load(table: Mapping[str, Any], service: str) -> ServiceState | None:

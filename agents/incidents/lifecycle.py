@@ -71,7 +71,11 @@ def event_time(event: InputEvent) -> float:
 
 def _dedupe_key(event: InputEvent) -> str | None:
     if isinstance(event, WindowSummary):
-        return f"w:{event.id}"
+        # "w:<window start>|<version>": the service is the state's own. The whole id made
+        # the guard, rewritten to the changelog with every window, twice as long: a fifth
+        # of a replay's time went to writing it (ops/bench/README.md, replay).
+        service, sep, rest = event.id.partition("|")
+        return f"w:{rest}" if sep and service == event.service else f"w:{event.id}"
     if isinstance(event, FatalSignal):  # one per fingerprint and window, whichever partition sent it
         return f"u:{event.id}"
     if isinstance(event, Alert):
@@ -90,18 +94,23 @@ def _dedupe_key(event: InputEvent) -> str | None:
 
 
 def apply(state: ServiceState | None, event: InputEvent, now: float,
-          cfg: IncidentsConfig) -> tuple[ServiceState, list[Effect]]:
+          cfg: IncidentsConfig, *, copy: bool = True) -> tuple[ServiceState, list[Effect]]:
+    """The state after `event`, and its effects. `copy=False`: the caller hands `state`
+    over (it was read for this call alone) and it is changed in place."""
     if isinstance(event, Clock) and (state is None or now - state.clock > cfg.clock_max_lead_s):
         # Nothing to time, or a service far behind the clock (replaying history): its
         # own records' time rules it.
         return state if state is not None else ServiceState(service=event.service), []
-    # A copy, never the caller's state: a dump and validation is a deep copy four times
-    # faster than `model_copy(deep=True)` on a 75 KB state (ops/bench/state_writes.py).
-    state = ServiceState.model_validate(state.model_dump()) if state is not None else ServiceState(
-        service=event.service)
+    if state is None:
+        state = ServiceState(service=event.service)
+    elif copy:
+        # Never the caller's state: a dump and validation is a deep copy four times
+        # faster than `model_copy(deep=True)` on a 75 KB state (ops/bench/state_writes.py).
+        state = ServiceState.model_validate(state.model_dump())
     key = _dedupe_key(event)
     if key is not None:
-        if key in state.seen_ids:
+        if key in state.seen_ids or (isinstance(event, WindowSummary) and f"w:{event.id}" in state.seen_ids):
+            # (the second form: a window seen before the guard's keys were shortened)
             return state, []
         state.seen_ids = (state.seen_ids + [key])[-cfg.dedupe_ids_kept:]
     # Timers never run backwards, even when a late record carries an older time.

@@ -1,9 +1,11 @@
 """Running one replay: namespace, inputs, the worker, waiting until it is done, the report.
 
-Done means: the extract group has committed the end of the replay's `logs.raw`, the
-worker's group has committed the end of every topic it consumes, and no topic of the
+Done means: the batch loops' groups have committed the end of the replay's `logs.raw`
+and `signals.partials`, every stage has taken each partition it reads to its end and
+holds no record (the worker's /metrics, by offsets, so a record delivered twice cannot
+make it look done), and, when a partition of the input holds nothing, no topic of the
 namespace has grown for `QUIET_S` (longer than the extractor takes to mark quiet
-partitions idle, which closes the last windows, plus one Faust commit interval).
+partitions idle, which closes the last windows).
 The worker is a child process, stopped with SIGTERM; nothing is left running.
 """
 
@@ -37,7 +39,7 @@ from streams.replay.namespace import Namespace, replay_overrides, topic_configs
 from streams.replay.report import build_report, render_markdown
 from streams.replay.teardown import delete_namespace
 
-__all__ = ["QUIET_S", "run_replay"]
+__all__ = ["QUIET_S", "run_replay", "taken_of"]
 
 # Only when a partition of the input holds no record at all: the extractor declares it
 # idle after about 3 s without one (`agents.extract.batch.IDLE_AFTER_FLUSHES`), and until
@@ -114,19 +116,34 @@ def _ready(port: int) -> bool:
         return False
 
 
-def _handled(port: int) -> float:
-    """Records the worker's stage runner has taken (any outcome), from its /metrics."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in _get(port, "/metrics").splitlines()
-               if line.startswith("logwarden_stage_records_total{"))
+def _taken(port: int) -> tuple[dict[tuple[str, int], int], float]:
+    return taken_of(_get(port, "/metrics"))
+
+
+def taken_of(metrics: str) -> tuple[dict[tuple[str, int], int], float]:
+    """From a worker's /metrics text: per input partition the offset after the last record
+    a stage took (the least over stages, were two to read one), and the records in hand."""
+    taken: dict[tuple[str, int], int] = {}
+    in_hand = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("logwarden_stage_next_offset{"):
+            labels, value = line[len("logwarden_stage_next_offset{"):].rsplit("} ", 1)
+            fields = dict(part.split("=", 1) for part in labels.split(","))
+            tp = (fields["topic"].strip('"'), int(fields["partition"].strip('"')))
+            taken[tp] = min(taken.get(tp, 1 << 62), int(float(value)))
+        elif line.startswith("logwarden_stage_records_in_hand "):
+            in_hand = float(line.rsplit(" ", 1)[1])
+    return taken, in_hand
 
 
 async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progress: Callable[[int], None],
                   alive: Callable[[], bool], timeout_s: float) -> None:
     """Return once every record the replay holds has been taken, by offsets: the batch
     loops' groups have committed to the end of `logs.raw` and `signals.partials`, and the
-    stage runners have taken as many records as the topics they read hold. What was taken
-    is read before the ends, so equality means nothing taken produced anything not taken
-    (a batch loop commits, and a stage runner counts, only after its output is acknowledged)."""
+    stage runners have taken every partition they read to its end with nothing in hand.
+    What was taken is read before the ends, so equality means nothing taken produced
+    anything not taken (a batch loop commits, and a stage runner lets go of a record, only
+    after its output is acknowledged)."""
     reader = await client.started(client.consumer(broker), broker)
     groups = {name: await client.started(client.consumer(broker, group=f"{ns.app_id}-{name}"), broker)
               for name in ("extract", "windows")}
@@ -147,7 +164,7 @@ async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progre
                 raise CliError(f"the replay did not settle within {timeout_s:.0f} s")
             ready = ready or _ready(port)
             if ready:
-                handled = _handled(port)
+                taken, in_hand = _taken(port)
                 read = {**await _committed(groups["extract"], source), **await _committed(groups["windows"], partials)}
                 ends = await end_offsets(reader, tps)
                 progress(sum(min(ends[tp], read[tp]) for tp in source))
@@ -156,7 +173,8 @@ async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progre
                 # A partition without any record is declared idle only after a few seconds.
                 empty = any(ends[tp] == 0 for tp in source) and any(ends[tp] for tp in source)
                 if (all(read[tp] >= ends[tp] for tp in source + partials)
-                        and handled >= sum(ends[tp] for tp in consumed)
+                        and not in_hand
+                        and all(taken.get((tp.topic, tp.partition), 0) >= ends[tp] for tp in consumed)
                         and (not empty or time.monotonic() - changed >= QUIET_S)):
                     return
             await asyncio.sleep(POLL_S)

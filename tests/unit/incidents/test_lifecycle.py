@@ -83,6 +83,23 @@ def test_redelivered_inputs_produce_nothing_new():
     assert effects2 == [] and state2.incident.tickets == ["OPS-7"]
 
 
+def test_a_window_seen_is_ignored_whether_the_guard_holds_its_short_or_its_whole_id():
+    state, effects = _feed(None, _window(0, [_finding()]))
+    assert effects
+    # The guard keeps a window as "w:<start>|<version>" (the service is the state's own):
+    # every window rewrites it to the changelog.
+    assert state.seen_ids == [f"w:{T0:.0f}|1"]
+    # A state written before the keys were shortened holds the whole id: the window
+    # delivered again after the upgrade is still a redelivery.
+    old = state.model_copy(update={"seen_ids": [f"w:checkout|{T0:.0f}|1"]})
+    again, effects_again = _feed(old, _window(0, [_finding()]))
+    assert effects_again == [] and again.seen_ids == old.seen_ids
+    # The same start in a later version is another record, taken.
+    later = _window(0, [_finding(count=9)]).model_copy(update={"id": f"checkout|{T0:.0f}|2", "version": 2})
+    taken, _effects = _feed(state, later)
+    assert taken.seen_ids == [f"w:{T0:.0f}|1", f"w:{T0:.0f}|2"]
+
+
 def test_apply_never_mutates_the_state_it_is_given():
     state, _ = _feed(None, _window(0, [_finding()]))
     before = state.to_json()
