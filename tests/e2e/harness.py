@@ -102,19 +102,19 @@ def post(url: str, body: bytes, content_type: str = "application/json",
         return err.code, json.loads(err.read() or b"{}")
 
 
-def ensure_topics(bootstrap: str, partitions: int = 4) -> None:
-    asyncio.run(create_topics(bootstrap, partitions))
+def ensure_topics(bootstrap: str, partitions: int = 4, prefix: str = "") -> None:
+    asyncio.run(create_topics(bootstrap, partitions, prefix=prefix))
 
 
-def produce(bootstrap: str, records: list[tuple[str, str, float]]) -> None:
-    """(key, line, timestamp) records to logs.raw, acknowledged, in order."""
+def produce(bootstrap: str, records: list[tuple[str, str, float]], prefix: str = "") -> None:
+    """(key, line, timestamp) records to logs.raw (under `prefix`), acknowledged, in order."""
     from aiokafka import AIOKafkaProducer
 
     async def run():
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
         await producer.start()
         try:
-            futs = [await producer.send("logs.raw", line.encode(), key=key.encode(),
+            futs = [await producer.send(prefix + "logs.raw", line.encode(), key=key.encode(),
                                         timestamp_ms=int(ts * 1000)) for key, line, ts in records]
             await asyncio.gather(*futs)
         finally:
@@ -142,7 +142,11 @@ def read_json(bootstrap: str, topic: str, idle: float = 1.0, to_end: bool = Fals
 
 
 def wait_for(bootstrap: str, topic: str, predicate: Callable[[list[dict]], bool], timeout: float = 90,
-             worker: WorkerProcess | None = None, to_end: bool = False) -> list[dict]:
+             worker: WorkerProcess | None = None, to_end: bool = True) -> list[dict]:
+    """The topic's records once `predicate` holds for them. Each look reads the topic to its
+    end as of that moment (an end confirmed by a fetch): a read that stopped after half a
+    second without a record could stop before the first fetch of a loaded broker was
+    answered and see nothing (a full run: "0 records" for 90 s of a topic being written)."""
     deadline = time.monotonic() + timeout
     records: list[dict] = []
     while time.monotonic() < deadline:

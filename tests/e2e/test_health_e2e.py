@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -37,7 +38,7 @@ def _hhmm(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%H:%M")
 
 
-def _produce_two_periods(bootstrap: str) -> float:
+def _produce_two_periods(bootstrap: str, prefix: str) -> float:
     t0 = (time.time() // PERIOD) * PERIOD - 2 * 3600  # a replay of 23 minutes two hours ago, on a period start
     lines = []
     for m in range(23):
@@ -45,20 +46,24 @@ def _produce_two_periods(bootstrap: str) -> float:
         errors = [_error(SPIKY, n) for n in range(14)] if m in (13, 14) else []
         lines += minute_lines(SPIKY, t0, m, infos=20, errors=errors)
     # One host ships both services (one key, one partition): each moves the other's watermark.
-    produce(bootstrap, sorted((("web-1", line, ts) for _key, line, ts in lines), key=lambda r: r[2]))
+    produce(bootstrap, sorted((("web-1", line, ts) for _key, line, ts in lines), key=lambda r: r[2]), prefix)
     return t0
 
 
 def test_a_period_with_one_unusual_service_gives_a_report_naming_it_and_a_digest_notification(tansu, tmp_path):
     bootstrap = tansu.bootstrap
-    ensure_topics(bootstrap)
-    t0 = _produce_two_periods(bootstrap)
+    # Topics of its own: on the shared broker, lines of other tests stamped now, read
+    # first, would make these of two hours ago late.
+    prefix = f"health-{uuid.uuid4().hex[:8]}."
+    ensure_topics(bootstrap, prefix=prefix)
+    t0 = _produce_two_periods(bootstrap, prefix)
     env = base_env(tmp_path, bootstrap, "e2e-health", LOGWARDEN_STAGES='["web", "extract", "baselines", "notify"]',
+                   LOGWARDEN_TOPIC_PREFIX=prefix,
                    LOGWARDEN_HEALTH__PERIOD_S=str(PERIOD))
     worker = WorkerProcess(env, tmp_path / "run").start()
     key = f"health:{t0 + PERIOD:.0f}"
     try:
-        wait_for(bootstrap, "notify.receipts", lambda rs: any(r["key"] == key for r in rs), worker=worker)
+        wait_for(bootstrap, prefix + "notify.receipts", lambda rs: any(r["key"] == key for r in rs), worker=worker)
     finally:
         worker.stop()
 
@@ -91,22 +96,25 @@ WORDS = {"title": "Health report: spiky-svc had an error spike, steady-svc was n
 
 def test_with_a_model_configured_the_report_is_written_by_the_model_from_the_numbers_only(tansu, tmp_path):
     bootstrap = tansu.bootstrap
-    ensure_topics(bootstrap)
-    t0 = _produce_two_periods(bootstrap)
+    # Topics of its own: on the shared broker, lines of other tests stamped now, read
+    # first, would make these of two hours ago late.
+    prefix = f"health-{uuid.uuid4().hex[:8]}."
+    ensure_topics(bootstrap, prefix=prefix)
+    t0 = _produce_two_periods(bootstrap, prefix)
     fake_ctx = ThreadedFake()
     fake_ctx.server.replies = [anthropic_tool_reply(WORDS)] * 5
     with fake_ctx as fake:
         # Event time runs ahead as fast as the lines are read: an AI timeout longer than the
         # rest of the replay, so the model's answer, not the built-in text, writes the report.
         env = base_env(tmp_path, bootstrap, "e2e-health-ai",
-                       LOGWARDEN_STAGES='["web", "extract", "baselines", "ai", "notify"]',
+                       LOGWARDEN_STAGES='["web", "extract", "baselines", "ai", "notify"]', LOGWARDEN_TOPIC_PREFIX=prefix,
                        LOGWARDEN_HEALTH__PERIOD_S=str(PERIOD), LOGWARDEN_AI__PROVIDER="anthropic",
                        LOGWARDEN_AI__BASE_URL=fake.base_url, LOGWARDEN_AI__API_KEY=API_KEY,
                        LOGWARDEN_INCIDENTS__AI_TIMEOUT_S="3600")
         worker = WorkerProcess(env, tmp_path / "run").start()
         key = f"health:{t0 + PERIOD:.0f}"
         try:
-            wait_for(bootstrap, "notify.receipts", lambda rs: any(r["key"] == key for r in rs), worker=worker)
+            wait_for(bootstrap, prefix + "notify.receipts", lambda rs: any(r["key"] == key for r in rs), worker=worker)
         finally:
             worker.stop()
         asked = [r.body for r in fake.requests]
