@@ -94,14 +94,15 @@ def fold_record(table: PartTable, record: Any, partition: int, cfg: IncidentsCon
     service = getattr(record, "service", "") or service
     if isinstance(record, (Approval, IncidentAction)) and not record.service:
         record = record.model_copy(update={"service": service})
-    cached = cache.take(table, service) if cache is not None and layout == "parts" else None
+    cache = cache if layout == "parts" else None
+    cached = cache.take(table, service) if cache is not None else None
     state = cached if cached is not None else _load(table, service, layout)
     # Read for this fold alone (validated from the table, or taken out of the cache):
     # the reducer may change it in place.
     new_state, effects = apply(state, record, event_time(record), cfg, copy=False)
     new_state.partition = partition  # where this service's clock ticks arrive
     stores = writes(table, new_state, layout)
-    if cache is not None and layout == "parts":
+    if cache is not None:
         cache.keep(table, parts.as_read(new_state), stores)
     return new_state, [*effects, *stores]
 
