@@ -21,7 +21,7 @@ from agents.redact import configure as configure_redaction
 from schemas.records import Clock, encode, encode_tick
 from streams.config import Config
 from streams.kafka.batch import BatchService, BatchSpec, Extractor
-from streams.kafka.client import FETCH_MAX_WAIT_MS
+from streams.kafka.client import FETCH_MAX_WAIT_MS, no_topic_auto_creation
 from streams.stage import StageRunner
 from streams.topology import Topology
 
@@ -116,6 +116,7 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
     datadir.mkdir(parents=True, exist_ok=True)
     _short_fetch_wait()
     _confirmed_changelog_ends()
+    no_topic_auto_creation()
     app = faust.App(
         cfg.app_id,
         broker=broker,
@@ -207,11 +208,17 @@ def _in_namespace(spec: BatchSpec, topology: Topology) -> BatchSpec:
 
 
 def _register_batch(app: faust.App, spec: BatchSpec, cfg: Config) -> None:
-    # Started with the app, beside Faust's own consumer: an `@app.service` starts only
-    # after Faust's group join and table recovery, and the batch loop, which needs
-    # neither, then joined its own group after them (on Tansu about 5 s more to every
-    # start, measured on replays).
-    app.add_dependency(BatchService(spec, cfg, beacon=app.beacon))
+    # An `@app.service` starts only after Faust's group join and table recovery, so on
+    # Tansu the batch loop's own join comes after Faust's (about 5 s more to a start,
+    # measured on replays). Started beside Faust's consumer instead (as a dependency of
+    # the app) it was tried twice and taken out twice: on a loaded machine (two busy
+    # cores beside `logwarden up --demo`) Faust's producer had not started 170 s later,
+    # nothing was delivered, and Ctrl-C crashed with "Producer service not yet started";
+    # the same load with this form: first alert after 18 s.
+    @app.service
+    class _Batch(BatchService):
+        def __init__(self, **kwargs):  # noqa: ANN003 - mode's signature
+            super().__init__(spec, cfg, **kwargs)
 
 
 def _register_ticks(app: faust.App, topology: Topology, cfg: Config, clock: Callable[[], float]) -> None:

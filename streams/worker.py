@@ -117,7 +117,7 @@ def execute(app, cfg: Config, *, ride_out: bool = False) -> int:  # noqa: ANN001
     """
     from streams.logs import logging_config
 
-    watch = BrokerWatch(cfg.broker, cfg.broker_loss_give_up_s)
+    watch = BrokerWatch(cfg.broker, cfg.broker_loss_give_up_s, on_back=lambda: _restore_topics(app, cfg))
     # redirect_stdouts off: the console channel writes to the terminal itself.
     worker = _worker_class()(app, loglevel=cfg.log_level, logging_config=logging_config(cfg.log_level), quiet=True,
                              redirect_stdouts=False)
@@ -161,9 +161,11 @@ class BrokerWatch:
     """
 
     def __init__(self, broker: str, give_up_s: float, *, lost_at: float | None = None,
-                 poll_s: float = BROKER_POLL_S, exit=os._exit):  # noqa: ANN001 - for tests
+                 poll_s: float = BROKER_POLL_S, exit=os._exit,  # noqa: ANN001 - for tests
+                 on_back: Callable[[], None] | None = None):
         self.addresses = _addresses(broker)
         self.broker = broker
+        self.on_back = on_back  # run in this thread once the broker is back after an outage
         self.give_up_s, self.poll_s, self._exit = give_up_s, poll_s, exit
         self.lost_at = lost_at  # wall-clock start of the current outage; None: reachable
         self._stop = threading.Event()
@@ -201,6 +203,8 @@ class BrokerWatch:
             if self.lost_at is not None:
                 log.warning("broker at %s reachable again after %.0f s; resuming", self.broker, now - self.lost_at)
                 self.lost_at = None
+                if self.on_back is not None:
+                    self.on_back()
             line = BROKER_ERRORS.recovered()
             if line:
                 log.warning("%s", line)
@@ -362,6 +366,22 @@ def changelogs_of(app) -> list[tuple[str, int]]:  # noqa: ANN001 - a faust.App
 def _create_changelogs(app, cfg: Config) -> dict[str, str]:  # noqa: ANN001 - a faust.App
     """Before the group join: a worker that joined first ran a moment without its tables."""
     return asyncio.run(create_changelogs(cfg.broker, changelogs_of(app), cfg.replication_factor))
+
+
+def _restore_topics(app, cfg: Config) -> None:  # noqa: ANN001 - a faust.App
+    """After an outage: create again, with their declared partition counts, the topics and
+    changelogs the broker came back without (Tansu's memory storage loses them all). The
+    worker's clients wait for them meanwhile: none of them may create a topic
+    (`streams.kafka.client.no_topic_auto_creation`)."""
+    try:
+        status = {**_create_topics(cfg, cfg.broker), **_create_changelogs(app, cfg)}
+    except Exception as exc:  # noqa: BLE001 - the next outage's return tries again; the worker goes on
+        log.warning("broker back, but its topics could not be checked: %s: %s", type(exc).__name__, exc)
+        return
+    created = sorted(name for name, what in status.items() if what == "created")
+    if created:
+        log.warning("broker came back without %d of this worker's topics; created them again: %s",
+                    len(created), ", ".join(created))
 
 
 def _create_topics(cfg: Config, broker: str) -> dict[str, str]:

@@ -14,7 +14,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
-__all__ = ["FETCH_MAX_WAIT_MS", "BrokerUnreachable", "admin", "bootstrap_of", "consumer", "producer", "quiet_stop", "started"]
+__all__ = ["FETCH_MAX_WAIT_MS", "BrokerUnreachable", "admin", "bootstrap_of", "consumer", "no_topic_auto_creation",
+           "producer", "quiet_stop", "started"]
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 CONNECT_TIMEOUT_S = 15.0
@@ -27,6 +28,30 @@ CONNECT_TIMEOUT_S = 15.0
 FETCH_MAX_WAIT_MS = 100
 
 C = TypeVar("C")
+
+
+def no_topic_auto_creation() -> None:
+    """Every metadata request of this process asks the broker not to create the topics it
+    names. aiokafka asks for creation on every request (Kafka and Tansu both create such a
+    topic with their default partition count, measured: a consumer subscribing to a missing
+    topic created it), so a worker whose broker came back without its topics (Tansu's
+    memory storage, a deleted topic) made them again itself: `incidents.digest` with 4
+    partitions instead of 1, and the incident stages' co-partitioning broken without a word.
+    A worker's topics are created only by `create_topics`, with their declared counts (at
+    start, and again when the broker is back after an outage). Once per process."""
+    import aiokafka.client as aiokafka_client
+    from aiokafka.protocol.metadata import MetadataRequest
+
+    if getattr(aiokafka_client.MetadataRequest, "logwarden_no_auto_creation", False):
+        return
+
+    class _NoAutoCreation(MetadataRequest):
+        logwarden_no_auto_creation = True
+
+        def __init__(self, topics: list[str] | None = None, allow_auto_topic_creation: bool | None = False):
+            super().__init__(topics, allow_auto_topic_creation)
+
+    aiokafka_client.MetadataRequest = _NoAutoCreation
 
 
 class BrokerUnreachable(RuntimeError):

@@ -91,6 +91,21 @@ def get_json(url: str, timeout: float = 3.0) -> Any:
         return json.loads(resp.read())
 
 
+def incident_detail(worker: "WorkerProcess", incident_id: str, timeout: float = 15.0) -> dict:
+    """`GET /incidents/<id>` once the incident stage has stored what it published: the
+    stage publishes an incident's events (acknowledged) before it writes its state, so a
+    reader of `incidents.events` can ask a moment before the page knows the incident
+    (a 404 seen once in a full run). The wait is for the page to answer, not a sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return get_json(f"{worker.url}/incidents/{incident_id}")
+        except urllib.error.HTTPError as err:
+            if err.code != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
 def post(url: str, body: bytes, content_type: str = "application/json",
          headers: dict[str, str] | None = None, timeout: float = 15.0) -> tuple[int, dict]:
     req = urllib.request.Request(url, data=body, method="POST",

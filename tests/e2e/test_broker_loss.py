@@ -4,12 +4,15 @@ worker told to stop while the broker is gone exits on time with a short log.
 Kafka keeps its data on disk, so a restart on the same port must lose nothing: every
 line produced before, and after, the outage is counted once. Tansu keeps everything in
 memory, so after its restart the topics and everything in them are gone; what riding
-out means there is that the worker stays up and processes what is sent once the topics
-exist again (an operator's `logwarden topics create`).
+out means there is that the worker stays up, creates its topics again with their
+declared partition counts (none of its clients may create one with the broker's
+default: `incidents.digest` came back with 4 partitions instead of 1 before), and
+processes what is sent after.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -17,6 +20,7 @@ import time
 
 import pytest
 
+from streams.kafka.admin import create_topics
 from tests.e2e.harness import NO_TICKS, WorkerProcess, base_env, ensure_topics, minute_lines, produce, wait_for
 
 pytestmark = pytest.mark.broker
@@ -105,7 +109,9 @@ def test_worker_rides_out_a_broker_restart(fresh_broker, tmp_path):
         # they are created again, and what is sent from now on must be counted.
         first = 4 if fresh_broker.kind == "tansu" else 0
         if fresh_broker.kind == "tansu":
-            ensure_topics(bootstrap)
+            _wait_for_line(worker, "created them again", timeout=60)
+            status = asyncio.run(create_topics(bootstrap, 4))  # raises TopicMismatch on a wrong count
+            assert set(status.values()) == {"exists"}, status
         produce(bootstrap, _minutes(t0, 4, 7))
         windows = wait_for(bootstrap, "signals.windows", _closed_through(6, t0, first), timeout=180, worker=worker)
         assert worker.proc.poll() is None

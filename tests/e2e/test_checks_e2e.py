@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.e2e.harness import (WorkerProcess, base_env, ensure_topics, get_json, minute_lines, produce, read_json,
+from tests.e2e.harness import (WorkerProcess, base_env, ensure_topics, incident_detail, minute_lines, produce, read_json,
                                wait_for)
 
 pytestmark = pytest.mark.broker
@@ -58,7 +58,7 @@ def test_disk_below_its_threshold_opens_an_incident_and_two_ok_results_resolve_i
         (opened,) = _events(events, "opened")
         (added,) = _events(events, "finding_added")
         assert (added["data"]["fingerprint"], added["data"]["error_type"]) == ("ck1:disk:/:e2e-host", "check:disk:/")
-        detail = get_json(f"{worker.url}/incidents/{opened['incident_id']}")
+        detail = incident_detail(worker, opened["incident_id"])
         (finding,) = detail["findings"].values() if isinstance(detail["findings"], dict) else detail["findings"]
         assert finding["template"].startswith("disk / ") and "critical at 1%" in finding["template"]
 
@@ -144,7 +144,7 @@ def test_a_probe_value_that_jumps_becomes_a_finding_with_its_explanation(fresh_b
         events = wait_for(bootstrap, "incidents.events", lambda evs: any(
             e["service"] == PROBE_SERVICE and e["type"] == "opened" for e in evs), worker=worker)
         (opened,) = [e for e in events if e["service"] == PROBE_SERVICE and e["type"] == "opened"]
-        detail = get_json(f"{worker.url}/incidents/{opened['incident_id']}")
+        detail = incident_detail(worker, opened["incident_id"])
         templates = [f["template"] for f in (detail["findings"].values() if isinstance(detail["findings"], dict)
                                               else detail["findings"])]
         assert templates == [finding["message"]]
@@ -211,7 +211,7 @@ def test_a_service_that_stops_logging_gets_a_went_silent_finding(fresh_broker, t
         events = wait_for(bootstrap, "incidents.events", lambda evs: any(
             e["service"] == QUIET and e["type"] == "opened" for e in evs), worker=worker)
         (opened,) = [e for e in events if e["service"] == QUIET and e["type"] == "opened"]
-        detail = get_json(f"{worker.url}/incidents/{opened['incident_id']}")
+        detail = incident_detail(worker, opened["incident_id"])
         templates = [f["template"] for f in (detail["findings"].values() if isinstance(detail["findings"], dict)
                                               else detail["findings"])]
         assert templates == [finding["message"]]

@@ -17,7 +17,7 @@ import pytest
 
 from pathlib import Path
 
-from tests.e2e.harness import WorkerProcess, base_env, ensure_topics, get_json, produce, wait_for
+from tests.e2e.harness import WorkerProcess, base_env, ensure_topics, incident_detail, produce, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -86,7 +86,7 @@ def test_a_fatal_line_pages_before_its_window_closes_and_the_window_extends_the_
         counts: list[int] = []
         count_deadline = time.monotonic() + 30
         while time.monotonic() < count_deadline:  # until the window's count is in
-            detail = get_json(f"{worker.url}/incidents/{incident_id}")
+            detail = incident_detail(worker, incident_id)
             counts = [f["count"] for f in detail["findings"]]
             if sum(counts) >= FATAL_LINES + MORE_LINES:
                 break

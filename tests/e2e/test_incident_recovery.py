@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import run_cli
-from tests.e2e.harness import (NO_TICKS, WorkerProcess, base_env, ensure_topics, get_json, minute_lines, produce,
+from tests.e2e.harness import (NO_TICKS, WorkerProcess, base_env, ensure_topics, get_json, incident_detail, minute_lines, produce,
                                read_json, wait_for)
 
 pytestmark = pytest.mark.broker
@@ -62,7 +62,7 @@ def test_incident_survives_sigkill_without_second_ticket(fresh_broker, tmp_path)
                  lambda evs: any(e["type"] == "resolved" and e["service"] == SERVICE for e in evs),
                  worker=worker)
         # The read endpoints answer from the recovered, changelogged state.
-        detail = get_json(f"{worker.url}/incidents/{incident_id}")
+        detail = incident_detail(worker, incident_id)
         assert detail["incident_id"] == incident_id
         listing = get_json(f"{worker.url}/incidents?service={SERVICE}")
         assert listing["service"] == SERVICE
