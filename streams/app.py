@@ -107,6 +107,54 @@ def _confirmed_changelog_ends() -> None:
     AIOKafkaConsumerThread._highwaters = _highwaters
 
 
+ORPHAN_WAIT_S = 3.0
+
+
+def _bounded_wait_empty() -> None:
+    """Faust's consumer, before a rebalance or a stop lets partitions go, waits until every
+    record its streams took is acknowledged by every stream it was delivered to, with no
+    end. Seen in the two-worker test on a loaded machine: a record of `signals.windows`
+    (read by three stages) waited on with one acknowledgement missing while no handler of
+    any stage was working on anything (measured with a stack dump of every handler that
+    ran over 8 s: none), so the rebalance never ended (the joining worker got no partition
+    in 90 s) or the stop was cut after 20 s. The wait now ends once no handler has had a
+    record in hand for ORPHAN_WAIT_S: such a record is not committed (Faust commits only
+    up to the first unacknowledged offset), so the partition's next owner reads it again
+    and the redelivery guards make that harmless. While a handler works, the wait is
+    Faust's own (the partition must not change hands under a write). Once per process."""
+    from faust.transport.consumer import CONSUMER_WAIT_EMPTY, Consumer
+    from mode import Service
+
+    from streams.stage import in_hand
+
+    if getattr(Consumer.wait_empty, "logwarden_bounded", False):
+        return
+
+    @Service.transitions_to(CONSUMER_WAIT_EMPTY)
+    async def wait_empty(self) -> None:  # noqa: ANN001 - Faust's signature
+        idle_since: float | None = None
+        while not self.should_stop and self._unacked_messages:
+            if in_hand():
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= ORPHAN_WAIT_S:
+                held = sorted((m.tp.topic, m.tp.partition, m.offset) for m in self._unacked_messages)
+                log.warning("rebalance: %d record(s) taken but held by no handler for %.0f s, e.g. %s; "
+                            "not waiting for them (uncommitted: their next owner reads them again)",
+                            len(held), ORPHAN_WAIT_S, ", ".join(f"{t}[{p}]@{o}" for t, p, o in held[:3]))
+                break
+            await self.commit()
+            if not self._unacked_messages:
+                break
+            await self._wait_for_ack(timeout=0.5)
+            self._clean_unacked_messages()
+        await self.commit_and_end_transactions()
+
+    wait_empty.logwarden_bounded = True  # type: ignore[attr-defined]
+    Consumer.wait_empty = wait_empty
+
+
 def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
                clock: Callable[[], float] = time.time) -> faust.App:
     if not cfg.broker:
@@ -116,6 +164,7 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
     datadir.mkdir(parents=True, exist_ok=True)
     _short_fetch_wait()
     _confirmed_changelog_ends()
+    _bounded_wait_empty()
     no_topic_auto_creation()
     app = faust.App(
         cfg.app_id,

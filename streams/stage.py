@@ -38,6 +38,12 @@ RECORDS = Counter("logwarden_stage_records", "Records taken by a stage's handler
 NEXT_OFFSET = Gauge("logwarden_stage_next_offset", "Offset after the last record a stage took, by input partition",
                     ["stage", "topic", "partition"])
 IN_HAND = Gauge("logwarden_stage_records_in_hand", "Records a stage's handler is working on now")
+_in_hand = 0  # the same, for this process's own reading (`in_hand()`)
+
+
+def in_hand() -> int:
+    """Records the stages of this process are handling now (taken, not yet done)."""
+    return _in_hand
 
 Handler = Callable[[Any, "Source"], Awaitable[Iterable[Any]]]
 
@@ -129,10 +135,13 @@ class StageRunner:
         if msg.offset >= taken:
             self._taken[(msg.topic, msg.partition)] = msg.offset + 1
             NEXT_OFFSET.labels(self.name, msg.topic, str(msg.partition)).set(msg.offset + 1)
+        global _in_hand
         IN_HAND.inc()
+        _in_hand += 1
         try:
             await self._handle(event, inputs, handle, reason)
         finally:
+            _in_hand -= 1
             IN_HAND.dec()
 
     async def _handle(self, event: Any, inputs: Mapping[str, type[BaseModel]], handle: Handler,

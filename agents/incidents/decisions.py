@@ -45,6 +45,8 @@ def classify_payload(step: Step, finding: Finding, traffic: Traffic | None = Non
         incident = step.state.incident
         decision = incident.decisions.get(finding.fingerprint) if incident is not None else None
         traffic = _traffic_of(decision) if decision is not None else Traffic()
+        if decision is not None and decision.window_count:
+            finding = finding.model_copy(update={"count": decision.window_count})
     seen_before = 1 if finding.fingerprint in step.state.fingerprints_seen else 0
     route = (RouteCount(requests=traffic.endpoint_requests, failed=traffic.endpoint_failed)
              if traffic.endpoint_requests else None)
@@ -53,10 +55,12 @@ def classify_payload(step: Step, finding: Finding, traffic: Traffic | None = Non
                          runbooks=list(step.cfg.runbook_specs)).model_dump(mode="json")
 
 
-def _decision(stage: Literal["matching", "classifying", "done"], traffic: Traffic, **fields: Any) -> FindingDecision:
+def _decision(stage: Literal["matching", "classifying", "done"], count: int, traffic: Traffic,
+              **fields: Any) -> FindingDecision:
     route = (RouteCount(requests=traffic.endpoint_requests, failed=traffic.endpoint_failed)
              if traffic.endpoint_requests else None)
     return FindingDecision(stage=stage, window_errors=traffic.errors, window_lines=traffic.lines, route=route,
+                           window_count=count,
                            **fields)
 
 
@@ -109,7 +113,7 @@ def _settle(step: Step, incident: Incident, finding: Finding, traffic: Traffic) 
         return
     candidates = registry.match_candidates(step.state, step.cfg.registry_match_candidates)
     if candidates:
-        incident.decisions[finding.fingerprint] = _decision("matching", traffic)
+        incident.decisions[finding.fingerprint] = _decision("matching", finding.count, traffic)
         payload = MatchInput(service=step.state.service, finding=finding, candidates=candidates)
         step.ask_ai("match", incident, payload.model_dump(mode="json"), finding.fingerprint)
         return
@@ -117,7 +121,7 @@ def _settle(step: Step, incident: Incident, finding: Finding, traffic: Traffic) 
 
 
 def _classify(step: Step, incident: Incident, finding: Finding, traffic: Traffic) -> None:
-    incident.decisions[finding.fingerprint] = _decision("classifying", traffic)
+    incident.decisions[finding.fingerprint] = _decision("classifying", finding.count, traffic)
     step.ask_ai("classify", incident, classify_payload(step, finding, traffic), finding.fingerprint)
 
 
@@ -126,8 +130,11 @@ def _reappeared(step: Step, incident: Incident, finding: Finding, entry: Registr
     """A known issue is back: link its ticket to the incident and comment on it once."""
     already_linked = any(d.entry_id == entry.entry_id for d in incident.decisions.values())
     known_severity = entry.severity if entry.severity in ALERTING else ""
+    asked = incident.decisions.get(finding.fingerprint)  # an AI match: the window it was asked in
+    count = asked.window_count if asked is not None and asked.window_count else finding.count
     incident.decisions[finding.fingerprint] = _decision(
-        "done" if known_severity else "classifying", traffic, severity=known_severity, entry_id=entry.entry_id)
+        "done" if known_severity else "classifying", count, traffic, severity=known_severity,
+        entry_id=entry.entry_id)
     data = {"entry_id": entry.entry_id, "match": how, "confidence": confidence,
             "fingerprint": finding.fingerprint, "ticket": entry.jira_ticket_id}
     step.event("registry_matched", incident, data)
@@ -149,7 +156,8 @@ def _reappeared(step: Step, incident: Incident, finding: Finding, entry: Registr
     if known_severity:
         raise_severity(step, incident, known_severity)
     else:
-        step.ask_ai("classify", incident, classify_payload(step, finding, traffic), finding.fingerprint)
+        in_window = finding if count == finding.count else finding.model_copy(update={"count": count})
+        step.ask_ai("classify", incident, classify_payload(step, in_window, traffic), finding.fingerprint)
 
 
 def on_match(step: Step, incident: Incident, fingerprint: str, output: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ from agents.incidents.state import (
     ServiceState,
 )
 from agents.local_ai import fallback_output
+from agents.local_ai.narrative import utc
 from schemas.ai_tasks import MatchInput
 from schemas.records import (
     AIResult,
@@ -212,8 +213,13 @@ def _ticket_oneoff(step: Step, finding: Finding) -> None:
     entry, evicted = registry.add_entry(step.state, finding, step.now, "P4", label, "",
                                         step.cfg.registry_max_entries)
     what = finding.what
-    body = (f"Seen once on {finding.service}: {what}"
-            + (f"\n{finding.samples[0]}" if finding.samples else ""))
+    # The line itself only when it says more than its label ("unexpected coupon format"
+    # twice in a row was the body of the demo's one-off ticket).
+    sample = finding.samples[0].strip() if finding.samples else ""
+    body = (f"Seen once on {finding.service} at {utc(finding.first_seen or step.now)}: {what}.\n"
+            "Not seen before and not part of an incident: nobody was paged. This ticket keeps it on record; "
+            "if it comes back, the incident it opens continues this ticket."
+            + (f"\nLine:\n{sample}" if sample and sample != what.strip() else ""))
     message = step.outbox("oneoff_ticket", f"One-off: {what} on {finding.service}"[:200], body,
                           severity="P4", labels=[label], fields={"fingerprint": finding.fingerprint})
     step.state.pending_tickets[message.key] = label

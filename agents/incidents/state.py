@@ -82,6 +82,10 @@ class FindingDecision(_State):
     window_errors: int = 0
     window_lines: int = 0
     route: RouteCount | None = None
+    # The finding's own count in that window (0: not recorded, a state written before):
+    # asked again later, the classification reads this count, not the incident's running
+    # total ("40x in the window" after five windows of 8 was the wrong text of a timeout).
+    window_count: int = 0
 
 
 class ProvisionalCount(_State):

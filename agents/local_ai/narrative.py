@@ -76,8 +76,9 @@ def _facts(inp: NarrativeInput) -> list[str]:
     first = min((f.first_seen for f in inp.findings if f.first_seen), default=inp.opened_at)
     last = max((f.last_seen for f in inp.findings), default=inp.opened_at)
     endpoints = sorted({f.endpoint for f in inp.findings if f.endpoint})
+    # Service, severity and incident id are the message's headline and facts, in every
+    # channel: not said a third time here.
     lines = [
-        f"- Service: {inp.service}; severity {inp.severity}; incident {inp.incident_id}",
         _count_line(total, len(inp.findings), inp.windows_with_errors),
         f"- First seen {utc(first)}, last seen {utc(last)}",
     ]

@@ -67,8 +67,14 @@ def headline(msg: OutboxMessage) -> str:
     """`[P1] ALERT checkout: DB connection refused`, or `[P1] ALERT MemoryError at POST /v1/orders
     on checkout` when the title names the service already (no severity or service: left out)."""
     parts = [f"[{msg.severity}]"] if msg.severity else []
-    parts.append(status_word(msg))
+    word = status_word(msg)
+    parts.append(word)
     title = msg.title
+    # The status is said once, in front: "[P2] UPDATE search: Update [P2] search: ..." and
+    # "TICKET RESOLVED Resolved: ..." were the update's and the resolved ticket's headlines.
+    last = word.split()[-1].lower()
+    if title.lower().startswith((f"{last}: ", f"{last} ")):
+        title = title[len(last) + 1:].lstrip(": ")
     if msg.severity and title.startswith(f"[{msg.severity}] "):  # said once, in front
         title = title[len(msg.severity) + 3:]
     if msg.service and not title.endswith(f" on {msg.service}") and not title.startswith(f"{msg.service}:"):

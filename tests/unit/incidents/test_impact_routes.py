@@ -122,3 +122,22 @@ def test_a_classification_decided_after_an_ai_timeout_reads_the_same_counts():
     assert "1 of 500 requests to GET /v1/orders/{id} failed (0.2%)" in decision.probable_cause
     assert [m for m in run.outbox() if m.startswith("alert")] == ["alert P3"]
     assert state.incident.severity == "P3"
+
+
+def test_a_classification_asked_again_says_the_count_of_its_window_not_the_running_total():
+    # 8 errors in the first window, 8 more of the same in the next, and a model that never
+    # answers: the classification decided when the request times out reads the window it
+    # was asked for ("8x in the window"), not the incident's running total of 16.
+    first = _window([_finding("POST /v1/orders", 8)], lines=400, routes={})
+    again = _finding("POST /v1/orders", 8).model_copy(update={"first_seen": AT + 60, "last_seen": AT + 60})
+    second = WindowSummary(id=f"orders|{AT + 60:.0f}|1", service="orders", window_start=AT + 60,
+                           window_end=AT + 120, status="errors", lines=400, errors=8, findings=[again])
+    clean = [WindowSummary(id=f"orders|{AT + 60 * m:.0f}|1", service="orders", window_start=AT + 60 * m,
+                           window_end=AT + 60 * (m + 1), status="clean", lines=400) for m in (2, 3)]
+    run, state = _play(first, then=(second, *clean), unanswered=("classify", "match", "summary"))
+    assert state.incident is not None
+    fingerprint = first.findings[0].fingerprint
+    assert state.incident.findings[fingerprint].count == 16
+    decision = state.incident.decisions[fingerprint]
+    assert decision.stage == "done"
+    assert "8x in the window" in decision.probable_cause, decision.probable_cause

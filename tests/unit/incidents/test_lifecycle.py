@@ -186,6 +186,13 @@ def test_oneoff_is_ticketed_once_and_its_return_opens_an_incident_on_the_same_ti
     state, effects = _feed(None, _window(0, [once]))
     (oneoff,) = _records(effects, OutboxMessage)
     assert oneoff.kind == "oneoff_ticket" and oneoff.severity == "P4" and oneoff.labels[0].startswith("lw-oneoff-")
+    # Said once: what it is, when; the line only when it says more than its label.
+    assert oneoff.body.startswith(f"Seen once on checkout at 2026-") and once.samples[0].strip() in oneoff.body
+    assert "nobody was paged" in oneoff.body
+    bare = once.model_copy(update={"fingerprint": "fp1:coupon", "template": "unexpected coupon format",
+                                   "error_type": "", "samples": ["unexpected coupon format"]})
+    (plain,) = _records(_feed(None, _window(0, [bare]))[1], OutboxMessage)
+    assert plain.body.count("unexpected coupon format") == 1, plain.body
     assert not [m for m in _records(effects, OutboxMessage) if m.kind == "alert"]
     assert state.clean_streak == 1  # a one-off window counts as clean
     state, _ = _feed(state, Receipt(key=oneoff.key, channel="jira", status="delivered", kind="oneoff_ticket",

@@ -85,3 +85,11 @@ def test_headline_names_the_severity_and_the_service_once():
     assert headline(ticket) == "[P1] TICKET MemoryError at POST /v1/orders on checkout"
     plain = message("alert", severity="P2", title="upstream connection refused")
     assert headline(plain) == "[P2] ALERT checkout: upstream connection refused"
+    # The update's and the resolved ticket's titles, as the lifecycle writes them (seen in `up --demo`).
+    update = message("update", severity="P2", service="search", title="Update [P2] search: HTTP 504 at GET /api/search")
+    assert headline(update) == "[P2] UPDATE search: HTTP 504 at GET /api/search"
+    resolved = message("ticket_resolve", severity="P2", service="search",
+                       title="Resolved: HTTP 504 at GET /api/search on search")
+    assert headline(resolved) == "[P2] TICKET RESOLVED HTTP 504 at GET /api/search on search"
+    # A title that only begins with the word is left whole.
+    assert headline(message("update", severity="P3", title="Updater crashed")).endswith("checkout: Updater crashed")
