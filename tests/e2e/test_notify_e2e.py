@@ -172,7 +172,7 @@ def test_incidents_reach_slack_jira_and_pagerduty_once_each(fresh_broker, tmp_pa
         replies = [r for r in slack.replies() if r.body["thread_ts"] == ts]
         assert len(updates) == len(later) and len(replies) == len(later)
         assert all(u.body["channel"] == FakeSlack.CHANNEL_ID for u in updates)
-        assert "Resolved" in updates[-1].body["text"]
+        assert "RESOLVED" in updates[-1].body["text"]  # the top message says it is over
     assert all(r.headers["authorization"] == f"Bearer {SLACK_TOKEN}" for r in slack.requests)
 
     assert_one_done_issue_per_incident(jira, [p1, p2])
