@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timezone
 
 from agents.incidents.state import ONEOFF_JOINED, SEVERITY_RANK, Incident
-from agents.local_ai.narrative import utc
+from agents.local_ai.narrative import duration, utc
 from schemas.ai_tasks import NarrativeInput
 
 __all__ = ["narrative_input", "render_report", "report_filename"]
@@ -72,7 +72,7 @@ def render_report(incident: Incident) -> str:
         f"- Severity: {incident.severity or 'unclassified'}",
         f"- Opened: {utc(incident.opened_at)}",
         f"- Resolved: {utc(resolved)}",
-        f"- Duration: {(resolved - incident.opened_at) / 60:.0f} min",
+        f"- Duration: {duration(resolved - incident.opened_at)}",  # as the narrative below says it
         f"- Windows with errors: {incident.windows_with_errors}",
         f"- Reopened: {incident.reopen_count} time(s)",
         "",

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from schemas.ai_tasks import NarrativeInput, NarrativeOutput
 from schemas.records import Finding
 
-__all__ = ["narrate_locally", "utc"]
+__all__ = ["duration", "narrate_locally", "utc"]
 
 _MAX_FINDINGS_LISTED = 8
 _MAX_TIMELINE = 10
@@ -27,7 +27,8 @@ def utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """`10 min`, `2 h 5 min`: whole minutes, cut, not rounded (a report said 11 min above, 10 below)."""
     seconds = max(0, int(seconds))
     hours, rest = divmod(seconds, 3600)
     minutes = rest // 60
@@ -122,12 +123,12 @@ def _timeline(inp: NarrativeInput) -> list[str]:
 def narrate_locally(task: str, inp: NarrativeInput) -> NarrativeOutput:
     """`task` is "summary", "update" or "report"."""
     headline = _headline(inp)
-    open_for = _duration(inp.now - inp.opened_at)
+    open_for = duration(inp.now - inp.opened_at)
     if task == "report":
         resolved = inp.resolved_at if inp.resolved_at is not None else inp.now
         title = f"Resolved [{inp.severity}] {inp.service}: {headline}"
         intro = (f"Incident on {inp.service} opened {utc(inp.opened_at)}, resolved {utc(resolved)} "
-                 f"after {_duration(resolved - inp.opened_at)} and {inp.clean_streak} clean windows in a row.")
+                 f"after {duration(resolved - inp.opened_at)} and {inp.clean_streak} clean windows in a row.")
     elif task == "update":
         title = f"Update [{inp.severity}] {inp.service}: {headline}"
         state = (f"{inp.clean_streak} clean windows in a row so far" if inp.clean_streak

@@ -39,3 +39,11 @@ def test_the_report_file_names_findings_by_what_they_are():
     row = next(line for line in text.splitlines() if line.startswith("| psycopg2"))
     assert row.startswith("| psycopg2.OperationalError | POST /v1/orders | psycopg2.OperationalError: could not")
     assert "psycopg2.OperationalError at POST /v1/orders:" in text  # the sample's heading, not its fingerprint
+
+
+def test_the_reports_duration_is_the_narratives_whole_minutes():
+    # Opened 10 min 50 s before it resolved: the header said "11 min" (rounded) above a
+    # narrative that said "after 10 min" (whole minutes). Both say 10 min now.
+    incident = Incident(incident_id="orders-20260302T1001Z-1", service="orders", status="resolved",
+                        opened_at=1_000_000.0, resolved_at=1_000_650.0, last_issue_at=1_000_100.0, title="t")
+    assert "- Duration: 10 min\n" in render_report(incident)
