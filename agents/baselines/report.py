@@ -18,6 +18,14 @@ the built-in text; the report and the notification say which wrote them. The tab
 of numbers are always built here. A late answer, after the built-in text went out,
 changes nothing.
 
+A service's part that comes after its period was reported (its partition was read after
+the others', as when a worker catches up on a backlog) is not dropped: while the model
+is still asked, it joins the pending report; once the report is out (the last
+`REPORTED_KEPT` periods are remembered), an unusual part rewrites the report file with
+every part and sends it again, titled as an update with its own key; a normal part
+changes nothing sent. A period that sent nothing because every part in it was normal
+is reported when an unusual part arrives late, as it would have been.
+
 Pure: never reads a clock, never publishes by itself.
 """
 
@@ -47,6 +55,7 @@ __all__ = [
 
 HEALTH_BOOK = "health-book"
 BUILT_IN_WRITER = "built-in text"
+REPORTED_KEPT = 3  # reported periods whose parts are kept, so a late part can amend its report
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,14 @@ class PendingReport(BaseModel):
     parts: dict[str, HealthPart]
 
 
+class ReportedPeriod(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    parts: dict[str, HealthPart]
+    sent: bool  # a report went out (or is asked for); False: every part was normal, digest off
+    updates: int = 0  # reports sent again for parts that came late
+
+
 class HealthBook(BaseModel):
     """State of the single-partition report assembler."""
 
@@ -93,6 +110,7 @@ class HealthBook(BaseModel):
     late_parts: int = 0  # parts that came after their period's report
     now: float = 0.0  # event time: the latest period end, or beat, seen
     pending: dict[str, PendingReport] = Field(default_factory=dict)  # "%.0f" start -> asked the model
+    reported: dict[str, ReportedPeriod] = Field(default_factory=dict)  # "%.0f" start -> the last periods out
 
 
 def apply_health_part(book: HealthBook | None, part: HealthPart, cfg: HealthConfig,
@@ -100,8 +118,37 @@ def apply_health_part(book: HealthBook | None, part: HealthPart, cfg: HealthConf
     book = book.model_copy(deep=True) if book else HealthBook()
     book.now = max(book.now, part.period_end)
     effects = _expire(book, cfg, tz, narrator)
-    effects += gather(book, part, lambda start, parts: _due(book, start, parts, cfg, tz, narrator))
+    effects += gather(book, part, lambda start, parts: _due(book, start, parts, cfg, tz, narrator),
+                      late=lambda late: _late(book, late, cfg, tz, narrator))
     return book, effects
+
+
+def _late(book: HealthBook, part: HealthPart, cfg: HealthConfig, tz: str, narrator: Narrator) -> list:
+    """A part of a period already reported (see the module's docstring)."""
+    key = f"{part.period_start:.0f}"
+    if key in book.pending:
+        book.pending[key].parts.setdefault(part.service, part)
+        return []
+    done = book.reported.get(key)
+    if done is None or part.service in done.parts:  # long gone, or redelivered
+        return []
+    done.parts[part.service] = part
+    if not part.unusual:
+        return []
+    if not done.sent:  # nothing went out for this period: its report, as it would have been
+        return _due(book, part.period_start, done.parts, cfg, tz, narrator)
+    done.updates += 1
+    start = part.period_start
+    words = _built_in(start, done.parts, cfg, tz)
+    words = NarrativeOutput(title=f"Update: {words.title}", text=words.text)
+    return _write(start, done.parts, cfg, tz, words, key_suffix=f":update-{done.updates}",
+                  note=f"sent again: {part.service} reported after the first report went out")
+
+
+def _remember(book: HealthBook, start: float, parts: dict[str, HealthPart], sent: bool) -> None:
+    book.reported[f"{start:.0f}"] = ReportedPeriod(parts=dict(parts), sent=sent)
+    for key in sorted(book.reported, key=float)[:-REPORTED_KEPT]:
+        del book.reported[key]
 
 
 def apply_health_answer(book: HealthBook | None, result: AIResult, cfg: HealthConfig,
@@ -114,6 +161,7 @@ def apply_health_answer(book: HealthBook | None, result: AIResult, cfg: HealthCo
         return book, []
     pending = book.pending.pop(key)
     start = float(key)
+    _remember(book, start, pending.parts, sent=True)
     try:
         words = NarrativeOutput.model_validate(result.output)
     except ValidationError:  # the AI stage validates; the book does not trust a shape it cannot check
@@ -140,6 +188,7 @@ def _expire(book: HealthBook, cfg: HealthConfig, tz: str, narrator: Narrator) ->
         if book.now - book.pending[key].asked_at >= narrator.timeout_s:
             pending = book.pending.pop(key)
             start = float(key)
+            _remember(book, start, pending.parts, sent=True)
             effects += _write(start, pending.parts, cfg, tz, _built_in(start, pending.parts, cfg, tz),
                               note=f"no answer from the model within {narrator.timeout_s:g} s")
     return effects
@@ -149,8 +198,10 @@ def _due(book: HealthBook, start: float, parts: dict[str, HealthPart], cfg: Heal
          narrator: Narrator) -> list:
     """The period's report now (built-in text), or the model asked for its words."""
     if not any(p.unusual for p in parts.values()) and not cfg.digest:
+        _remember(book, start, parts, sent=False)
         return []
     if not narrator.ask_model:
+        _remember(book, start, parts, sent=True)
         return _write(start, parts, cfg, tz, _built_in(start, parts, cfg, tz))
     request_id = f"health:{start:.0f}"
     payload = _redacted(health_input(start, parts, cfg, tz).model_dump(mode="json"), narrator.redact_ips)
@@ -231,7 +282,7 @@ def service_line(part: HealthPart, cfg: HealthConfig, tz: str = "UTC") -> str:
 
 
 def _write(period_start: float, parts: dict[str, HealthPart], cfg: HealthConfig, tz: str,
-           words: NarrativeOutput, writer: str = "", note: str = "") -> list:
+           words: NarrativeOutput, writer: str = "", note: str = "", key_suffix: str = "") -> list:
     """The report file and its one notification, with `words` (`writer`: the model's name; empty: built-in)."""
     ordered = [parts[name] for name in sorted(parts)]
     unusual = [p for p in ordered if p.unusual]
@@ -241,7 +292,7 @@ def _write(period_start: float, parts: dict[str, HealthPart], cfg: HealthConfig,
     fields = {"report": filename, "unusual_services": str(len(unusual)), "written_by": writer or BUILT_IN_WRITER}
     # Labels come from configuration and probe output: a token in one must not reach a chat.
     words = NarrativeOutput(title=redact(words.title), text=redact(words.text))
-    message = OutboxMessage(key=f"health:{period_start:.0f}", kind="digest", title=words.title, body=words.text,
+    message = OutboxMessage(key=f"health:{period_start:.0f}{key_suffix}", kind="digest", title=words.title, body=words.text,
                             at=period_end, fields=fields)
     content = redact(_markdown(words, ordered, cfg, tz, writer, note))
     return [WriteReport(filename, content), Publish("notify.outbox", PARTS_KEY, message)]

@@ -4,7 +4,11 @@ Each service reducer publishes one `DigestPart` per digest period on `incidents.
 (key "digest", one partition). `apply_digest_part` collects them in a `DigestBook` and
 emits the digest of a period once every service of the previous period has reported,
 or once the next period's parts start arriving (a service that went away must not hold
-the digest back forever). Pure: never reads a clock, never publishes by itself.
+the digest back forever). A part that comes after its period's digest went out (its
+service's partition was read after the others', as when a worker catches up on a
+backlog) and is not clean sends the digest again, whole, titled as an update with its
+own key: an "All clear" must not stand while a late part says an incident was open. A
+clean late part changes nothing. Pure: never reads a clock, never publishes by itself.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ __all__ = ["DIGEST_TOPIC", "DigestBook", "DigestPart", "apply_digest_part"]
 
 DIGEST_TOPIC = "incidents.digest"
 DIGEST_KEY = "digest"
+REPORTED_KEPT = 3  # digested periods whose parts are kept, so a late part can correct the digest
 
 
 class DigestPart(Record, PeriodCounts):
@@ -41,24 +46,54 @@ class DigestBook(BaseModel):
     expected: list[str] = Field(default_factory=list)  # services of the last emitted period
     emitted: list[float] = Field(default_factory=list)  # recent emitted period starts
     late_parts: int = 0  # parts that came after their period's digest went out
+    reported: dict[str, dict[str, DigestPart]] = Field(default_factory=dict)  # the last periods digested
+    updates: dict[str, int] = Field(default_factory=dict)  # "%.0f" start -> digests sent again
 
 
 def apply_digest_part(book: DigestBook | None, part: DigestPart,
                       cfg: IncidentsConfig) -> tuple[DigestBook, list[Effect]]:
     book = book.model_copy(deep=True) if book else DigestBook()
-    return book, gather(book, part, lambda start, parts: _digest(start, parts, cfg))
+    return book, gather(book, part, lambda start, parts: _remembered(book, start, parts, cfg),
+                        late=lambda late: _late(book, late, cfg))
 
 
-def _digest(period_start: float, parts: dict[str, DigestPart], cfg: IncidentsConfig) -> list[Effect]:
+def _remembered(book: DigestBook, start: float, parts: dict[str, DigestPart], cfg: IncidentsConfig) -> list[Effect]:
+    book.reported[f"{start:.0f}"] = dict(parts)
+    for key in sorted(book.reported, key=float)[:-REPORTED_KEPT]:
+        del book.reported[key]
+        book.updates.pop(key, None)
+    return _digest(start, parts, cfg)
+
+
+def _clean(part: DigestPart) -> bool:
+    return not part.error_windows and not part.opened and not part.open_incident
+
+
+def _late(book: DigestBook, part: DigestPart, cfg: IncidentsConfig) -> list[Effect]:
+    key = f"{part.period_start:.0f}"
+    parts = book.reported.get(key)
+    if parts is None or part.service in parts:  # long gone, or redelivered
+        return []
+    parts[part.service] = part
+    if _clean(part):
+        return []
+    book.updates[key] = book.updates.get(key, 0) + 1
+    return _digest(part.period_start, parts, cfg, update=book.updates[key])
+
+
+def _digest(period_start: float, parts: dict[str, DigestPart], cfg: IncidentsConfig,
+            update: int = 0) -> list[Effect]:
+    """The period's digest; `update` > 0: sent again, whole, after a late part that was not clean."""
     ordered = [parts[name] for name in sorted(parts)]
     period_end = max((p.period_end for p in ordered), default=period_start + cfg.digest_interval_s)
-    clean = [p.service for p in ordered if not p.error_windows and not p.opened and not p.open_incident]
+    clean = [p.service for p in ordered if _clean(p)]
     opened = [i for p in ordered for i in p.opened]
     resolved = [i for p in ordered for i in p.resolved]
     still_open = [p.open_incident for p in ordered if p.open_incident]
     oneoffs = sum(len(p.oneoffs) for p in ordered)
     all_clear = not opened and not still_open
-    title = (f"{'All clear' if all_clear else 'Hourly digest'}: {utc(period_start)[:16]} to "
+    title = (f"{'Update: ' if update else ''}{'All clear' if all_clear else 'Hourly digest'}: "
+             f"{utc(period_start)[:16]} to "
              f"{utc(period_end)[11:16]} UTC, {len(clean)} of {len(ordered)} "
              f"{'service' if len(ordered) == 1 else 'services'} clean")
     lines = [f"Clean: {', '.join(clean) or 'none'}",
@@ -73,7 +108,7 @@ def _digest(period_start: float, parts: dict[str, DigestPart], cfg: IncidentsCon
                                  "error_windows": p.error_windows, "oneoffs": len(p.oneoffs)}
                      for p in ordered},
     }
-    key = f"digest:{period_start:.0f}"
+    key = f"digest:{period_start:.0f}" + (f":update-{update}" if update else "")
     event = IncidentEvent(event_id=key, type="digest", at=period_end, title=title, data=data)
     message = OutboxMessage(key=key, kind="digest", title=title, body="\n".join(lines), at=period_end)
     return [Publish("incidents.events", DIGEST_KEY, event), Publish("notify.outbox", DIGEST_KEY, message)]

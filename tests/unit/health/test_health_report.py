@@ -149,3 +149,47 @@ def test_periods_are_aligned_to_the_epoch_and_a_window_belongs_to_the_period_it_
     assert period_end_of(MONDAY + 10 * HOUR, HOUR) == MONDAY + 10 * HOUR  # the window 09:59-10:00
     assert period_end_of(MONDAY + 10 * HOUR + 60, HOUR) == MONDAY + 11 * HOUR
     assert period_end_of(MONDAY + 601, 600) == MONDAY + 1200
+
+
+def _run_one_after_the_other(pipe: Pipeline, services: dict[str, dict[int, int]], start: float, minutes: int) -> None:
+    """As `_run`, but each service's windows all before the next service's: one partition
+    read to its end before the other, as a worker catching up on a backlog may."""
+    for service, spikes in services.items():
+        for m in range(minutes):
+            pipe.window(service, start + 60 * m, spikes.get(m, _errors(m)), 200)
+
+
+def test_an_unusual_service_whose_parts_come_after_the_others_is_still_reported():
+    # search's three hours arrive first: by "a later period has begun" its hours are
+    # reported alone (all normal: nothing sent); payments' parts then come late.
+    pipe = Pipeline(HealthConfig(period_s=HOUR))
+    _run_one_after_the_other(pipe, {"search": {}, "payments": {2 * 60 + 30: 40}}, MONDAY + 7 * HOUR, 3 * 60 + 1)
+    (message,) = pipe.messages()
+    # The same words as when both services' windows are read side by side (the test above).
+    assert message.title == "Health report 2026-03-02 09:00 to 10:00 UTC: 1 of 2 services unusual (payments)"
+    assert message.key == f"health:{MONDAY + 9 * HOUR:.0f}"
+    assert message.body.splitlines() == [
+        "payments: error rate 40/min at 09:31, usual for Monday 09:00 is 0–2/min "
+        "(1 of 60 readings unusual; latest 2/min); "
+        "log volume normal",
+        "Normal: search"]
+    (report,) = pipe.reports()
+    assert report.filename == "2026-03-02-health-0900.md" and "- search: all normal (2 series)" in report.content
+
+
+def test_a_report_already_sent_is_sent_again_with_a_service_whose_unusual_part_came_late():
+    # checkout's spike at 09:30 goes out alone; payments' spike at 09:45 arrives after it.
+    pipe = Pipeline(HealthConfig(period_s=HOUR))
+    _run_one_after_the_other(pipe, {"checkout": {2 * 60 + 30: 40}, "payments": {2 * 60 + 45: 30}},
+                             MONDAY + 7 * HOUR, 3 * 60 + 1)
+    first, again = pipe.messages()
+    assert first.title == "Health report 2026-03-02 09:00 to 10:00 UTC: 1 of 1 service unusual (checkout)"
+    assert again.title == "Update: Health report 2026-03-02 09:00 to 10:00 UTC: 2 of 2 services unusual " \
+                          "(checkout, payments)"
+    # Its own key: the first message's delivery record must not swallow it.
+    assert (first.key, again.key) == (f"health:{MONDAY + 9 * HOUR:.0f}", f"health:{MONDAY + 9 * HOUR:.0f}:update-1")
+    assert "payments: error rate 30/min at 09:46" in again.body
+    # The same file, rewritten whole: both services, and why it was written again.
+    assert [r.filename for r in pipe.reports()] == ["2026-03-02-health-0900.md"] * 2
+    assert "## checkout" in pipe.reports()[1].content and "## payments" in pipe.reports()[1].content
+    assert "sent again: payments reported after the first report went out" in pipe.reports()[1].content

@@ -62,3 +62,22 @@ def test_all_clear_title_and_counts():
     event = _digest_events(out)[0]
     assert event.title.startswith("All clear") and event.data["oneoffs"] == 2 and event.data["resolved"] == ["a-3"]
     assert DigestBook.model_validate_json(_feed(None, _part("a", 0))[0].model_dump_json()).periods
+
+
+def test_an_all_clear_is_sent_again_as_an_hourly_digest_when_a_late_part_had_an_incident_open():
+    # b's partition is read after a's (a worker catching up): a's hour 1 begins first, so
+    # hour 0 goes out with a alone, "All clear" (hour 1 too: a is all it expects now);
+    # then b's hour 0 says b-1 was open.
+    book, out = _feed(None, _part("a", 0, clean_windows=60), _part("a", 1, clean_windows=60))
+    first, _ = [e.record for e in out if isinstance(e.record, OutboxMessage)]
+    assert first.title == "All clear: 2026-03-02 10:00 to 11:00 UTC, 1 of 1 service clean"
+    book, out = _feed(book, _part("b", 0, error_windows=4, opened=["b-1"], open_incident="b-1"))
+    (event,) = _digest_events(out)
+    (again,) = [e.record for e in out if isinstance(e.record, OutboxMessage)]
+    assert again.title == "Update: Hourly digest: 2026-03-02 10:00 to 11:00 UTC, 1 of 2 services clean"
+    assert "Still open: b-1" in again.body.splitlines()
+    # Its own key and event id: the first digest's delivery record and event must not swallow it.
+    assert again.key == event.event_id == f"digest:{T0:.0f}:update-1"
+    # A clean late part, or b's part again, changes nothing more.
+    book, out = _feed(book, _part("c", 0, clean_windows=60), _part("b", 0, error_windows=4, opened=["b-1"]))
+    assert out == [] and book.late_parts == 3
