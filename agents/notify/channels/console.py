@@ -43,7 +43,10 @@ class ConsoleChannel:
 
     async def send(self, msg: OutboxMessage, memory: Mapping[str, str]) -> DeliveryResult:
         ticket = console_ticket(msg)
-        text = plain_text(msg) + (f"\nTicket: {ticket}" if ticket and msg.kind in _TICKET_KINDS else "")
+        # The console files no ticket: say so, and the label a tracker's issue would carry
+        # (a bare "Ticket: <incident id>" read as if one had been filed).
+        text = plain_text(msg) + (f"\nTicket: none filed, no tracker configured (a Jira issue would carry the "
+                                  f"label {ticket})" if ticket and msg.kind in _TICKET_KINDS else "")
         line = json.dumps({"key": msg.key, "kind": msg.kind, "incident_id": msg.incident_id, "ticket": ticket,
                            "service": msg.service, "severity": msg.severity, "title": msg.title,
                            "text": text, "links": msg.links, "at": msg.at}, ensure_ascii=False)

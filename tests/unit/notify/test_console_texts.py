@@ -27,7 +27,9 @@ async def test_a_console_ticket_is_its_label_not_the_outbox_key(tmp_path):
     assert alert.external_ref.endswith(":alert:2")  # not a ticket: the key stays its reference
     lines = [json.loads(line) for line in (tmp_path / "n.jsonl").read_text().splitlines()]
     assert [line["ticket"] for line in lines] == ["ledger-20261202T0153Z-1", "lw-oneoff-3f2a9c1d0b7e", ""]
-    assert "Ticket: lw-oneoff-3f2a9c1d0b7e" in lines[1]["text"]
+    # No tracker: the console says none was filed, and by which label a tracker would find it.
+    assert lines[1]["text"].endswith(
+        "\nTicket: none filed, no tracker configured (a Jira issue would carry the label lw-oneoff-3f2a9c1d0b7e)")
     assert all(":ticket_create:" not in line["text"] and "fp1:" not in line["text"] for line in lines)
 
 
