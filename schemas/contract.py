@@ -15,7 +15,9 @@ __all__ = ["EVENT_TYPES"]
 
 # type -> (meaning, data keys always present)
 EVENT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "digest": ("Hourly all-clear digest across services (incident_id and service empty).",
+    "digest": ("Hourly all-clear digest across services (incident_id and service empty). `event_id` is "
+               "`digest:<period start>`; one sent again because a late service part was not clean has "
+               "`digest:<period start>:update-<n>` and carries every part.",
                ("period_start", "period_end", "clean_services", "opened", "resolved", "still_open",
                 "oneoffs", "services")),
     "finding_added": ("A fingerprint new to the incident (log error, alert or failing check).",
