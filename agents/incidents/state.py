@@ -219,6 +219,11 @@ class ServiceState(_State):
     approvals: dict[str, str] = Field(default_factory=dict)  # approval id -> incident id
     fixes: dict[str, FixProposal] = Field(default_factory=dict)  # approval id -> proposal, bounded
     seen_ids: list[str] = Field(default_factory=list)  # redelivery guard, bounded
+    # The redelivery guard of window summaries: per summary version, the start of the
+    # latest window taken. A service's windows come from one book, which closes minutes
+    # strictly in order (`agents.extract.windows._close_due`), so a window at or before
+    # it was taken already.
+    windows_through: dict[str, float] = Field(default_factory=dict)
     counters: HourCounters | None = None
     opened_total: int = 0
     resolved_total: int = 0

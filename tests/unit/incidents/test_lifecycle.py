@@ -83,21 +83,33 @@ def test_redelivered_inputs_produce_nothing_new():
     assert effects2 == [] and state2.incident.tickets == ["OPS-7"]
 
 
-def test_a_window_seen_is_ignored_whether_the_guard_holds_its_short_or_its_whole_id():
+def test_a_window_delivered_again_is_ignored_however_long_after_and_whatever_guard_the_state_holds():
     state, effects = _feed(None, _window(0, [_finding()]))
     assert effects
-    # The guard keeps a window as "w:<start>|<version>" (the service is the state's own):
-    # every window rewrites it to the changelog.
-    assert state.seen_ids == [f"w:{T0:.0f}|1"]
-    # A state written before the keys were shortened holds the whole id: the window
-    # delivered again after the upgrade is still a redelivery.
-    old = state.model_copy(update={"seen_ids": [f"w:checkout|{T0:.0f}|1"]})
-    again, effects_again = _feed(old, _window(0, [_finding()]))
-    assert effects_again == [] and again.seen_ids == old.seen_ids
+    again, effects_again = _feed(state, _window(0, [_finding()]))
+    assert effects_again == [] and again.incident.findings == state.incident.findings
+    # The guard of windows is the latest start per summary version, not a list of ids:
+    # nothing about windows is added to the list every other input's guard keeps.
+    assert state.seen_ids == [] and state.windows_through == {"1": T0}
+    # A book that restarts from an old checkpoint sends its windows again: after 600
+    # clean windows (more than the 512 ids the guard used to keep) the incident's first
+    # window delivered again must not count its 7 errors a second time.
+    for minute in range(1, 601):
+        state, _ = _feed(state, _window(minute))
+    count = sum(f.count for f in state.incident.findings.values()) if state.incident else None
+    late, effects_late = _feed(state, _window(0, [_finding()]))
+    assert effects_late == []
+    assert (sum(f.count for f in late.incident.findings.values()) if late.incident else None) == count
+    # States written before: the list held the window as "w:<start>|<version>", and before
+    # that as the whole id; either still marks a redelivery.
+    for held in (f"w:{T0:.0f}|1", f"w:checkout|{T0:.0f}|1"):
+        old = ServiceState(service="checkout", seen_ids=[held])
+        _state, effects_old = _feed(old, _window(0, [_finding()]))
+        assert effects_old == [], held
     # The same start in a later version is another record, taken.
     later = _window(0, [_finding(count=9)]).model_copy(update={"id": f"checkout|{T0:.0f}|2", "version": 2})
-    taken, _effects = _feed(state, later)
-    assert taken.seen_ids == [f"w:{T0:.0f}|1", f"w:{T0:.0f}|2"]
+    taken, effects_taken = _feed(state, later)
+    assert effects_taken and taken.windows_through == {"1": T0 + 600 * 60, "2": T0}
 
 
 def test_apply_never_mutates_the_state_it_is_given():
