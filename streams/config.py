@@ -57,6 +57,10 @@ class Config(BaseModel):
     rebalance_timeout_s: float = Field(
         30.0, gt=0, description="how long a rebalance waits for members to rejoin; Tansu holds a JoinGroup "
                                "for part of it, so `up` on Tansu uses 10")
+    batch_assign_all: bool = Field(
+        False, description="the batch loops (extraction, window books) read every partition of their topic "
+                           "without joining their consumer group, still committing to it: about 5 s less to "
+                           "start on Tansu; only for a worker alone by construction (`replay` sets it)")
     log_level: str = Field("info", description="debug, info, warning, error")
     broker_loss_give_up_s: float = Field(
         300.0, gt=0, description="how long a worker rides out an unreachable broker (reconnecting, resuming when "

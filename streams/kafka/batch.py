@@ -287,6 +287,7 @@ class BatchService(Service):
 
     async def _connect(self) -> None:
         broker = self.cfg.broker
+        lone = bool(getattr(self.cfg, "batch_assign_all", False))
         producer = await client.started(client.producer(broker), broker)
         try:
             consumer = await client.started(client.consumer(
@@ -298,8 +299,30 @@ class BatchService(Service):
         except BaseException:
             await client.quiet_stop(producer)
             raise
+        try:
+            partitions = await self._partitions(consumer) if lone else []
+        except BaseException:
+            await client.quiet_stop(consumer)
+            await client.quiet_stop(producer)
+            raise
         self.loop_ = BatchLoop(self.spec, broker, consumer, producer)
-        consumer.subscribe([self.spec.source], listener=_Rebalance(self))
+        if not lone:
+            consumer.subscribe([self.spec.source], listener=_Rebalance(self))
+            return
+        # A worker alone by construction (a replay's): every partition, no group join (on
+        # Tansu a first JoinGroup is held for about half the session timeout). Commits
+        # still go to the group, where `replay` reads how far the loop has come.
+        consumer.assign([TopicPartition(self.spec.source, p) for p in partitions])
+        self.loop_.pending.update(partitions)
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[int]:
+        for _attempt in range(50):
+            found = consumer.partitions_for_topic(self.spec.source)
+            if found:
+                return sorted(found)
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public form
+            await asyncio.sleep(0.1)
+        raise client.BrokerUnreachable(f"topic {self.spec.source} has no partitions in the broker's metadata")
 
     async def on_stop(self) -> None:
         loop, self.loop_ = self.loop_, None
