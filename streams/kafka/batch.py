@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from mode import Service
 
 from streams.kafka import client
+from streams.kafka.reader import partitions_of
 
 __all__ = ["BatchLoop", "BatchService", "BatchSpec", "Extractor", "last_matching_each"]
 
@@ -316,13 +317,11 @@ class BatchService(Service):
         self.loop_.pending.update(partitions)
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[int]:
-        for _attempt in range(50):
-            found = consumer.partitions_for_topic(self.spec.source)
-            if found:
-                return sorted(found)
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka has no public form
-            await asyncio.sleep(0.1)
-        raise client.BrokerUnreachable(f"topic {self.spec.source} has no partitions in the broker's metadata")
+        found = consumer.partitions_for_topic(self.spec.source) or await partitions_of(self.cfg.broker,
+                                                                                     self.spec.source)
+        if not found:
+            raise client.BrokerUnreachable(f"topic {self.spec.source} has no partitions in the broker's metadata")
+        return sorted(found)
 
     async def on_stop(self) -> None:
         loop, self.loop_ = self.loop_, None
