@@ -8,6 +8,9 @@ module owns everything Kafka about it: the consumer group, fetching, handing eac
 partition's records to its extractor, publishing what the extractors flush (acknowledged
 by the broker), then committing, and the rebalance handling.
 
+A worker alone by construction (a replay's) has its loops take every partition of their
+topic without joining the group (`batch_assign_all`); they still commit to it.
+
 Checkpoint: what a flush publishes is also the record of where it stopped, so on
 assignment the loop resumes exactly after the last range published (a crash between
 produce and commit counts nothing twice). A partition whose set-up failed is retried on
