@@ -108,21 +108,22 @@ def apply(state: ServiceState | None, event: InputEvent, now: float,
         # Never the caller's state: a dump and validation is a deep copy four times
         # faster than `model_copy(deep=True)` on a 75 KB state (ops/bench/state_writes.py).
         state = ServiceState.model_validate(state.model_dump())
-    if isinstance(event, WindowSummary) and event.service == event.id.partition("|")[0]:
-        # Windows are guarded by the latest start taken, not by id: one float, where 512
-        # ids rewritten to the changelog with every window took a quarter of a replay's
-        # time (ops/bench/README.md, replay). Ids kept by an older state still count.
-        version = str(event.version)
-        through = state.windows_through.get(version)
-        if (through is not None and event.window_start <= through) or _dedupe_key(event) in state.seen_ids \
-                or f"w:{event.id}" in state.seen_ids:
-            return state, []
-        state.windows_through[version] = event.window_start
-    elif (key := _dedupe_key(event)) is not None:
+    key = _dedupe_key(event)
+    if key is not None:
         if key in state.seen_ids or (isinstance(event, WindowSummary) and f"w:{event.id}" in state.seen_ids):
             # (the second form: a window seen before the guard's keys were shortened)
             return state, []
-        state.seen_ids = (state.seen_ids + [key])[-cfg.dedupe_ids_kept:]
+        if isinstance(event, WindowSummary) and event.service == event.id.partition("|")[0]:
+            # A window is guarded by the latest start taken, not by its id: one float, where
+            # 512 ids rewritten to the changelog with every window took a quarter of a
+            # replay's time (ops/bench/README.md, replay).
+            version = str(event.version)
+            through = state.windows_through.get(version)
+            if through is not None and event.window_start <= through:
+                return state, []
+            state.windows_through[version] = event.window_start
+        else:
+            state.seen_ids = (state.seen_ids + [key])[-cfg.dedupe_ids_kept:]
     # Timers never run backwards, even when a late record carries an older time.
     state.clock = max(now, state.clock)
     step = Step(state, state.clock, cfg)

@@ -291,8 +291,9 @@ class BatchService(Service):
 
     async def _connect(self) -> None:
         broker = self.cfg.broker
-        lone = bool(getattr(self.cfg, "batch_assign_all", False))
+        lone = self.cfg.batch_assign_all
         producer = await client.started(client.producer(broker), broker)
+        consumer = None
         try:
             consumer = await client.started(client.consumer(
                 broker, group=f"{self.cfg.app_id}-{self.spec.name}",
@@ -300,13 +301,10 @@ class BatchService(Service):
                 heartbeat_interval_ms=int(min(3.0, self.cfg.session_timeout_s / 3) * 1000),
                 rebalance_timeout_ms=int(self.cfg.rebalance_timeout_s * 1000),
                 max_partition_fetch_bytes=8 * 1024 * 1024), broker)
-        except BaseException:
-            await client.quiet_stop(producer)
-            raise
-        try:
             partitions = await self._partitions(consumer) if lone else []
         except BaseException:
-            await client.quiet_stop(consumer)
+            if consumer is not None:
+                await client.quiet_stop(consumer)
             await client.quiet_stop(producer)
             raise
         self.loop_ = BatchLoop(self.spec, broker, consumer, producer)
