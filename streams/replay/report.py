@@ -79,6 +79,21 @@ def build_report(meta: dict[str, Any], events: Iterable[IncidentEvent], outbox: 
     }
 
 
+# What a person reads for an outbox kind in the report (the JSON keeps the kinds).
+_KIND_WORDS = {"alert": "first alert", "update": "update", "resolved": "resolution",
+               "ticket_create": "ticket opened", "ticket_comment": "ticket comment",
+               "ticket_resolve": "ticket resolved", "oneoff_ticket": "one-off ticket",
+               "approval_request": "approval asked"}
+
+
+def _words(token: str) -> str:
+    return _KIND_WORDS.get(token) or token.replace("_", " ")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     out = [f"# Replay {report.get('replay_id', '')}", ""]
     out.append(f"- source: {report.get('source', '')}")
@@ -93,25 +108,27 @@ def render_markdown(report: dict[str, Any]) -> str:
                    f"recorded live, {ai.get('local', 0)} by the local provider (not recorded)")
     out.append(f"- notifications: {report.get('notify', 'written to the report, sent to nobody')}")
     pages = sum(len(i["pages"]) for i in report["incidents"])
-    out += [f"- {len(report['incidents'])} incidents, {pages} pages, "
-            f"{sum(len(i['tickets']) for i in report['incidents'])} tickets, "
-            f"{len(report.get('oneoffs', []))} one-off tickets", ""]
+    tickets = sum(len(i["tickets"]) for i in report["incidents"])
+    out += [f"- {_count(len(report['incidents']), 'incident', 'incidents')}, {_count(pages, 'page', 'pages')}, "
+            f"{_count(tickets, 'ticket', 'tickets')}, "
+            f"{_count(len(report.get('oneoffs', [])), 'one-off ticket', 'one-off tickets')}", ""]
     for inc in report["incidents"]:
         out += [f"## {inc['incident_id']}: {inc['title']}", "",
                 f"{inc['service']}, {inc['severity'] or 'no severity'}, opened {_iso(inc['opened_at'])}, "
                 + (f"resolved {_iso(inc['resolved_at'])}" if inc["resolved_at"] else "still open"), "",
                 "### Timeline", ""]
-        out += [f"- {_iso(t['at'])} {t['type']}" for t in inc["timeline"]]
+        out += [f"- {_iso(t['at'])} {t['type'].replace('_', ' ')}" for t in inc["timeline"]]
         if inc["findings"]:
             out += ["", "### Findings", ""]
             for f in inc["findings"]:
                 what = f.get("error_type") or f.get("kind", "")
-                out.append(f"- `{f.get('fingerprint', '')}` {what} {f.get('endpoint', '')} ({f.get('level', '')}, "
-                           f"{f.get('count', 0)} at first)")
+                out.append(f"- {what} {f.get('endpoint', '')} ({f.get('level', '')}, {f.get('count', 0)} at first; "
+                           f"fingerprint `{f.get('fingerprint', '')}`)")
                 out += [f"    - `{s[:300]}`" for s in f.get("samples", [])]
         if inc["pages"] or inc["tickets"]:
             out += ["", "### Pages and tickets", ""]
-            out += [f"- {_iso(m['at'])} {m['kind']}: {m['title']}" for m in inc["pages"] + inc["tickets"]]
+            sent = sorted(inc["pages"] + inc["tickets"], key=lambda m: m["at"])
+            out += [f"- {_iso(m['at'])} {_words(m['kind'])}: {m['title']}" for m in sent]
         if inc["lines_around_start"]:
             out += ["", "### Log lines around the start", "", "```"]
             out += [line[:400] for line in inc["lines_around_start"]]
@@ -119,7 +136,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         out.append("")
     if report.get("oneoffs"):
         out += ["## One-off errors (ticketed quietly, no page)", ""]
-        out += [f"- {_iso(o['at'])} {o['service']} `{o.get('fingerprint', '')}`" for o in report["oneoffs"]]
+        # What each one was: the title of its ticket (paired in order, per service).
+        titles: dict[str, list[str]] = defaultdict(list)
+        for msg in report.get("notifications", []):
+            if msg.get("kind") == "oneoff_ticket":
+                titles[msg["service"]].append(msg.get("title") or "")
+        for o in report["oneoffs"]:
+            title = titles[o["service"]].pop(0) if titles[o["service"]] else ""
+            out.append(f"- {_iso(o['at'])} {o['service']}: {title or 'an error seen once'} "
+                       f"(fingerprint `{o.get('fingerprint', '')}`)")
         out.append("")
     return "\n".join(out)
 
