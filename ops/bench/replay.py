@@ -12,8 +12,10 @@ then, alternating, R times:
            namespace, wait until everything is consumed (by offsets), collect the
            report, delete the namespace. Each run checks that the report holds exactly
            the planted incidents.
-Reports medians, the ratio extract/replay, the replay's phases, and the load average
-before and after (the machine is shared: say what else ran).
+Reports medians, the ratio extract/replay (the replay timed until everything is consumed,
+as `report["seconds"]`, and the whole command: worker stopped, report collected,
+namespace deleted), the replay's phases, and the load average before and after (the
+machine is shared: say what else ran).
 
     python -m ops.bench.replay [--lines 200000] [--runs 3] [--broker HOST:PORT]
 """
@@ -62,7 +64,7 @@ def bench(bootstrap: str, lines: int, runs: int, data_dir: str) -> dict:
     path = os.path.join(data_dir, "compose-2026-11-23.log")
     n = write_day(path, lines)
     _fill(cfg, path)
-    extract, replay, phases = [], [], []
+    extract, replay, whole, phases = [], [], [], []
     want = sorted((p.service, p.window_start) for p in PLAN)
     for _ in range(runs):
         extract.append(n / asyncio.run(extract_run(cfg, n)))
@@ -73,8 +75,9 @@ def bench(bootstrap: str, lines: int, runs: int, data_dir: str) -> dict:
         if got != want:
             raise SystemExit(f"replay found {got}, planted {want}")
         replay.append(n / report["seconds"])
+        whole.append(n / total)
         phases.append((report["phases_s"]["input"], report["seconds"], total))
-    return {"lines": n, "extract": extract, "replay": replay, "phases": phases}
+    return {"lines": n, "extract": extract, "replay": replay, "whole": whole, "phases": phases}
 
 
 def main() -> int:
@@ -92,12 +95,14 @@ def main() -> int:
             if broker is not None:
                 broker.stop()
     after = _load()
-    ext, rep = statistics.median(r["extract"]), statistics.median(r["replay"])
+    ext, rep, cmd = (statistics.median(r[k]) for k in ("extract", "replay", "whole"))
     print(f"\nreplay of a generated day ({r['lines']:,} lines, {len(PLAN)} planted incidents, all found in every run), "
           f"medians of {args.runs}")
-    print(f"{'extraction lines/s':>20} {'whole replay lines/s':>21} {'extract/replay':>15}")
-    print(f"{ext:>20,.0f} {rep:>21,.0f} {ext / rep:>15.1f}")
-    print(f"runs: extract {[round(x) for x in r['extract']]}, replay {[round(x) for x in r['replay']]}")
+    print(f"{'extraction lines/s':>20} {'whole replay lines/s':>21} {'extract/replay':>15} "
+          f"{'whole command lines/s':>22} {'extract/command':>16}")
+    print(f"{ext:>20,.0f} {rep:>21,.0f} {ext / rep:>15.1f} {cmd:>22,.0f} {ext / cmd:>16.1f}")
+    print(f"runs: extract {[round(x) for x in r['extract']]}, replay {[round(x) for x in r['replay']]}, "
+          f"command {[round(x) for x in r['whole']]}")
     print("replay seconds, input sent / whole replay until settled (+ report collection): "
           + ", ".join(f"{i:.1f} / {s:.1f} (+{t - s:.1f})" for i, s, t in r["phases"]))
     print(f"before: {before}\nafter:  {after}")

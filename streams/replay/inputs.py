@@ -28,13 +28,14 @@ from aiokafka.partitioner import murmur2
 from agents.extract.config import ExtractConfig
 from agents.extract.formats import _TIME, _first, parse_json_object  # the extractor's own time fields
 from agents.extract.timestamps import parse_timestamp
-from agents.service_name import DOCKER_PREFIX, service_of_line
+from agents.service_name import DOCKER_PREFIX, field_service, resolve, service_of_line, text_service
 from schemas.records import encode_tick
 from streams.kafka import client
 from streams.kafka.reader import partitions_of
 from streams.kafka.seek import end_offsets, offset_for_time
 
-__all__ = ["INPUT_TOPICS", "FileRecord", "copy_range", "end_tick", "file_records", "send_file_records"]
+__all__ = ["INPUT_TOPICS", "FileRecord", "SentBatch", "copy_range", "end_tick", "file_records", "send_file_records",
+           "service_and_time"]
 
 INPUT_TOPICS = ("logs.raw", "alerts.raw", "checks.results", "approvals")
 TICK_KEY = b"__tick__"
@@ -48,6 +49,18 @@ class FileRecord:
     at: float  # event time, also the record timestamp
 
 
+@dataclass(frozen=True, slots=True)
+class SentBatch:
+    """Where one produced batch went: its partition, first offset and record count, and
+    the earliest and latest of its record timestamps (ms). The replay's report reads the
+    lines around each incident's start from the few batches whose times cover it."""
+    partition: int
+    offset: int
+    count: int
+    first_ms: int
+    last_ms: int
+
+
 def line_time(line: bytes, extract: ExtractConfig, reference: float) -> float | None:
     """The time a line says it was written, by the extractor's own readers; None if none."""
     if line[:1] != b"{" and b" | " in line[:80]:  # `docker compose logs`: "api-1  | <the line>"
@@ -59,13 +72,54 @@ def line_time(line: bytes, extract: ExtractConfig, reference: float) -> float | 
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
             return None
-        if not isinstance(obj, dict):
-            return None
-        # The time fields first (a tenth of the whole parse); the whole parse only for a
-        # record without one (a shipper's wrapper around a text line with its own time).
-        at = parse_timestamp(_first(obj, _TIME), reference)
-        return at if at is not None else parse_json_object(obj, reference, extract.service_fields).timestamp
+        return _object_time(obj, extract, reference) if isinstance(obj, dict) else None
     return parse_timestamp(line[:96].decode("utf-8", "replace"), reference)
+
+
+def _object_time(obj: dict[str, Any], extract: ExtractConfig, reference: float) -> float | None:
+    # The time fields first (a tenth of the whole parse); the whole parse only for a
+    # record without one (a shipper's wrapper around a text line with its own time).
+    at = parse_timestamp(_first(obj, _TIME), reference)
+    return at if at is not None else parse_json_object(obj, reference, extract.service_fields).timestamp
+
+
+def service_and_time(line: bytes, extract: ExtractConfig, reference: float) -> tuple[str, float | None]:
+    """`service_of_line` and `line_time` of one line, reading it once: a replay reads every
+    line of a file before the pipeline can, and most lines are a JSON object or a
+    `docker compose logs` line, where the two would each decode the line, match the
+    prefix and parse the JSON. Any other line (or a compose line whose prefix the two
+    would read differently: non-ASCII, a tab before the bar, a capitalised name) goes to
+    the two functions themselves."""
+    fields, names = extract.service_fields, extract.service_map
+    head = line[:1]
+    if head == b"{":
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            obj = None
+        if not isinstance(obj, dict):
+            return resolve("", None, names), None
+        return resolve(field_service(obj, fields), None, names), _object_time(obj, extract, reference)
+    bar = line.find(b" | ", 0, 80)
+    if bar > 0 and b"a"[0] <= line[0] <= b"z"[0] and line.isascii():
+        # Lower-case first letter: the service rule reads no syslog header here and
+        # goes straight to the compose prefix, as `line_time` does.
+        text = line.decode("ascii")
+        match = DOCKER_PREFIX.match(text)
+        if match and len(match.group(1)) < 64 and match.start(2) == bar + 3:
+            inner = match.group(2)
+            if inner[:1] != "{":
+                found = text_service(inner) or match.group(1)
+                return resolve(found, None, names), parse_timestamp(inner[:96], reference)
+            try:
+                obj = orjson.loads(inner)
+            except orjson.JSONDecodeError:
+                obj = None
+            if not isinstance(obj, dict):
+                return resolve(match.group(1), None, names), None
+            found = field_service(obj, ()) or match.group(1)
+            return resolve(found, None, names), _object_time(obj, extract, reference)
+    return service_of_line(line, None, fields, names), line_time(line, extract, reference)
 
 
 def file_records(lines: Iterable[bytes], extract: ExtractConfig, *, service: str | None = None,
@@ -77,8 +131,11 @@ def file_records(lines: Iterable[bytes], extract: ExtractConfig, *, service: str
         line = raw.rstrip(b"\r\n")
         if not line:
             continue
-        key = (service or service_of_line(line, None, extract.service_fields, extract.service_map)).encode()
-        at = line_time(line, extract, reference or (last or 0.0))
+        if service:
+            key, at = service.encode(), line_time(line, extract, reference or (last or 0.0))
+        else:
+            name, at = service_and_time(line, extract, reference or (last or 0.0))
+            key = name.encode()
         if at is not None and math.isfinite(at):
             last = at
         if last is None:
@@ -102,12 +159,15 @@ class _Batches:
     """Records appended to one open batch per partition, each sent when full (aiokafka's
     `send_batch`): a replay sends hundreds of thousands of records, and one `send` each
     costs more than reading the line. Keys go to the partition the default partitioner
-    (murmur2, as every producer of the project) gives them."""
+    (murmur2, as every producer of the project) gives them. `sent`: every batch sent and
+    acknowledged, where it went (`SentBatch`)."""
 
     def __init__(self, producer: AIOKafkaProducer, topic: str, partitions: int):
         self.producer, self.topic, self.partitions = producer, topic, partitions
         self.open: dict[int, Any] = {}
-        self.pending: list[asyncio.Future] = []
+        self.times: dict[int, list[int]] = {}  # partition -> [earliest, latest] ms of its open batch
+        self.pending: list[tuple[asyncio.Future, int, int, int, int]] = []
+        self.sent: list[SentBatch] = []
         self._of_key: dict[bytes, int] = {}
 
     def partition_of(self, key: bytes) -> int:
@@ -122,19 +182,36 @@ class _Batches:
         batch = self.open.get(partition)
         if batch is None:
             batch = self.open[partition] = self.producer.create_batch()
+            self.times[partition] = [timestamp_ms, timestamp_ms]
         if batch.append(key=key, value=value, timestamp=timestamp_ms) is None:  # full: send it, start another
-            self.pending.append(await self.producer.send_batch(batch, self.topic, partition=partition))
+            await self._send(partition, batch)
             batch = self.open[partition] = self.producer.create_batch()
+            self.times[partition] = [timestamp_ms, timestamp_ms]
             batch.append(key=key, value=value, timestamp=timestamp_ms)
+        else:
+            span = self.times[partition]
+            if timestamp_ms < span[0]:
+                span[0] = timestamp_ms
+            elif timestamp_ms > span[1]:
+                span[1] = timestamp_ms
+
+    async def _send(self, partition: int, batch: Any) -> None:
+        first, last = self.times.pop(partition)
+        count = batch.record_count()
+        future = await self.producer.send_batch(batch, self.topic, partition=partition)
+        self.pending.append((future, partition, count, first, last))
 
     async def flush(self) -> None:
         """Send every open batch and wait for all acknowledgements (raises if one failed)."""
         for partition, batch in sorted(self.open.items()):
             if batch.record_count():
-                self.pending.append(await self.producer.send_batch(batch, self.topic, partition=partition))
+                await self._send(partition, batch)
         self.open.clear()
+        self.times.clear()
         pending, self.pending = self.pending, []
-        await asyncio.gather(*pending)
+        done = await asyncio.gather(*(future for future, *_ in pending))
+        self.sent += [SentBatch(partition, meta.offset, count, first, last)
+                      for meta, (_f, partition, count, first, last) in zip(done, pending)]
 
 
 def _producer(broker: str) -> AIOKafkaProducer:
@@ -142,12 +219,13 @@ def _producer(broker: str) -> AIOKafkaProducer:
 
 
 async def send_file_records(broker: str, topic: str, records: Iterable[FileRecord], partitions: int, extract: ExtractConfig,
-                            progress: Callable[[int], None] = lambda n: None) -> tuple[int, float | None, float | None]:
+                            progress: Callable[[int], None] = lambda n: None,
+                            batches: list[SentBatch] | None = None) -> tuple[int, float | None, float | None]:
     """Produce the records (acknowledged), then an end tick on every partition.
     Before the first record, a tick at its time on every partition: every partition has
     a record from the start, so a worker reading while the lines are sent never takes one
     that has none yet for idle (it would close the minutes of the others without it).
-    Returns (lines, first event time, last event time)."""
+    Returns (lines, first event time, last event time); `batches` gets where each batch went."""
     producer = await client.started(_producer(broker), broker)
     out = _Batches(producer, topic, partitions)
     sent, first, last = 0, None, None
@@ -172,12 +250,16 @@ async def send_file_records(broker: str, topic: str, records: Iterable[FileRecor
         progress(sent)
     finally:
         await client.quiet_stop(producer)
+    if batches is not None:
+        batches += out.sent
     return sent, first, last
 
 
-async def copy_range(broker: str, source: str, target: str, since: float | None, until: float | None) -> int:
+async def copy_range(broker: str, source: str, target: str, since: float | None, until: float | None,
+                     batches: list[SentBatch] | None = None) -> int:
     """Copy the records of `source` with timestamps in [since, until] to the same partition
-    of `target`, keys and timestamps kept, in order. Returns how many."""
+    of `target`, keys and timestamps kept, in order. Returns how many; `batches` gets
+    where each batch went."""
     reader = await client.started(client.consumer(broker), broker)
     producer = await client.started(_producer(broker), broker)
     out = _Batches(producer, target, 0)
@@ -209,4 +291,6 @@ async def copy_range(broker: str, source: str, target: str, since: float | None,
     finally:
         await client.quiet_stop(producer)
         await client.quiet_stop(reader)
+    if batches is not None:
+        batches += out.sent
     return copied

@@ -20,12 +20,14 @@ import time
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from agents.extract.config import ExtractConfig
+from agents.service_name import service_of_line
 from schemas.records import IncidentEvent, OutboxMessage, WindowSummary
 from schemas.topics import TOPICS
 from streams.brokers import free_port
@@ -34,12 +36,12 @@ from streams.errors import CliError
 from streams.kafka import client, expected_partitions, read_topic
 from streams.kafka.seek import end_offsets
 from streams.produce import _Progress
-from streams.replay.inputs import INPUT_TOPICS, copy_range, file_records, send_file_records
+from streams.replay.inputs import INPUT_TOPICS, TICK_KEY, SentBatch, copy_range, file_records, send_file_records
 from streams.replay.namespace import Namespace, replay_overrides, topic_configs
 from streams.replay.report import build_report, render_markdown
 from streams.replay.teardown import delete_namespace
 
-__all__ = ["QUIET_S", "run_replay", "taken_of"]
+__all__ = ["QUIET_S", "pick_lines_near", "run_replay", "taken_of"]
 
 # Only when a partition of the input holds no record at all: the extractor declares it
 # idle after about 3 s without one (`agents.extract.batch.IDLE_AFTER_FLUSHES`), and until
@@ -53,6 +55,8 @@ CONSUMED = ("signals.windows", "signals.urgent", "alerts.raw", "checks.results",
             "notify.outbox", "notify.receipts", "approvals", "incidents.actions", "incidents.clock",
             "incidents.digest")
 LINES_BEFORE, LINES_FROM = 5, 15
+NEAR_S = 60.0  # the lines around an incident's start: from a minute before its window to a minute after
+SPAN_READ_S = 30.0  # the longest the report waits for the records of one span of them
 
 
 async def _create_namespace_topics(broker: str, ns: Namespace, partitions: int, replication: int) -> None:
@@ -73,7 +77,9 @@ async def _create_namespace_topics(broker: str, ns: Namespace, partitions: int, 
 
 
 async def _send_input(cfg: Config, broker: str, ns: Namespace, files: list[str], service: str | None,
-                      since: float | None, until: float | None, progress: Callable[[int], None]) -> int:
+                      since: float | None, until: float | None, progress: Callable[[int], None],
+                      batches: list[SentBatch]) -> int:
+    """Fill the replay's input topics; `batches` gets where each batch of its `logs.raw` went."""
     if files:
         def lines():
             for name in files:
@@ -85,11 +91,12 @@ async def _send_input(cfg: Config, broker: str, ns: Namespace, files: list[str],
 
         sent, _first, _last = await send_file_records(
             broker, ns.prefix + "logs.raw", file_records(lines(), cfg.extract, service=service),
-            cfg.partitions, cfg.extract, progress)
+            cfg.partitions, cfg.extract, progress, batches)
         return sent
     copied = 0
     for topic in INPUT_TOPICS:
-        n = await copy_range(broker, cfg.topic_prefix + topic, ns.prefix + topic, since, until)
+        n = await copy_range(broker, cfg.topic_prefix + topic, ns.prefix + topic, since, until,
+                             batches if topic == "logs.raw" else None)
         copied += n if topic == "logs.raw" else 0
     return copied
 
@@ -193,33 +200,36 @@ async def _records(broker: str, topic: str, record: Any) -> list[Any]:
     return out
 
 
-async def _lines_near(broker: str, topic: str, partitions: int, starts: dict[str, tuple[str, float]]) -> dict[str, list[str]]:
-    """incident id -> lines of its service from a little before its window to after it."""
+def _near_ranges(starts: dict[str, tuple[str, float]]) -> list[tuple[float, float]]:
+    """The merged time ranges [from, to) the lines around the incidents' starts lie in."""
+    spans = sorted((start - NEAR_S, start + NEAR_S) for _service, start in starts.values())
+    merged: list[tuple[float, float]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def pick_lines_near(records: Iterable[tuple[float, int, bytes | None, bytes]], starts: dict[str, tuple[str, float]],
+                    extract: ExtractConfig) -> dict[str, list[str]]:
+    """incident id -> the lines of its service a little before its window and from its
+    start (`LINES_BEFORE`, `LINES_FROM`), in time order, from `records` (timestamp s,
+    offset, key, value) of the replay's `logs.raw`. A line's service is read by the one
+    rule, key last (as extraction reads it): a topic replay copies what the shippers
+    sent, and many send no key."""
     wanted: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for incident_id, (service, start) in starts.items():
         wanted[service].append((incident_id, start))
     found: dict[str, list[tuple[float, int, str]]] = defaultdict(list)
-    reader = await client.started(client.consumer(broker), broker)
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        reader.assign(tps)
-        ends = await end_offsets(reader, tps)
-        for tp in tps:
-            reader.seek(tp, 0)
-        open_tps = {tp for tp in tps if ends[tp] > 0}
-        while open_tps:
-            batch = await reader.getmany(*open_tps, timeout_ms=500, max_records=50_000)
-            for tp, records in batch.items():
-                for rec in records:
-                    service = (rec.key or b"").decode(errors="replace")
-                    for incident_id, start in wanted.get(service, ()):
-                        if start - 60 <= rec.timestamp / 1000 < start + 60:
-                            found[incident_id].append((rec.timestamp / 1000, rec.offset,
-                                                       (rec.value or b"").decode(errors="replace")))
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    open_tps.discard(tp)
-    finally:
-        await client.quiet_stop(reader)
+    for at, offset, key, value in records:
+        if key == TICK_KEY:
+            continue
+        service = service_of_line(value, key, extract.service_fields, extract.service_map)
+        for incident_id, start in wanted.get(service, ()):
+            if start - NEAR_S <= at < start + NEAR_S:
+                found[incident_id].append((at, offset, value.decode(errors="replace")))
     out = {}
     for incident_id, rows in found.items():
         start = starts[incident_id][1]
@@ -229,7 +239,60 @@ async def _lines_near(broker: str, topic: str, partitions: int, starts: dict[str
     return out
 
 
-async def _collect(broker: str, ns: Namespace, partitions: int, meta: dict[str, Any]) -> dict[str, Any]:
+def _spans(batches: list[SentBatch], ranges: list[tuple[float, float]]) -> dict[int, list[tuple[int, int]]]:
+    """partition -> [first offset, end offset) of the batches holding a record in `ranges`
+    (each batch's earliest and latest record times say whether it may), adjacent ones joined."""
+    out: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for batch in sorted(batches, key=lambda b: (b.partition, b.offset)):
+        if not any(batch.first_ms < hi * 1000 and batch.last_ms >= lo * 1000 for lo, hi in ranges):
+            continue
+        spans = out[batch.partition]
+        if spans and spans[-1][1] == batch.offset:
+            spans[-1] = (spans[-1][0], batch.offset + batch.count)
+        else:
+            spans.append((batch.offset, batch.offset + batch.count))
+    return dict(out)
+
+
+async def _records_in(broker: str, topic: str, spans: dict[int, list[tuple[int, int]]],
+                      ranges: list[tuple[float, float]]) -> list[tuple[float, int, bytes | None, bytes]]:
+    """The records of `topic` in `spans` with timestamps in `ranges`: the few batches around
+    the incidents, not the whole topic (a replay of two million lines holds them all)."""
+    out: list[tuple[float, int, bytes | None, bytes]] = []
+    within = [(lo * 1000, hi * 1000) for lo, hi in ranges]
+    reader = await client.started(client.consumer(broker), broker)
+    try:
+        tps = [TopicPartition(topic, p) for p in spans]
+        reader.assign(tps)
+        for tp in tps:
+            for begin, end in spans[tp.partition]:
+                reader.seek(tp, begin)
+                at, deadline = begin, time.monotonic() + SPAN_READ_S
+                while at < end and time.monotonic() < deadline:
+                    records = (await reader.getmany(tp, timeout_ms=1000, max_records=5_000)).get(tp, [])
+                    for rec in records:
+                        if rec.offset >= end:
+                            break
+                        ts = rec.timestamp
+                        if any(lo <= ts < hi for lo, hi in within):
+                            out.append((ts / 1000, rec.offset, rec.key, rec.value or b""))
+                    if records:
+                        at = records[-1].offset + 1
+    finally:
+        await client.quiet_stop(reader)
+    return out
+
+
+async def _lines_near(broker: str, topic: str, batches: list[SentBatch], starts: dict[str, tuple[str, float]],
+                      extract: ExtractConfig) -> dict[str, list[str]]:
+    """incident id -> lines of its service from a little before its window to after it."""
+    ranges = _near_ranges(starts)
+    spans = _spans(batches, ranges)
+    return pick_lines_near(await _records_in(broker, topic, spans, ranges), starts, extract) if spans else {}
+
+
+async def _collect(broker: str, ns: Namespace, batches: list[SentBatch], extract: ExtractConfig,
+                   meta: dict[str, Any]) -> dict[str, Any]:
     events = await _records(broker, ns.prefix + "incidents.events", IncidentEvent)
     outbox = await _records(broker, ns.prefix + "notify.outbox", OutboxMessage)
     windows = await _records(broker, ns.prefix + "signals.windows", WindowSummary)
@@ -238,7 +301,7 @@ async def _collect(broker: str, ns: Namespace, partitions: int, meta: dict[str, 
     meta["ai"] = {"requests": len(audits), "recorded": cached, "local": len(audits) - cached}
     starts = {ev.incident_id: (ev.service, float(ev.data.get("window_start", ev.at)))
               for ev in events if ev.type == "opened"}
-    near = await _lines_near(broker, ns.prefix + "logs.raw", partitions, starts)
+    near = await _lines_near(broker, ns.prefix + "logs.raw", batches, starts, extract)
     return build_report(meta, events, outbox, windows, near)
 
 
@@ -292,7 +355,8 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
         # worker starts, so that every input topic is whole when the stages read it.
         if files:
             proc, port = start()
-        lines = asyncio.run(_send_input(cfg, broker, ns, files or [], service, since, until, lambda n: None))
+        batches: list[SentBatch] = []
+        lines = asyncio.run(_send_input(cfg, broker, ns, files or [], service, since, until, lambda n: None, batches))
         sent_s = time.monotonic() - started
         err.write(f"logwarden: {lines:,} input lines in the replay's logs.raw; running the pipeline\n")
         if proc is None:
@@ -315,7 +379,7 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
                 "notify": "sent through the configured channels" if notify
                           else f"written to {directory / 'notifications.jsonl'}, sent to nobody"}
         collect_at = time.monotonic()
-        report = asyncio.run(_collect(broker, ns, cfg.partitions, meta))
+        report = asyncio.run(_collect(broker, ns, batches, cfg.extract, meta))
         report["phases_s"]["report"] = round(time.monotonic() - collect_at, 2)
     finally:
         if proc is not None:

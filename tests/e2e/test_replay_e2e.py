@@ -81,9 +81,15 @@ def test_file_replay_finds_every_planted_incident_at_its_minute_and_nothing_else
     evening = next(i for i in report["incidents"] if i["window_start"] == PLAN[-1].window_start)
     assert "registry_matched" in [e["type"] for e in evening["timeline"]]
     assert evening["tickets"] == []
-    # The lines around each start are the service's own, from before and after the window opened.
+    # The lines around each start are the service's own, one run of them as the file has
+    # them (the file is in time order), from before the window opened to after.
+    text = day_file.read_text(encoding="utf-8").splitlines()
     for inc in report["incidents"]:
-        assert inc["lines_around_start"] and all(line.startswith(inc["service"]) for line in inc["lines_around_start"])
+        own = [line for line in text if line.startswith(inc["service"] + " ")]
+        near = inc["lines_around_start"]
+        assert near and near[0] in own, inc["service"]
+        at = own.index(near[0])
+        assert near == own[at:at + len(near)]
     assert report["ai"]["recorded"] == 0 and report["ai"]["local"] == report["ai"]["requests"] > 0
     # Nothing of the replay is left on the broker: no topic of its namespace, no group.
     assert _namespace_on_broker(broker.bootstrap, report) == ([], [])
