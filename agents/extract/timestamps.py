@@ -85,18 +85,41 @@ def _epoch(year: int, month: int, day: int, hour: int, minute: int, second: int)
     return midnight + (hour * 3600 + minute * 60 + second)
 
 
+_SECONDS: dict[str, float] = {}  # an ISO or access-log time to the second, with its zone -> epoch
+_SECONDS_KEPT = 4096
+
+
+def _second(key: str, epoch: float) -> float:
+    if len(_SECONDS) >= _SECONDS_KEPT:
+        _SECONDS.clear()
+    _SECONDS[key] = epoch
+    return epoch
+
+
 def _from_text(text: str, reference: float) -> float | None:
+    # A file's lines come many to the second: each second's epoch is computed once
+    # (`logwarden replay` reads every line's time), keyed by its text up to the second
+    # and its zone, both as written.
     match = _ISO.search(text, 0, 48)
     if match:
-        y, mo, d, h, mi, s, frac, zone = match.groups()
-        base = _epoch(int(y), int(mo), int(d), int(h), int(mi), int(s))
-        return base + _fraction(frac) - _offset(zone)
+        zone = match.group(8)
+        key = text[match.start():match.end(6)] + (zone or "")
+        base = _SECONDS.get(key)
+        if base is None:
+            y, mo, d, h, mi, s = match.group(1, 2, 3, 4, 5, 6)
+            base = _second(key, _epoch(int(y), int(mo), int(d), int(h), int(mi), int(s)) - _offset(zone))
+        frac = match.group(7)
+        return base + float("0." + frac) if frac else base
     match = _CLF.search(text, 0, 48)
     if match:
+        key = match.group(0)
+        base = _SECONDS.get(key)
+        if base is not None:
+            return base
         d, mon, y, h, mi, s, zone = match.groups()
         month = _MONTHS.get(mon.lower())
         if month:
-            return _epoch(int(y), month, int(d), int(h), int(mi), int(s)) - _offset(zone)
+            return _second(key, _epoch(int(y), month, int(d), int(h), int(mi), int(s)) - _offset(zone))
     match = _COMPACT.match(text)
     if match:
         y, mo, d, h, mi, s, ms = match.groups()

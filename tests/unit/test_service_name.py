@@ -30,6 +30,8 @@ SHAPES = [
     (b"2024-03-07T10:00:01.123456+00:00 web-1 orders[77]: ERROR boom", "orders"),  # rsyslog file format
     (b"api-1  | ERROR something", "api-1"),  # docker compose logs
     (b"ts=2024-03-07T10:00:01Z level=error app=pay msg=boom", "pay"),  # logfmt
+    (b'service="billing api" level=error msg=boom', "billing api"),  # logfmt, quoted, first in the line
+    (b'worker-1 | level=error msg="x" service=ledger', "ledger"),  # logfmt behind a compose prefix
 ]
 
 
@@ -73,3 +75,12 @@ def test_a_key_shared_by_services_never_counts_unparsed_lines_under_the_wrong_on
     partial, _ = ex.flush()
     lines = {service: sum(w["lines"] for w in by.values()) for service, by in partial.windows.items()}
     assert lines == {"alpha": 300, "beta": 300}
+
+
+@pytest.mark.parametrize("line", [
+    b'level=error myservice=ledger msg="not a service field"',  # `service=` inside another key
+    b'level=error msg="service=ledger"x',  # inside a quoted value, not after a space
+    b"level=error msg=boom",  # logfmt naming no service
+])
+def test_logfmt_that_names_no_service_field_falls_back_to_the_key(line):
+    assert service_of_line(line, b"gateway") == "gateway"

@@ -44,3 +44,18 @@ def test_every_day_of_three_years_at_random_times_agrees_with_the_calendar():
             at = day + timedelta(hours=rng.randrange(24), minutes=rng.randrange(60), seconds=rng.randrange(60))
             assert parse_timestamp(at.strftime("%Y-%m-%dT%H:%M:%SZ"), 0.0) == at.timestamp(), at
         day += timedelta(days=1)
+
+
+def test_lines_of_one_second_keep_their_own_fraction_and_zone():
+    # Seconds are remembered once computed: the same second as written, with another
+    # fraction, another zone or none, another separator, must still give its own epoch.
+    # 1700000000 = `date -u -d 2023-11-14T22:13:20Z +%s`.
+    for _ in range(2):
+        assert parse_timestamp("2023-11-14T22:13:20.250Z", 0.0) == pytest.approx(1700000000.25, abs=1e-6)
+        assert parse_timestamp("2023-11-14T22:13:20.750Z", 0.0) == pytest.approx(1700000000.75, abs=1e-6)
+        assert parse_timestamp("2023-11-14T22:13:20Z", 0.0) == 1700000000.0
+        assert parse_timestamp("2023-11-14T22:13:20.5+01:00", 0.0) == pytest.approx(1700000000.5 - 3600, abs=1e-6)
+        assert parse_timestamp("2023-11-14 22:13:20,125 INFO x", 0.0) == pytest.approx(1700000000.125, abs=1e-6)
+        assert parse_timestamp("14/Nov/2023:22:13:20 +0000", 0.0) == 1700000000.0
+        assert parse_timestamp("14/Nov/2023:23:13:20 +0100", 0.0) == 1700000000.0
+        assert parse_timestamp("14/Nov/2023:22:13:20 -0700", 0.0) == 1700000000.0 + 7 * 3600
