@@ -108,8 +108,7 @@ def _from_text(text: str, reference: float) -> float | None:
         if base is None:
             y, mo, d, h, mi, s = match.group(1, 2, 3, 4, 5, 6)
             base = _second(key, _epoch(int(y), int(mo), int(d), int(h), int(mi), int(s)) - _offset(zone))
-        frac = match.group(7)
-        return base + float("0." + frac) if frac else base
+        return base + _fraction(match.group(7))
     match = _CLF.search(text, 0, 48)
     if match:
         key = match.group(0)

@@ -101,7 +101,7 @@ def service_and_time(line: bytes, extract: ExtractConfig, reference: float) -> t
             return resolve("", None, names), None
         return resolve(field_service(obj, fields), None, names), _object_time(obj, extract, reference)
     bar = line.find(b" | ", 0, 80)
-    if bar > 0 and b"a"[0] <= line[0] <= b"z"[0] and line.isascii():
+    if bar > 0 and line[:1].islower() and line.isascii():
         # Lower-case first letter: the service rule reads no syslog header here and
         # goes straight to the compose prefix, as `line_time` does.
         text = line.decode("ascii")
