@@ -15,7 +15,7 @@ from agents.incidents.decisions import ALERTING
 from agents.incidents.effects import Step, WriteReport
 from agents.incidents.narrative import narrative_input, render_report, report_filename
 from agents.incidents.state import Incident
-from agents.local_ai.narrative import narrate_locally
+from agents.local_ai.narrative import narrate_locally, utc
 from schemas.ai_tasks import NarrativeOutput, ReviewInput, ReviewOutput
 
 __all__ = ["maybe_resolve", "on_report", "on_review", "on_update", "post_due_update", "reopen", "resolve",
@@ -90,8 +90,11 @@ def on_report(step: Step, incident: Incident, output: dict[str, Any]) -> None:
         step.outbox("ticket_comment", f"Resolution report: {incident.title}", report.text, incident,
                     labels=[incident.ticket_label])
         step.event("ticket_commented", incident, {"label": incident.ticket_label, "reason": "report"})
-        step.outbox("ticket_resolve", f"Resolved: {incident.title}", report.text, incident,
-                    labels=[incident.ticket_label])
+        # The tracker posts what it is given as a comment before resolving: the report is
+        # the comment just made, not said a second time.
+        step.outbox("ticket_resolve", f"Resolved: {incident.title}",
+                    f"Resolved {utc(incident.resolved_at or step.now)}; the resolution report is the "
+                    f"comment before this one.", incident, labels=[incident.ticket_label])
         step.event("ticket_resolved", incident, {"label": incident.ticket_label, "tickets": incident.tickets})
     step.outbox("resolved", f"Resolved: {incident.title}", report.text, incident)
     step.note(incident, "resolution report written")

@@ -343,3 +343,16 @@ def test_resolution_report_file_says_each_timeline_entry_once():
     entries = [line for line in report.content.splitlines() if line.startswith("- ") and " UTC: " in line]
     assert entries and len(entries) == len(set(entries))
     assert report.content.count("Timeline") == 1
+
+
+def test_the_ticket_gets_the_resolution_report_once():
+    # Jira comments with the body of both the report comment and the resolve: the resolve
+    # says when and points at the report instead of posting it a second time.
+    run = play(load(SCENARIOS / "resolution_after_5_clean.yaml"))
+    tickets = [r for r in run.records(OutboxMessage) if r.kind in ("ticket_create", "ticket_comment", "ticket_resolve")]
+    (comment,) = [r for r in tickets if r.kind == "ticket_comment"]
+    (resolve,) = [r for r in tickets if r.kind == "ticket_resolve"]
+    assert comment.body == "The upstream app container was down for 5 minutes."  # the scenario's AI report
+    assert sum(comment.body in r.body for r in tickets) == 1
+    # Resolved at 10:10 (the scenario's `resolved_at`) on 2026-03-02, its day.
+    assert resolve.body == "Resolved 2026-03-02 10:10:00 UTC; the resolution report is the comment before this one."
