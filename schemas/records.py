@@ -327,6 +327,11 @@ class AIResult(Record):
 
 
 class AIAudit(Record):
+    """One AI request's fate. Written by the AI stage when it answers, and by the incident
+    stage with `outcome="expired"` (provider "incidents") when it stopped waiting for the
+    answer (`ai_timeout_s` of event time passed) and decided with its built-in rules: a
+    replay reads those to decide the same way (`streams.replay.answers`)."""
+
     request_id: str
     task: str
     provider: str
@@ -338,7 +343,7 @@ class AIAudit(Record):
     cached: bool = False
     fallback: bool = False
     fallback_reason: str = ""
-    outcome: Literal["ok", "invalid_output", "error", "timeout", "over_budget", "cached"] = "ok"
+    outcome: Literal["ok", "invalid_output", "error", "timeout", "over_budget", "cached", "expired"] = "ok"
     at: float = 0.0
 
 

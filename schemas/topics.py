@@ -75,7 +75,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("ai.results", "service name", r.AIResult,
               "AI answers, consumed by the incident agent.", public=True),
     TopicSpec("ai.audit", "request id", r.AIAudit,
-              "One audit record per AI call (provider, tokens, latency, fallback).",
+              "One audit record per AI call (provider, tokens, latency, fallback), and one per "
+              "request the incident agent stopped waiting for (outcome `expired`).",
               public=True, keyed=False),
     TopicSpec("notify.outbox", "service name", r.OutboxMessage,
               "Deliveries to make; `key` is the idempotency key.", public=True),

@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -29,7 +29,7 @@ __all__ = ["STAGES", "create_app"]
 
 log = logging.getLogger(__name__)
 
-Register = Callable[[StageRunner, Config], None]
+Register = Callable[..., None]  # (StageRunner, Config, **stage options)
 
 
 def _stages() -> dict[str, Register]:
@@ -156,7 +156,9 @@ def _bounded_wait_empty() -> None:
 
 
 def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
-               clock: Callable[[], float] = time.time) -> faust.App:
+               clock: Callable[[], float] = time.time,
+               stage_options: dict[str, dict[str, Any]] | None = None) -> faust.App:
+    """`stage_options`: keyword arguments for a stage's `register` (a replay's answers for the incident stage)."""
     if not cfg.broker:
         raise ValueError("create_app needs cfg.broker (an embedded broker is started by the CLI)")
     broker = cfg.broker if "://" in cfg.broker else f"kafka://{cfg.broker}"
@@ -209,7 +211,7 @@ def create_app(cfg: Config, *, stages: tuple[str, ...] | None = None,
     for name in stages:
         if name in registry:
             runner = StageRunner(app, topology, name, cfg.partitions, reports_dir)
-            registry[name](runner, cfg)
+            registry[name](runner, cfg, **(stage_options or {}).get(name, {}))
             for spec in runner.batches:
                 _register_batch(app, _in_namespace(spec, topology), cfg)
     if "gateway" in stages:  # people's decisions come in where the other HTTP input does

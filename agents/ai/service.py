@@ -103,9 +103,18 @@ class AIService:
         latency_ms = max(0.0, (self._clock() - started) * 1000.0)
         return self._records(request, result, started, latency_ms)
 
-    async def _answer(self, request: AIRequest, now: float) -> _Outcome:
+    def answer_locally(self, request: AIRequest) -> tuple[AIResult, AIAudit]:
+        """The local provider's answer, at once (no await: a replay folds it into the very
+        step that asked, `agents.incidents.fold`)."""
+        inp = self._input(request)
+        outcome = inp if isinstance(inp, _Outcome) else self._local_outcome(request.task, inp, provider="local")
+        now = self._clock()
+        return self._records(request, outcome, now, 0.0)
+
+    def _input(self, request: AIRequest) -> BaseModel | _Outcome:
+        """The request's payload, redacted and validated, or the built-in answer to a bad one."""
         task = request.task
-        in_model, out_model = TASKS[task]
+        in_model, _ = TASKS[task]
         try:
             inp = in_model.model_validate(self._redact_tree(request.payload))
         except ValidationError as exc:
@@ -118,6 +127,14 @@ class AIService:
         if isinstance(inp, ClassifyInput):
             # The model sees, and may ask for, only probes that are configured (and offered, if any were).
             inp.probes = sorted(self.probes & set(inp.probes) if inp.probes else self.probes)
+        return inp
+
+    async def _answer(self, request: AIRequest, now: float) -> _Outcome:
+        inp = self._input(request)
+        if isinstance(inp, _Outcome):
+            return inp
+        task = request.task
+        out_model = TASKS[task][1]
         if self._provider is None:
             return self._local_outcome(task, inp, provider="local")
 

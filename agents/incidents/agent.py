@@ -21,7 +21,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from agents.console.web import register_console
 from agents.incidents.clock import STATES_TABLE
 from agents.incidents.digest import DigestBook, DigestPart, apply_digest_part
-from agents.incidents.fold import StateCache, fold_clock, fold_record
+from agents.incidents.fold import Answer, StateCache, fold_clock, fold_record
 from agents.incidents.layout import read_states
 from agents.incidents.views import incident_metrics
 from agents.incidents.web import register_views
@@ -58,7 +58,8 @@ def _observe(effects) -> None:  # noqa: ANN001
                 TIME_TO_RESOLVE.observe(max(0.0, float(record.data["duration_s"])))
 
 
-def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
+def register(stage, cfg, answer: Answer | None = None) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
+    """`answer`: a replay's answers to AI requests, folded in with the request (`fold.fold_record`)."""
     icfg = cfg.incidents
     states = stage.table(STATES_TABLE)
     stage.table("digest-book", partitions=1)
@@ -73,7 +74,8 @@ def register(stage, cfg) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
             _observe(effects)
             return effects
         service = getattr(record, "service", "") or source.key_text
-        state, out = fold_record(states, record, source.partition, icfg, service=service, cache=cache)
+        state, out = fold_record(states, record, source.partition, icfg, service=service, cache=cache,
+                                 answer=answer)
         _observe(out)
         open_by_service[service] = int(incident_metrics(state)["incidents_open"])
         OPEN.set(sum(open_by_service.values()))

@@ -15,20 +15,32 @@ what comes back.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from agents.incidents import layout as parts
 from agents.incidents.clock import STATES_TABLE
 from agents.incidents.config import IncidentsConfig
 from agents.incidents.lifecycle import apply, event_time
 from agents.incidents.state import ServiceState
-from schemas.effects import Store
-from schemas.records import Approval, Clock, IncidentAction
+from schemas.effects import Publish, Store
+from schemas.records import AIRequest, AIResult, Approval, Clock, IncidentAction, OutboxMessage, Receipt
 
-__all__ = ["Layout", "PartTable", "StateCache", "fold_clock", "fold_record", "writes"]
+__all__ = ["Answer", "Layout", "PartTable", "StateCache", "fold_clock", "fold_record", "writes"]
 
 Layout = Literal["parts", "whole"]
 PartTable = Mapping[str, Any]
+ANSWERED = ("ai.requests", "notify.outbox")
+
+
+class Answer(Protocol):
+    """A replay's answers to what the reducer publishes (`streams.replay.answers`)."""
+
+    def asked(self, record: AIRequest | OutboxMessage, state: ServiceState) -> AIResult | None:
+        """The answer to fold in now, or None (left to the stage that reads the record,
+        or held for `due`)."""
+
+    def due(self, state: ServiceState) -> list[Receipt]:
+        """Answers held until the state came as far as it had when live folded them."""
 
 
 def _load(table: PartTable, service: str, layout: Layout) -> ServiceState | None:
@@ -87,10 +99,11 @@ class StateCache:
 
 def fold_record(table: PartTable, record: Any, partition: int, cfg: IncidentsConfig,
                 layout: Layout = "parts", service: str = "",
-                cache: StateCache | None = None) -> tuple[ServiceState, list[Any]]:
+                cache: StateCache | None = None, answer: Answer | None = None) -> tuple[ServiceState, list[Any]]:
     """The new state, and the effects of `record` (any input of the incident stage but a
     tick) followed by its writes. With a `cache`, the new state is kept in it for the
-    service's next record."""
+    service's next record. With `answer` (a replay's), each AI request and outbox message
+    the fold makes is answered in the same fold, before any other input (`_answered`)."""
     service = getattr(record, "service", "") or service
     if isinstance(record, (Approval, IncidentAction)) and not record.service:
         record = record.model_copy(update={"service": service})
@@ -100,11 +113,35 @@ def fold_record(table: PartTable, record: Any, partition: int, cfg: IncidentsCon
     # Read for this fold alone (validated from the table, or taken out of the cache):
     # the reducer may change it in place.
     new_state, effects = apply(state, record, event_time(record), cfg, copy=False)
+    if answer is not None:
+        new_state, effects = _answered(new_state, effects, cfg, answer)
     new_state.partition = partition  # where this service's clock ticks arrive
     stores = writes(table, new_state, layout)
     if cache is not None:
         cache.keep(table, parts.as_read(new_state), stores)
     return new_state, [*effects, *stores]
+
+
+def _answered(state: ServiceState, effects: list[Any], cfg: IncidentsConfig,
+              answer: Answer) -> tuple[ServiceState, list[Any]]:
+    """`state` and `effects` once every AI request among the effects that `answer`
+    answers has its answer folded in, in the order asked (an answer may ask again: a
+    classification asks to match), and every receipt `answer` held is folded in once
+    the state has come as far as live had. A replay's: live, an AI answer reaches the
+    reducer a moment after its request, before the service's next window or any tick
+    that decides something; a replay's own stages would bring it behind the windows
+    already queued, often after its event-time timeout (README, replay)."""
+    done = 0
+    while True:
+        asked = [e.record for e in effects[done:] if isinstance(e, Publish) and e.topic in ANSWERED]
+        done = len(effects)
+        results: list[Any] = [r for r in (answer.asked(record, state) for record in asked) if r is not None]
+        results += answer.due(state)
+        if not results:
+            return state, effects
+        for result in results:
+            state, more = apply(state, result, event_time(result), cfg, copy=False)
+            effects += more
 
 
 def fold_clock(table: PartTable, partition: int, clock: Clock, cfg: IncidentsConfig,

@@ -40,6 +40,7 @@ from agents.local_ai import fallback_output
 from agents.local_ai.narrative import utc
 from schemas.ai_tasks import MatchInput
 from schemas.records import (
+    AIAudit,
     AIResult,
     Alert,
     Approval,
@@ -52,7 +53,9 @@ from schemas.records import (
     WindowSummary,
 )
 
-__all__ = ["InputEvent", "apply", "event_time"]
+__all__ = ["EXPIRED_BY", "InputEvent", "apply", "event_time"]
+
+EXPIRED_BY = "incidents"  # the provider of the audit record of a request the reducer stopped waiting for
 
 InputEvent = WindowSummary | FatalSignal | Alert | CheckResult | AIResult | Receipt | Approval | IncidentAction | Clock
 
@@ -451,6 +454,11 @@ def _expire_pending(step: Step) -> None:
         pending = step.state.pending.pop(request_id, None)
         if pending is None:
             continue
+        # Said on ai.audit whatever follows: whether an answer came in time is a race with
+        # the clock that a replay cannot run again, so it reads the outcome from here.
+        step.effects.append(Publish("ai.audit", request_id, AIAudit(
+            request_id=request_id, task=pending.task, provider=EXPIRED_BY, outcome="expired", fallback=True,
+            fallback_reason=f"no answer within {step.cfg.ai_timeout_s:g} s of event time", at=step.now)))
         incident = step.state.incident
         if incident is None or incident.incident_id != pending.incident_id:
             continue

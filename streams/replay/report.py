@@ -104,8 +104,12 @@ def render_markdown(report: dict[str, Any]) -> str:
                    f"({report.get('lines_per_s', 0):,.0f} records/s)")
     ai = report.get("ai") or {}
     if ai:
-        out.append(f"- AI: {ai.get('requests', 0)} requests, {ai.get('recorded', 0)} answered with the answer "
-                   f"recorded live, {ai.get('local', 0)} by the local provider (not recorded)")
+        line = (f"- AI: {ai.get('requests', 0)} requests, {ai.get('recorded', 0)} answered with the answer "
+                f"recorded live, {ai.get('local', 0)} by the local provider (not recorded)")
+        if ai.get("expired_live"):
+            line += (f", {ai['expired_live']} left unanswered as live (no answer came in time there: "
+                     "built-in decision)")
+        out.append(line)
     out.append(f"- notifications: {report.get('notify', 'written to the report, sent to nobody')}")
     pages = sum(len(i["pages"]) for i in report["incidents"])
     tickets = sum(len(i["tickets"]) for i in report["incidents"])

@@ -27,6 +27,7 @@ from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from agents.extract.config import ExtractConfig
+from agents.incidents.lifecycle import EXPIRED_BY
 from agents.service_name import service_of_line
 from schemas.records import IncidentEvent, OutboxMessage, WindowSummary
 from schemas.topics import TOPICS
@@ -297,22 +298,26 @@ async def _collect(broker: str, ns: Namespace, batches: list[SentBatch], extract
     outbox = await _records(broker, ns.prefix + "notify.outbox", OutboxMessage)
     windows = await _records(broker, ns.prefix + "signals.windows", WindowSummary)
     audits = [json.loads(v) async for _p, _o, _k, v in read_topic(broker, ns.prefix + "ai.audit", to_end=True)]
-    cached = sum(1 for a in audits if a.get("outcome") == "cached")
-    meta["ai"] = {"requests": len(audits), "recorded": cached, "local": len(audits) - cached}
+    asked = [a for a in audits if a.get("provider") != EXPIRED_BY]  # not the reducer's own records
+    cached = sum(1 for a in asked if a.get("outcome") == "cached")
+    expired = sum(1 for a in asked if a.get("outcome") == "expired")
+    meta["ai"] = {"requests": len(asked), "recorded": cached, "expired_live": expired,
+                  "local": len(asked) - cached - expired}
     starts = {ev.incident_id: (ev.service, float(ev.data.get("window_start", ev.at)))
               for ev in events if ev.type == "opened"}
     near = await _lines_near(broker, ns.prefix + "logs.raw", batches, starts, extract)
     return build_report(meta, events, outbox, windows, near)
 
 
-def _start_worker(cfg: Config, broker: str, ns: Namespace, directory: Path, *, answers: str, config_path: str | None,
+def _start_worker(cfg: Config, broker: str, ns: Namespace, directory: Path, *, answers: str | None,
+                  config_path: str | None,
                   notify: bool) -> tuple[subprocess.Popen, int]:
     port = free_port()
     overrides = replay_overrides(ns, cfg.data_dir, port, notify=notify)
     overrides["broker"] = broker
     cmd = [sys.executable, "-m", "streams.replay.worker", json.dumps(overrides)]
-    if answers:
-        cmd += ["--answers-topic", answers]
+    if answers is not None:  # the live topics' prefix: reuse their answers
+        cmd += ["--live-prefix", answers]
     if config_path:
         cmd += ["-c", config_path]
     with open(directory / "worker.log", "ab") as log:
@@ -343,7 +348,7 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
     started = time.monotonic()
     err.write(f"logwarden: replay {ns.replay_id} in namespace {ns.prefix}* (group {ns.app_id})\n")
     asyncio.run(_create_namespace_topics(broker, ns, cfg.partitions, cfg.replication_factor))
-    answers = cfg.topic_prefix + "ai.results" if reuse_answers and not files else ""
+    answers = cfg.topic_prefix if reuse_answers and not files else None
 
     def start() -> tuple[subprocess.Popen, int]:
         return _start_worker(cfg, broker, ns, directory, answers=answers, config_path=config_path, notify=notify)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 import uuid
 
@@ -30,7 +31,11 @@ from streams.kafka import client, create_topics
 from streams.kafka.reader import partitions_of
 from streams.kafka.seek import end_offsets
 from tests.conftest import run_cli
-from tests.e2e.harness import NO_TICKS, WorkerProcess, base_env, read_json, wait_for
+from tests.e2e.harness import NO_TICKS, WorkerProcess, base_env, minute_lines, produce, read_json, wait_for
+from tests.e2e.test_ai_e2e import API_KEY as AI_KEY
+from tests.e2e.test_ai_e2e import ERROR as AI_ERROR
+from tests.e2e.test_ai_e2e import SERVICE as AI_SERVICE
+from tests.e2e.test_ai_e2e import ThreadedFake
 
 pytestmark = pytest.mark.broker
 
@@ -46,10 +51,11 @@ def _resolved_at(planted, resolve_after: int) -> float:
 
 
 def _pages(planted, resolve_after: int) -> int:
-    # the first alert and the resolution, and an update if still open when one is due
-    # (`update_interval_s` after the alert, which goes out at the end of the first window)
-    open_s = _resolved_at(planted, resolve_after) - planted.window_start
-    return 2 + (1 if open_s > WINDOW + UPDATE_INTERVAL_S else 0)
+    # the first alert (at the end of the first window) and the resolution, and an update
+    # every `update_interval_s` after the alert while the incident is still open (one due
+    # with the resolution's window is not sent: the incident is resolved by then)
+    alerted_for = _resolved_at(planted, resolve_after) - (planted.window_start + WINDOW)
+    return 2 + math.ceil(alerted_for / UPDATE_INTERVAL_S) - 1
 
 
 @pytest.fixture(scope="module")
@@ -286,3 +292,56 @@ def _live_state(bootstrap: str, prefix: str, app_id: str, data_dir) -> dict:
     return {"ends": ends, "committed": committed,
             "notifications": notes.read_bytes() if notes.exists() else b"",
             "reports": sorted(p.name for p in reports.iterdir()) if reports.exists() else []}
+
+
+@pytest.mark.parametrize("broker", ["tansu"], indirect=True)
+def test_replay_of_a_live_run_decides_as_the_live_model_did(broker, cli_env, tmp_path):
+    """A live worker classified with a model (a local fake of the Anthropic Messages API:
+    P1, "MODEL: the ledger database refuses connections"); the replay of its topics reads
+    the day's windows in a second, far ahead of any answer sent through its own topics,
+    and still decides with the model's answers, event for event as live."""
+    bootstrap = broker.bootstrap
+    prefix = f"live-{uuid.uuid4().hex[:8]}."
+    app_id = f"lw-ai-{prefix[5:-1]}"
+    t0 = (time.time() // 3600 - 2) * 3600
+    asyncio.run(create_topics(bootstrap, 4, prefix=prefix))
+    with ThreadedFake() as fake:
+        env = base_env(tmp_path, bootstrap, app_id, LOGWARDEN_STAGES=NO_TICKS, LOGWARDEN_TOPIC_PREFIX=prefix,
+                       LOGWARDEN_AI__PROVIDER="anthropic", LOGWARDEN_AI__BASE_URL=fake.base_url,
+                       LOGWARDEN_AI__API_KEY=AI_KEY)
+        worker = WorkerProcess(env, tmp_path / "live").start()
+        try:
+            lines = [line for m in range(4) for line in minute_lines(AI_SERVICE, t0, m, errors=[AI_ERROR] * 3
+                                                                     if m == 2 else None)]
+            produce(bootstrap, lines, prefix=prefix)
+            # Live, event time moves with the log: the model answers before the next minutes come.
+            wait_for(bootstrap, prefix + "ai.results", lambda rs: any(r["task"] == "classify" for r in rs),
+                     worker=worker)
+            produce(bootstrap, [line for m in range(4, 11) for line in minute_lines(AI_SERVICE, t0, m)],
+                    prefix=prefix)
+            wait_for(bootstrap, prefix + "incidents.events", lambda evs: any(e["type"] == "resolved" for e in evs),
+                     worker=worker)
+            live = _settled(bootstrap, prefix + "incidents.events", worker)
+        finally:
+            worker.stop()
+    assert any(e["severity"] == "P1" for e in live), live  # the model's severity (the fake's answer)
+    env = dict(cli_env, LOGWARDEN_BROKER=bootstrap, LOGWARDEN_TOPIC_PREFIX=prefix)
+    res = run_cli(["replay", "--since", str(t0), "--until", str(t0 + 11 * 60), "--json"], env, timeout=600)
+    assert res.returncode == 0, res.stderr.decode()[-3000:]
+    report = json.loads(res.stdout)
+
+    def key(e):
+        return (e["event_id"], e["type"], e["at"], e["severity"], json.dumps(e["data"], sort_keys=True))
+
+    assert [key(e) for e in report["events"]] == [key(e) for e in live]
+    assert report["ai"]["recorded"] >= 1 and report["ai"]["local"] == 0, report["ai"]
+
+
+def _settled(bootstrap: str, topic: str, worker, quiet_s: float = 5.0) -> list[dict]:
+    """The topic's records once nothing new came for `quiet_s` (an absence can only be waited for)."""
+    events, since = read_json(bootstrap, topic, idle=0.5), time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        now = read_json(bootstrap, topic, idle=0.5)
+        if len(now) != len(events):
+            events, since = now, time.monotonic()
+    return events
