@@ -26,18 +26,28 @@ recorded" for a local one, `expired` for one the live run had no answer to in ti
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.ai.service import AIService
 from agents.incidents.lifecycle import EXPIRED_BY
 from agents.incidents.state import ServiceState
 from schemas.effects import Publish
-from schemas.records import AIAudit, AIRequest, AIResult, IncidentEvent, OutboxMessage, Receipt
+from schemas.records import AIAudit, AIRequest, AIResult, IncidentEvent, OutboxMessage, Receipt, Record
 
 __all__ = ["EXPIRED_LIVE", "NOT_RECORDED", "RecordedAnswers", "ReplayAnswers", "register"]
 
+R = TypeVar("R", bound=Record)
+
 NOT_RECORDED = "replay: not recorded"
 EXPIRED_LIVE = "replay: no answer in time live"
+
+
+def _parsed(model: type[R], value: bytes | None) -> R | None:
+    """A record of the live topics, or None for one this version cannot read (skipped)."""
+    try:
+        return model.model_validate_json(value or b"")
+    except ValueError:
+        return None
 
 
 class RecordedAnswers:
@@ -50,38 +60,27 @@ class RecordedAnswers:
         self.receipts: dict[str, Receipt] = {}  # a ticket's outbox key -> its first delivery receipt
         self.created_seq: dict[tuple[str, str], int] = {}  # (service, ticket label) -> live event number
 
+    def add(self, value: bytes | None) -> None:
+        result = _parsed(AIResult, value)
+        if result is not None:
+            self.results.setdefault(result.request_id, result)
+
+    def add_audit(self, value: bytes | None) -> None:
+        audit = _parsed(AIAudit, value)
+        if audit is not None and audit.outcome == "expired" and audit.provider == EXPIRED_BY:
+            self.expired.add(audit.request_id)
+
     def add_receipt(self, value: bytes | None) -> None:
-        try:
-            receipt = Receipt.model_validate_json(value or b"")
-        except ValueError:
-            return
-        if receipt.status == "delivered" and receipt.kind == "ticket_create":  # the first of a key counts
-            self.receipts.setdefault(receipt.key, receipt)
+        receipt = _parsed(Receipt, value)
+        if receipt is not None and receipt.status == "delivered" and receipt.kind == "ticket_create":
+            self.receipts.setdefault(receipt.key, receipt)  # the first of a key counts, as in the reducer
 
     def add_event(self, value: bytes | None) -> None:
         """A live `ticket_created` event: where among its service's events the receipt was folded."""
-        try:
-            event = IncidentEvent.model_validate_json(value or b"")
-        except ValueError:
-            return
-        seq = event.event_id.rpartition(":")[2]
-        if event.type == "ticket_created" and seq.isdigit():
+        event = _parsed(IncidentEvent, value)
+        seq = event.event_id.rpartition(":")[2] if event is not None else ""
+        if event is not None and event.type == "ticket_created" and seq.isdigit():
             self.created_seq.setdefault((event.service, str(event.data.get("label", ""))), int(seq))
-
-    def add(self, value: bytes | None) -> None:
-        try:
-            result = AIResult.model_validate_json(value or b"")
-        except ValueError:
-            return
-        self.results.setdefault(result.request_id, result)
-
-    def add_audit(self, value: bytes | None) -> None:
-        try:
-            audit = AIAudit.model_validate_json(value or b"")
-        except ValueError:
-            return
-        if audit.outcome == "expired" and audit.provider == EXPIRED_BY:
-            self.expired.add(audit.request_id)
 
     def __len__(self) -> int:
         return len(self.results)

@@ -251,12 +251,7 @@ def _settled_events(bootstrap: str, topic: str, worker, quiet_s: float = 8.0, ti
     (an absence can only be waited for)."""
     wait_for(bootstrap, topic, lambda evs: sum(e["type"] == "resolved" for e in evs) >= 3, timeout=timeout,
              worker=worker)
-    events, since = read_json(bootstrap, topic, idle=0.5), time.monotonic()
-    while time.monotonic() - since < quiet_s:
-        now = read_json(bootstrap, topic, idle=0.5)
-        if len(now) != len(events):
-            events, since = now, time.monotonic()
-    return events
+    return _settled(bootstrap, topic, quiet_s)
 
 
 def _live_state(bootstrap: str, prefix: str, app_id: str, data_dir) -> dict:
@@ -321,7 +316,7 @@ def test_replay_of_a_live_run_decides_as_the_live_model_did(broker, cli_env, tmp
                     prefix=prefix)
             wait_for(bootstrap, prefix + "incidents.events", lambda evs: any(e["type"] == "resolved" for e in evs),
                      worker=worker)
-            live = _settled(bootstrap, prefix + "incidents.events", worker)
+            live = _settled(bootstrap, prefix + "incidents.events")
         finally:
             worker.stop()
     assert any(e["severity"] == "P1" for e in live), live  # the model's severity (the fake's answer)
@@ -337,7 +332,7 @@ def test_replay_of_a_live_run_decides_as_the_live_model_did(broker, cli_env, tmp
     assert report["ai"]["recorded"] >= 1 and report["ai"]["local"] == 0, report["ai"]
 
 
-def _settled(bootstrap: str, topic: str, worker, quiet_s: float = 5.0) -> list[dict]:
+def _settled(bootstrap: str, topic: str, quiet_s: float = 5.0) -> list[dict]:
     """The topic's records once nothing new came for `quiet_s` (an absence can only be waited for)."""
     events, since = read_json(bootstrap, topic, idle=0.5), time.monotonic()
     while time.monotonic() - since < quiet_s:
