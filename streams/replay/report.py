@@ -9,6 +9,7 @@ Pure: the runner reads the topics and hands the records in.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -128,7 +129,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                 what = f.get("error_type") or f.get("kind", "")
                 out.append(f"- {what} {f.get('endpoint', '')} ({f.get('level', '')}, {f.get('count', 0)} at first; "
                            f"fingerprint `{f.get('fingerprint', '')}`)")
-                out += [f"    - `{s[:300]}`" for s in f.get("samples", [])]
+                for sample in f.get("samples", []):
+                    out += _sample(sample)
         if inc["pages"] or inc["tickets"]:
             out += ["", "### Pages and tickets", ""]
             sent = sorted(inc["pages"] + inc["tickets"], key=lambda m: m["at"])
@@ -151,6 +153,26 @@ def render_markdown(report: dict[str, Any]) -> str:
                        f"(fingerprint `{o.get('fingerprint', '')}`)")
         out.append("")
     return "\n".join(out)
+
+
+SAMPLE_LINES = 15  # of a multi-line sample (a traceback) in report.md; report.json has it whole
+SAMPLE_WIDTH = 300
+
+
+def _sample(sample: str) -> list[str]:
+    """A finding's sample as an item under it: one line as inline code, several (a
+    traceback) as a fenced block, so a Markdown viewer shows it as the log had it."""
+    lines = [line[:SAMPLE_WIDTH] for line in sample.rstrip("\n").splitlines()] or [""]
+    if len(lines) == 1:
+        # CommonMark: a code span's delimiter is a run of backticks the text does not hold.
+        ticks = "`" * (max((len(run) for run in re.findall(r"`+", lines[0])), default=0) + 1)
+        pad = " " if lines[0].startswith("`") or lines[0].endswith("`") else ""
+        return [f"  - {ticks}{pad}{lines[0]}{pad}{ticks}"]
+    shown = lines[:SAMPLE_LINES]
+    more = len(lines) - len(shown)
+    fence = "~" * max(3, max((len(run) + 1 for line in shown for run in re.findall(r"~{3,}", line)), default=3))
+    head = f"  - sample, {len(lines)} lines" + (f", the first {len(shown)}:" if more else ":")
+    return [head, "", f"    {fence}", *(f"    {line}" for line in shown), f"    {fence}", ""]
 
 
 def per_service(report: dict[str, Any]) -> dict[str, dict[str, Any]]:

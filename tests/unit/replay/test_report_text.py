@@ -3,8 +3,11 @@ tickets in the order they went out; what a one-off error was."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from streams.replay.report import render_markdown
 
+DATA = Path(__file__).resolve().parents[2] / "data" / "incidents"
 T = 1795446060.0  # 2026-11-23 15:01:00 UTC
 
 
@@ -37,3 +40,31 @@ def test_the_report_says_what_happened_in_words_in_the_order_it_went_out():
     assert "- 2026-11-23 15:01:30 checkout-1: One-off: unexpected coupon format on checkout-1" in text
     # The fingerprint stays (it joins the report to incidents.events), after the words.
     assert "- TimeoutError GET /q (error, 4 at first; fingerprint `fp1:abc`)" in text
+
+
+def test_a_traceback_sample_reads_as_the_log_had_it_and_a_one_line_sample_stays_whole():
+    # Read back with a CommonMark parser, as a Markdown viewer shows report.md.
+    from markdown_it import MarkdownIt
+
+    traceback = (DATA / "python_exc.log").read_text()
+    one_line = "KeyError: `coupon` not in payload"  # a backtick of its own
+    report = _report()
+    report["incidents"][0]["findings"][0]["samples"] = [traceback, one_line]
+    tokens = MarkdownIt("commonmark").parse(render_markdown(report))
+    blocks = [t.content for t in tokens if t.type == "fence"]
+    assert blocks == [traceback if traceback.endswith("\n") else traceback + "\n"]  # 8 lines, whole
+    spans = [c.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "code_inline"]
+    assert one_line in spans
+    assert "fp1:abc" in spans  # the finding's own line is intact around them
+
+
+def test_a_long_traceback_is_cut_to_its_first_lines_and_says_so():
+    from markdown_it import MarkdownIt
+
+    lines = [f'  File "/app/svc/handler_{i}.py", line {i}, in call' for i in range(40)]
+    report = _report()
+    report["incidents"][0]["findings"][0]["samples"] = ["Traceback (most recent call last):\n" + "\n".join(lines)]
+    text = render_markdown(report)
+    (block,) = [t.content for t in MarkdownIt("commonmark").parse(text) if t.type == "fence"]
+    assert block.splitlines() == ["Traceback (most recent call last):", *lines[:14]]  # 15 lines of 41
+    assert "  - sample, 41 lines, the first 15:" in text
