@@ -59,7 +59,8 @@ def _observe(effects) -> None:  # noqa: ANN001
 
 
 def register(stage, cfg, answer: Answer | None = None) -> None:  # noqa: ANN001 - a streams.stage.StageRunner
-    """`answer`: a replay's answers to AI requests, folded in with the request (`fold.fold_record`)."""
+    """`answer`: a replay's answers to AI requests and its live ticket receipts, folded in
+    where live had them (`fold.fold_record`, `streams.replay.answers`)."""
     icfg = cfg.incidents
     states = stage.table(STATES_TABLE)
     stage.table("digest-book", partitions=1)

@@ -107,7 +107,7 @@ class ReplayAnswers:
             if receipt is not None and seq is not None:
                 self._held.setdefault(state.service, []).append((seq, receipt))
             return None
-        return self(record)
+        return self.result_for(record)
 
     def due(self, state: ServiceState) -> list[Receipt]:
         """The held receipts whose event comes next: live folded the receipt when its
@@ -120,7 +120,8 @@ class ReplayAnswers:
             self._held[state.service] = [(seq, r) for seq, r in held if seq - 1 > state.event_seq]
         return now
 
-    def __call__(self, request: AIRequest) -> AIResult | None:
+    def result_for(self, request: AIRequest) -> AIResult | None:
+        """The recorded live answer, else the local provider's; None if live gave up on it."""
         if request.request_id in self.recorded.expired:
             return None
         result = self.recorded.results.get(request.request_id)
