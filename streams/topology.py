@@ -6,10 +6,12 @@ Every topic carries raw bytes (JSON we encode ourselves with pydantic/orjson): n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import faust
+from faust.exceptions import NotReady
 from pydantic import BaseModel
 
 from agents.redact import redact
@@ -72,9 +74,18 @@ class Topology:
         """Send one record; with `wait`, return only after the broker acknowledged it."""
         value = record if isinstance(record, bytes) else encode(record)
         k = key.encode() if isinstance(key, str) else key
-        fut = await self.topics[topic].send(key=k, value=value, partition=partition, timestamp=timestamp)
-        if wait:
-            return await fut
+        try:
+            fut = await self.topics[topic].send(key=k, value=value, partition=partition, timestamp=timestamp)
+            if wait:
+                return await fut
+        except NotReady:
+            if not self.app.should_stop:
+                raise
+            # Stopping (Ctrl-C, SIGTERM), the producer already gone: the work in hand is
+            # cancelled, not crashed. Its input was not acknowledged, so it is done again
+            # after the restart (ids are deterministic: nothing twice). Raised as a crash,
+            # this made `logwarden up` exit 1 on Ctrl-C now and then.
+            raise asyncio.CancelledError from None
         return fut
 
     async def reject(self, event: Any, stage: str, reason: str, error: BaseException | str,
