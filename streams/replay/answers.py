@@ -82,9 +82,6 @@ class RecordedAnswers:
         if event is not None and event.type == "ticket_created" and seq.isdigit():
             self.created_seq.setdefault((event.service, str(event.data.get("label", ""))), int(seq))
 
-    def __len__(self) -> int:
-        return len(self.results)
-
 
 class ReplayAnswers:
     """The answer to each request of the replay, decided once (the incident stage and the
@@ -94,6 +91,7 @@ class ReplayAnswers:
         self.recorded = recorded
         self._local = AIService(cfg.ai.model_copy(update={"provider": "local"}))
         self._held: dict[str, list[tuple[int, Receipt]]] = {}  # service -> (live event number, receipt)
+        self._local_audits: dict[str, AIAudit] = {}  # request id -> the local answer's audit, until written
 
     def asked(self, record: AIRequest | OutboxMessage, state: ServiceState) -> AIResult | None:
         """For the incident stage: the answer to an AI request, folded in with the request,
@@ -126,7 +124,8 @@ class ReplayAnswers:
             return None
         result = self.recorded.results.get(request.request_id)
         if result is None:
-            result, _ = self._local.answer_locally(request)
+            result, audit = self._local.answer_locally(request)
+            self._local_audits[request.request_id] = audit  # for `audit`: not answered twice
         return result
 
     def audit(self, request: AIRequest) -> AIAudit:
@@ -138,7 +137,9 @@ class ReplayAnswers:
         if result is not None:
             return AIAudit(request_id=rid, task=request.task, provider=result.provider, model=result.model,
                            cached=True, outcome="cached", at=request.at)
-        _, audit = self._local.answer_locally(request)
+        audit = self._local_audits.pop(rid, None)
+        if audit is None:  # asked of the AI stage alone (the incident stage answers first)
+            _, audit = self._local.answer_locally(request)
         return audit.model_copy(update={"fallback_reason": NOT_RECORDED})
 
 
