@@ -122,15 +122,19 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"{inc['service']}, {inc['severity'] or 'no severity'}, opened {_iso(inc['opened_at'])}, "
                 + (f"resolved {_iso(inc['resolved_at'])}" if inc["resolved_at"] else "still open"), "",
                 "### Timeline", ""]
-        out += [f"- {_iso(t['at'])} {t['type'].replace('_', ' ')}" for t in inc["timeline"]]
+        out += [f"- {_iso(t['at'])} {_event_words(t)}" for t in inc["timeline"]]
         if inc["findings"]:
             out += ["", "### Findings", ""]
             for f in inc["findings"]:
                 what = f.get("error_type") or f.get("kind", "")
                 out.append(f"- {what} {f.get('endpoint', '')} ({f.get('level', '')}, {f.get('count', 0)} at first; "
                            f"fingerprint `{f.get('fingerprint', '')}`)")
-                for sample in f.get("samples", []):
+                samples = f.get("samples", [])
+                shown = _distinct(samples)
+                for sample in shown:
                     out += _sample(sample)
+                if len(samples) > len(shown):
+                    out.append(f"  - and {len(samples) - len(shown)} more like these but for their numbers")
         if inc["pages"] or inc["tickets"]:
             out += ["", "### Pages and tickets", ""]
             sent = sorted(inc["pages"] + inc["tickets"], key=lambda m: m["at"])
@@ -157,6 +161,25 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 SAMPLE_LINES = 15  # of a multi-line sample (a traceback) in report.md; report.json has it whole
 SAMPLE_WIDTH = 300
+
+
+def _event_words(entry: dict[str, Any]) -> str:
+    """A timeline entry in words; the first alert is an `update_posted` of kind `alert`."""
+    if entry["type"] == "update_posted" and (entry.get("data") or {}).get("kind") == "alert":
+        return "first alert sent"
+    return entry["type"].replace("_", " ")
+
+
+def _distinct(samples: list[str]) -> list[str]:
+    """The samples that differ in more than their numbers (ids, ports, times), first of each."""
+    seen: set[str] = set()
+    out = []
+    for sample in samples:
+        shape = re.sub(r"\d+", "0", sample)
+        if shape not in seen:
+            seen.add(shape)
+            out.append(sample)
+    return out
 
 
 def _sample(sample: str) -> list[str]:

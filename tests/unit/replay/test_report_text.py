@@ -68,3 +68,19 @@ def test_a_long_traceback_is_cut_to_its_first_lines_and_says_so():
     (block,) = [t.content for t in MarkdownIt("commonmark").parse(text) if t.type == "fence"]
     assert block.splitlines() == ["Traceback (most recent call last):", *lines[:14]]  # 15 lines of 41
     assert "  - sample, 41 lines, the first 15:" in text
+
+
+def test_samples_alike_but_for_their_numbers_are_shown_once_and_the_first_alert_says_so():
+    from markdown_it import MarkdownIt
+
+    traceback = (DATA / "python_exc.log").read_text()
+    again = traceback.replace("line ", "line 1")  # the same trace, other line numbers
+    report = _report()
+    report["incidents"][0]["findings"][0]["samples"] = [traceback, again, "KeyError: 'coupon'"]
+    report["incidents"][0]["timeline"].insert(1, {"at": T, "type": "update_posted", "data": {"kind": "alert"}})
+    text = render_markdown(report)
+    blocks = [t.content for t in MarkdownIt("commonmark").parse(text) if t.type == "fence"]
+    assert len(blocks) == 1  # two traces alike, one shown
+    assert "  - and 1 more like these but for their numbers" in text
+    assert "KeyError: 'coupon'" in text  # a different sample still shown
+    assert "- 2026-11-23 15:01:00 first alert sent" in text and "update posted" not in text
