@@ -7,7 +7,7 @@ BIN = $(VENV)/bin
 
 .PHONY: install run test test-fast test-broker bench schemas clean
 
-$(BIN)/logwarden: pyproject.toml
+$(BIN)/logwarden: pyproject.toml setup.py agents/extract/_scan.c
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

@@ -22,8 +22,8 @@ from agents.service_name import SYSLOG_3164 as _SYSLOG_3164
 from agents.service_name import SYSLOG_5424 as _SYSLOG_5424
 from agents.service_name import field_service
 
-__all__ = ["LEVEL_RANK", "LogLine", "lookup", "normalise_level", "parse_json_object", "parse_text", "request_of_record",
-           "requests_of_records"]
+__all__ = ["LEVEL_RANK", "LogLine", "json_level", "json_time", "lookup", "normalise_level", "parse_json_object",
+           "parse_text", "request_fields", "request_of_record", "requests_of_records", "shaped_request"]
 
 # error and above make findings; warning is counted.
 LEVEL_RANK = {"": 0, "debug": 1, "info": 2, "warning": 3, "error": 4, "critical": 5, "fatal": 6}
@@ -154,12 +154,12 @@ def parse_json_object(obj: dict[str, Any], reference: float, service_fields: lis
         exception = exception.get("traceback") or exception.get("value") or ""
     if exception is not None and not isinstance(exception, str):
         exception = str(exception)
-    level = normalise_level(_first(obj, _LEVEL))
-    method, path, status = _request_fields(obj)
+    level = json_level(obj)
+    method, path, status = request_fields(obj)
     line = LogLine(
         message=text,
         level=level,
-        timestamp=parse_timestamp(_first(obj, _TIME), reference),
+        timestamp=json_time(obj, reference),
         service=service if isinstance(service, str) else "",
         host=_text(_first(obj, _HOST)),
         stream=_text(_first(obj, _STREAM)),
@@ -182,7 +182,18 @@ def parse_json_object(obj: dict[str, Any], reference: float, service_fields: lis
     return line
 
 
-def _request_fields(obj: dict[str, Any]) -> tuple[str, str, int]:
+def json_level(obj: dict[str, Any]) -> str:
+    """The level `parse_json_object` reads from a record ("" when it has none)."""
+    return normalise_level(_first(obj, _LEVEL))
+
+
+def json_time(obj: dict[str, Any], reference: float) -> float | None:
+    """The timestamp `parse_json_object` reads from a record (None when it has none)."""
+    return parse_timestamp(_first(obj, _TIME), reference)
+
+
+def request_fields(obj: dict[str, Any]) -> tuple[str, str, int]:
+    """(method, path, status) as `parse_json_object` reads them from a record."""
     status = _status(_first(obj, _STATUS))
     method = _text(_first(obj, _METHOD)).upper()
     return method, _text(_first(obj, _PATH if (method or status) else _PLAIN_PATH)), status
@@ -205,7 +216,7 @@ def request_of_record(value: bytes) -> tuple[str, str, int]:
         if not isinstance(obj, dict):
             return "", "", 0
         if normalise_level(_first(obj, _LEVEL)):
-            return _request_fields(obj)
+            return request_fields(obj)
         line = parse_json_object(obj, 0.0, [])  # no level: the wrapped line's own fields count too
     elif '] "' in text and not _DOCKER_PREFIX.match(text):
         match = _ACCESS.match(text)
@@ -227,7 +238,6 @@ def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
     append = out.append
     access, docker = _ACCESS_BYTES.match, _DOCKER_PREFIX.match
-    shapes = _SHAPES
     for value in values:
         head = value[:1]
         if head == b"{":
@@ -239,17 +249,9 @@ def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
             if not isinstance(obj, dict):
                 append(("", "", 0))
                 continue
-            shape = shapes.get(keys := tuple(obj))
-            if shape is None:
-                shape = _shape(keys)
-                if len(shapes) < _SHAPES_KEPT:
-                    shapes[keys] = shape
-            level, status, method, path, plain_path = shape
-            if level and normalise_level(_first_of(obj, level)):
-                code = _status(_first_of(obj, status)) if status else 0
-                verb = _text(_first_of(obj, method)).upper() if method else ""
-                where = (path if (verb or code) else plain_path)
-                append((verb, _text(_first_of(obj, where)) if where else "", code))
+            level, verb, target, code = shaped_request(obj)
+            if level:
+                append((verb, target, code))
             else:
                 append(request_of_record(value))  # no level: read as a wrapped line
         elif (head != b'"' and value.isascii() and (match := access(value))
@@ -271,6 +273,25 @@ _ACCESS_BYTES = re.compile(
     rb'"(?:([A-Z]+) ([^\s\x1c-\x1f]+)[^"]*|[^"]*)" (\d{3}) ')
 _SHAPES: dict[tuple[str, ...], tuple[tuple[tuple[str, str | None], ...], ...]] = {}
 _SHAPES_KEPT = 4096
+
+
+def shaped_request(obj: dict[str, Any]) -> tuple[str, str, str, int]:
+    """(level, method, path, status) of a decoded JSON record, as `parse_json_object`
+    reads them, looked up only under the keys the record has (the fields each shape of
+    keys can hold are worked out once per shape); ("", "", "", 0) when it has no level."""
+    shape = _SHAPES.get(keys := tuple(obj))
+    if shape is None:
+        shape = _shape(keys)
+        if len(_SHAPES) < _SHAPES_KEPT:
+            _SHAPES[keys] = shape
+    level, status, method, path, plain_path = shape
+    word = normalise_level(_first_of(obj, level)) if level else ""
+    if not word:
+        return "", "", "", 0
+    code = _status(_first_of(obj, status)) if status else 0
+    verb = _text(_first_of(obj, method)).upper() if method else ""
+    where = path if (verb or code) else plain_path
+    return word, verb, _text(_first_of(obj, where)) if where else "", code
 
 
 def _shape(keys: tuple[str, ...]) -> tuple[tuple[tuple[str, str | None], ...], ...]:

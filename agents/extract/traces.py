@@ -206,6 +206,9 @@ class TraceJoiner:
         # service -> open text blocks whose last line announces the next ("Unhandled
         # exception:"): that line ("Out of Memory") looks like nothing, but must be parsed.
         self.announcing: dict[str, int] = {}
+        # service -> open blocks of any kind (JSON error records too): a record of a
+        # service with none cannot close one.
+        self.holders: dict[str, int] = {}
 
     def _announce(self, key: StreamKey, block: OpenTrace, step: int) -> None:
         if block.structured or not block.lines[-1].rstrip().endswith(":"):
@@ -258,9 +261,15 @@ class TraceJoiner:
 
     def close(self, key: StreamKey) -> OpenTrace | None:
         block = self.open.pop(key, None)
-        if block is not None and not block.structured:
-            self._closed(key)
-            self._announce(key, block, -1)
+        if block is not None:
+            left = self.holders[key[0]] - 1
+            if left:
+                self.holders[key[0]] = left
+            else:
+                del self.holders[key[0]]
+            if not block.structured:
+                self._closed(key)
+                self._announce(key, block, -1)
         return block
 
     def start(self, key: StreamKey, block: OpenTrace) -> list[OpenTrace]:
@@ -274,6 +283,7 @@ class TraceJoiner:
             if oldest is not None:
                 closed.append(oldest)
         self.open[key] = block
+        self.holders[key[0]] = self.holders.get(key[0], 0) + 1
         if not block.structured:
             # A JSON error record does not hold its service off the fast path: the lines
             # of a traceback that may follow it are parse candidates by themselves (the

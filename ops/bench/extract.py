@@ -6,8 +6,12 @@ lines (2 % errors, a third of them multi-line tracebacks), then, alternating, R 
            lines, UTF-8 for the rest) — the ceiling for any consumer in this process;
   extract: the production batch loop (`streams.kafka.batch.BatchLoop` with the extract
            stage's `SourceExtractor`: getmany, prefilter, parse,
-           fingerprint, window, publish acknowledged partials, commit).
-Reports medians, the ratio extract/raw and the process's peak RSS.
+           fingerprint, window, publish acknowledged partials, commit);
+  before:  the same loop as the code was before the compiled prefilter and the JSON
+           warnings' short way: the pure-Python scan (what runs where no C compiler
+           built `agents/extract/_scan.c`) and every warning parsed whole, so both are
+           measured in the same run.
+Reports medians, the ratios to raw and the process's peak RSS.
 
     python -m ops.bench.extract [--lines 1000000] [--runs 3] [--brokers tansu,kafka]
 """
@@ -25,7 +29,9 @@ import uuid
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from agents.extract import prefilter
 from agents.extract.batch import PARTIALS, SOURCE, SourceExtractor, is_checkpoint
+from agents.extract.partition import PartitionExtractor
 from ops.bench.loadgen import mixed_lines
 from streams.brokers import start_broker
 from streams.config import load_config
@@ -112,13 +118,20 @@ async def bench_broker(kind: str, n_lines: int, runs: int) -> dict:
             t0 = time.perf_counter()
             n = await fill(broker.bootstrap, n_lines)
             fill_s = time.perf_counter() - t0
-            raw, ext = [], []
+            raw, ext, pure = [], [], []
+            compiled = prefilter._compiled
             for _ in range(runs):
                 raw.append(n / await raw_read(broker.bootstrap, n))
                 ext.append(n / await extract_run(cfg, n))
+                prefilter._compiled, PartitionExtractor.fast_warnings = None, False
+                try:
+                    pure.append(n / await extract_run(cfg, n))
+                finally:
+                    prefilter._compiled, PartitionExtractor.fast_warnings = compiled, True
             return {"broker": kind, "lines": n, "fill_lps": n / fill_s,
                     "raw_lps": statistics.median(raw), "extract_lps": statistics.median(ext),
-                    "raw_all": raw, "extract_all": ext}
+                    "pure_lps": statistics.median(pure),
+                    "raw_all": raw, "extract_all": ext, "pure_all": pure}
         finally:
             broker.stop()
 
@@ -132,11 +145,15 @@ def main() -> int:
     results = [asyncio.run(bench_broker(k, args.lines, args.runs)) for k in args.brokers.split(",")]
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nextraction throughput, one process, {PARTITIONS} partitions, 2% errors (medians of {args.runs})")
-    print(f"{'broker':8} {'lines':>9} {'raw read+decode/s':>18} {'extract/s':>11} {'ratio':>6}")
+    print(f"prefilter: {'compiled (agents/extract/_scan.c)' if prefilter.COMPILED else 'pure Python (not built)'}")
+    print(f"{'broker':8} {'lines':>9} {'raw read+decode/s':>18} {'extract/s':>11} {'ratio':>6}"
+          f" {'before/s':>10} {'ratio':>6}")
     for r in results:
+        pure = f" {r['pure_lps']:>10,.0f} {r['pure_lps'] / r['raw_lps']:>6.2f}"
         print(f"{r['broker']:8} {r['lines']:>9,} {r['raw_lps']:>18,.0f} {r['extract_lps']:>11,.0f} "
-              f"{r['extract_lps'] / r['raw_lps']:>6.2f}")
-        print(f"         runs raw {[round(x) for x in r['raw_all']]} extract {[round(x) for x in r['extract_all']]}")
+              f"{r['extract_lps'] / r['raw_lps']:>6.2f}{pure}")
+        print(f"         runs raw {[round(x) for x in r['raw_all']]} extract {[round(x) for x in r['extract_all']]}"
+              f" before {[round(x) for x in r['pure_all']]}")
     print(f"peak RSS of this process (benchmark + both consumers): {rss_mb:,.0f} MiB")
     return 0
 

@@ -9,7 +9,13 @@ Lines: JSON (python-json-logger / pino / Vector-wrapped), plain text with levels
 nginx access lines; 2 % errors, a share of them multi-line Python/Java traces arriving
 one line per record, keyed by service like the shippers send them.
 
-Usage: python -m ops.bench.extract_core [LINES] [RUNS]     (default 1,000,000 x 3)
+Also, in the same run, the core as it was before the compiled prefilter and the JSON
+warnings' short way (`reference`: the pure-Python scan, every warning parsed whole),
+which is what a machine without a C compiler runs.
+
+Usage: python -m ops.bench.extract_core [LINES] [RUNS] [core|loadgen]
+       (default 1,000,000 x 3 of this module's lines; `loadgen`: the broker benchmark's
+       lines, `ops/bench/loadgen.py`, two thirds of them requests)
 Never used at run time.
 """
 
@@ -24,6 +30,7 @@ from typing import NamedTuple
 
 import orjson
 
+from agents.extract import prefilter
 from agents.extract.config import ExtractConfig
 from agents.extract.partition import PartitionExtractor
 
@@ -101,8 +108,19 @@ class _Fetched(NamedTuple):
     timestamp: int  # ms
 
 
-def _run_extractor(records: list[tuple[bytes, bytes, float]]) -> tuple[float, int]:
+def _run_extractor(records: list[tuple[bytes, bytes, float]], reference: bool = False) -> tuple[float, int]:
     extractor = PartitionExtractor(0, ExtractConfig())
+    compiled = prefilter._compiled
+    if reference:  # the pure-Python scan, every JSON warning parsed whole
+        prefilter._compiled = None
+        extractor.fast_warnings = False
+    try:
+        return _timed(extractor, records)
+    finally:
+        prefilter._compiled = compiled
+
+
+def _timed(extractor: PartitionExtractor, records: list[tuple[bytes, bytes, float]]) -> tuple[float, int]:
     batch = 500  # what one aiokafka getmany() hands over per partition, roughly
     rows = [_Fetched(offset, key, value, int(at * 1000)) for offset, (key, value, at) in enumerate(records)]
     errors = 0
@@ -172,11 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     count = int(args[0]) if args else 1_000_000
     runs = int(args[1]) if len(args) > 1 else 3
-    records = generate(count)
-    extract_times, decode_times, floor_times, drain_times, errors = [], [], [], [], 0
+    if len(args) > 2 and args[2] == "loadgen":
+        from ops.bench.loadgen import mixed_lines
+        records = [(key, value, 1_790_000_000 + i * 0.001) for i, (key, value) in enumerate(mixed_lines(count))]
+    else:
+        records = generate(count)
+    extract_times, reference_times, decode_times, floor_times, drain_times, errors = [], [], [], [], [], 0
     for _ in range(runs):  # alternating, so machine noise falls on every side alike
         elapsed, errors = _run_extractor(records)
         extract_times.append(elapsed)
+        reference_times.append(_run_extractor(records, reference=True)[0])
         decode_times.append(_run_orjson(records))
         floor_times.append(_run_floor(records))
         drained = _run_drain3(records)
@@ -186,7 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     decode_rate = count / statistics.median(decode_times)
     floor_rate = count / statistics.median(floor_times)
     print(f"lines: {count:,}  runs: {runs}  error findings counted: {errors:,}")
-    print(f"extract core (feed+flush): {extract_rate:,.0f} lines/s (median)")
+    reference_rate = count / statistics.median(reference_times)
+    print(f"extract core (feed+flush): {extract_rate:,.0f} lines/s (median; compiled prefilter: "
+          f"{'yes' if prefilter.COMPILED else 'no, not built'})")
+    print(f"  before (Python scan, warnings parsed whole): {reference_rate:,.0f} lines/s, "
+          f"now/before {extract_rate / reference_rate:.2f}")
     print(f"orjson.loads baseline:     {decode_rate:,.0f} lines/s (median)")
     print(f"floor (decode + 1 regex):  {floor_rate:,.0f} lines/s (median)")
     if drain_times:
@@ -197,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Drain3:                    not installed (pip install -e .[dev])")
     print(f"ratio extract/orjson:      {extract_rate / decode_rate:.2f}")
     print(f"ratio extract/floor:       {extract_rate / floor_rate:.2f}")
-    print(f"runs (s): extract {[round(t, 2) for t in extract_times]}")
+    print(f"runs (s): extract {[round(t, 2) for t in extract_times]} before {[round(t, 2) for t in reference_times]}")
     return 0
 
 
