@@ -1,4 +1,6 @@
-/* The batch prefilter of agents/extract/prefilter.py (`scan_batch`), compiled.
+/* The batch prefilter of agents/extract/prefilter.py (`scan_batch`), compiled; and the
+ * reading of requests that are only counted (`access_requests`: formats._ACCESS_BYTES;
+ * `routes`: findings.normalise_endpoint), each returning None where Python must decide.
  *
  * Same answers as the Python reference for every batch of bytes values: the indices of
  * the records that must be parsed, and the indices (ascending) of those that may be
@@ -197,9 +199,205 @@ fail:
     return NULL;
 }
 
+
+/* --- requests: formats._ACCESS_BYTES and findings.normalise_endpoint ------------------ */
+
+static inline int token_char(unsigned char c) {  /* [^\s\x1c-\x1f] */
+    return !is_space(c) && !(c >= 0x1c && c <= 0x1f);
+}
+
+/* `" (\d{3}) ` at q: the status, or -1. */
+static int status_at(bytes_t b, Py_ssize_t n, Py_ssize_t q) {
+    if (q < 0 || q + 6 > n || b[q] != '"' || b[q + 1] != ' ' || !is_digit(b[q + 2]) || !is_digit(b[q + 3])
+        || !is_digit(b[q + 4]) || b[q + 5] != ' ')
+        return -1;
+    return (b[q + 2] - '0') * 100 + (b[q + 3] - '0') * 10 + (b[q + 4] - '0');
+}
+
+/* _ACCESS_BYTES.match, anchored at 0:
+ * ([^ "\[\n][^ \[\n]*) [^\s\x1c-\x1f]+ [^\s\x1c-\x1f]+ \[([^\]]+)\] "(?:([A-Z]+) ([^\s\x1c-\x1f]+)[^"]*|[^"]*)" (\d{3})
+ * (and a space). On a match: 1, the method and target spans (length 0 when the
+ * request is not "METHOD target") and the status. */
+static int access_match(bytes_t b, Py_ssize_t n, Py_ssize_t *m0, Py_ssize_t *m1, Py_ssize_t *t0, Py_ssize_t *t1,
+                        int *status) {
+    Py_ssize_t p = 0;
+    if (n == 0 || b[0] == ' ' || b[0] == '"' || b[0] == '[' || b[0] == '\n') return 0;
+    while (p < n && b[p] != ' ' && b[p] != '[' && b[p] != '\n') p++;
+    if (p >= n || b[p] != ' ') return 0;
+    p++;
+    for (int field = 0; field < 2; field++) {  /* two tokens, each followed by a space */
+        Py_ssize_t start = p;
+        while (p < n && token_char(b[p])) p++;
+        if (p == start || p >= n || b[p] != ' ') return 0;
+        p++;
+    }
+    if (p >= n || b[p] != '[') return 0;
+    p++;
+    Py_ssize_t start = p;
+    while (p < n && b[p] != ']') p++;
+    if (p == start || p + 2 >= n || b[p + 1] != ' ' || b[p + 2] != '"') return 0;
+    Py_ssize_t s = p + 3;  /* after the opening quote */
+    /* First alternative: METHOD, a space, the target (greedy, may hold quotes), then
+     * anything but a quote up to the closing quote: the longest target that lets the
+     * rest match. Q(e), the first quote at or after e, follows e down. */
+    Py_ssize_t q = s;
+    while (q < n && b[q] >= 'A' && b[q] <= 'Z') q++;
+    if (q > s && q < n && b[q] == ' ') {
+        Py_ssize_t first = q + 1, end = first;
+        while (end < n && token_char(b[end])) end++;
+        if (end > first) {
+            Py_ssize_t quote = end;
+            while (quote < n && b[quote] != '"') quote++;
+            for (Py_ssize_t e = end; e > first; e--) {
+                if (e < end && b[e] == '"') quote = e;
+                if (quote >= n) continue;
+                int code = status_at(b, n, quote);
+                if (code >= 0) {
+                    *m0 = s, *m1 = q, *t0 = first, *t1 = e, *status = code;
+                    return 1;
+                }
+            }
+        }
+    }
+    /* Second alternative: anything but a quote, then the closing quote. */
+    q = s;
+    while (q < n && b[q] != '"') q++;
+    int code = q < n ? status_at(b, n, q) : -1;
+    if (code < 0) return 0;
+    *m0 = *m1 = *t0 = *t1 = 0, *status = code;
+    return 1;
+}
+
+static PyObject *access_requests(PyObject *self, PyObject *args) {
+    PyObject *values;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &values)) return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(values);
+    PyObject *out = PyList_New(count);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *value = PyList_GET_ITEM(values, i), *item = Py_None;
+        if (!PyBytes_Check(value)) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "access_requests takes a list of bytes");
+            return NULL;
+        }
+        bytes_t b = (bytes_t)PyBytes_AS_STRING(value);
+        Py_ssize_t n = PyBytes_GET_SIZE(value), m0, m1, t0, t1;
+        int status, plain = n > 0 && b[0] != '"';
+        for (Py_ssize_t k = 0; plain && k < n; k++)  /* ASCII, and no "|" (a compose prefix: Python decides) */
+            if (b[k] & 0x80 || b[k] == '|') plain = 0;
+        if (plain && access_match(b, n, &m0, &m1, &t0, &t1, &status)) {
+            item = Py_BuildValue("(s#s#i)", (const char *)b + m0, m1 - m0, (const char *)b + t0, t1 - t0, status);
+            if (item == NULL) {
+                Py_DECREF(out);
+                return NULL;
+            }
+        } else {
+            Py_INCREF(item);
+        }
+        PyList_SET_ITEM(out, i, item);
+    }
+    return out;
+}
+
+/* One path segment of ASCII [A-Za-z0-9_-] characters (the caller checked) is an id:
+ * findings._ID_SEGMENT, ^(?:\d+|uuid|[0-9a-fA-F]{12,}|[\w-]*\d[\w-]*\d[\w-]*|[A-Za-z0-9_-]{20,})$ */
+static int is_hex(unsigned char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+static int id_segment(bytes_t b, Py_ssize_t n) {
+    if (n == 0) return 0;
+    Py_ssize_t digits = 0, hex = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        digits += is_digit(b[k]);
+        hex += is_hex(b[k]);
+    }
+    /* A UUID is 36 characters of [0-9a-f-]: the 20-or-more rule takes it already. */
+    return digits == n || digits >= 2 || n >= 20 || (hex == n && n >= 12);
+}
+
+/* findings.normalise_endpoint(method, target) for each (method, target) whose method is
+ * ASCII letters and whose target is printable ASCII without "://"; None for any other
+ * (the caller asks the Python function). */
+static PyObject *routes(PyObject *self, PyObject *args) {
+    PyObject *pairs;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &pairs)) return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(pairs);
+    PyObject *out = PyList_New(count);
+    if (out == NULL) return NULL;
+    char buffer[4096];
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = PyList_GET_ITEM(pairs, i), *item = NULL;
+        Py_ssize_t ml = 0, tl = 0;
+        const char *method = NULL, *target = NULL;
+        if (PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2 && PyUnicode_Check(PyTuple_GET_ITEM(pair, 0))
+            && PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
+            method = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 0), &ml);
+            target = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 1), &tl);
+            if (method == NULL || target == NULL) {
+                Py_DECREF(out);
+                return NULL;
+            }
+        }
+        /* a one-character id becomes "{id}": the route is at most 2.5 times the target */
+        int plain = method != NULL && ml + 3 * tl + 8 < (Py_ssize_t)sizeof(buffer);
+        for (Py_ssize_t k = 0; plain && k < ml; k++)
+            plain = (method[k] >= 'A' && method[k] <= 'Z') || (method[k] >= 'a' && method[k] <= 'z');
+        for (Py_ssize_t k = 0; plain && k < tl; k++)
+            plain = (unsigned char)target[k] > ' ' && (unsigned char)target[k] < 0x7f;
+        for (Py_ssize_t k = 0; plain && k + 2 < tl; k++)
+            plain = !(target[k] == ':' && target[k + 1] == '/' && target[k + 2] == '/');
+        if (!plain) {
+            item = Py_None;
+            Py_INCREF(item);
+        } else if (ml == 0 && tl == 0) {
+            item = PyUnicode_FromStringAndSize("", 0);
+        } else {
+            Py_ssize_t w = 0, end = 0;
+            for (Py_ssize_t k = 0; k < ml; k++)
+                buffer[w++] = (method[k] >= 'a' && method[k] <= 'z') ? (char)(method[k] - 32) : method[k];
+            if (ml) buffer[w++] = ' ';
+            while (end < tl && target[end] != '?' && target[end] != '#') end++;
+            /* "/" + path, each segment after a "/" replaced by {id} when it is one; the
+             * leading "/" dropped again, and "/" for an empty route. */
+            Py_ssize_t route = w, k = 0;
+            int leading = 1;  /* the "/" put in front of the path */
+            while (k <= end) {
+                Py_ssize_t seg = k;
+                while (k < end && target[k] != '/') k++;
+                int ident = 1;
+                for (Py_ssize_t j = seg; ident && j < k; j++) {
+                    unsigned char c = (unsigned char)target[j];
+                    ident = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+                }
+                if (!leading) buffer[w++] = '/';
+                leading = 0;
+                if (ident && id_segment((bytes_t)target + seg, k - seg)) {
+                    memcpy(buffer + w, "{id}", 4);
+                    w += 4;
+                } else {
+                    memcpy(buffer + w, target + seg, (size_t)(k - seg));
+                    w += k - seg;
+                }
+                k++;  /* past the "/" (or the end) */
+            }
+            if (w == route) buffer[w++] = '/';
+            item = PyUnicode_FromStringAndSize(buffer, w);
+        }
+        if (item == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, item);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"scan_batch", scan_batch, METH_VARARGS,
      "scan_batch(values: list[bytes], max_bytes: int) -> (set of indices to parse, list of request indices)"},
+    {"access_requests", access_requests, METH_VARARGS,
+     "access_requests(values: list[bytes]) -> [(method, target, status) or None]"},
+    {"routes", routes, METH_VARARGS, "routes(pairs: list[tuple[str, str]]) -> [route or None]"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 import orjson
 
+from agents.extract.compiled import function
 from agents.extract.config import ExtractConfig
 from agents.extract.templates import WILDCARD, mask_message
 from agents.redact import redact
 
 __all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "exception_class", "fingerprint", "normalise_endpoint",
-           "normalise_endpoints", "readable_type", "sample_text", "title_of"]
+           "normalise_endpoints", "normalise_endpoints_python", "readable_type", "sample_text", "title_of"]
 
 FINGERPRINT_VERSION = "fp1"
 NO_MESSAGE = "(error without a message)"
@@ -88,6 +89,19 @@ def normalise_endpoints(pairs: list[tuple[str, str]]) -> list[str]:
     with a scheme ("://") or a NUL take the reference function."""
     if not pairs:
         return []
+    if _compiled_routes is not None and type(pairs) is list:
+        routes = _compiled_routes(pairs)  # None where the C leaves it to Python
+        if None not in routes:
+            return routes
+        return [route if route is not None else normalise_endpoint(method, target)
+                for route, (method, target) in zip(routes, pairs)]
+    return normalise_endpoints_python(pairs)
+
+
+def normalise_endpoints_python(pairs: list[tuple[str, str]]) -> list[str]:
+    """`normalise_endpoints` without the compiled routes: the reference they are tested against."""
+    if not pairs:
+        return []
     joined = "/" + "\x00/".join([target for _method, target in pairs])
     if joined.count("\x00") != len(pairs) - 1:
         return [normalise_endpoint(method, target) for method, target in pairs]
@@ -102,6 +116,8 @@ def normalise_endpoints(pairs: list[tuple[str, str]]) -> list[str]:
 # For `normalise_endpoints`: paths joined with NULs, each after a "/" (no part of a path
 # pattern matches a NUL, so no match spans two paths).
 _QUERY_TAIL = re.compile(r"[?#][^\x00]*")
+# `normalise_endpoint` compiled (`_scan.c`; None where not built).
+_compiled_routes = function("routes")
 _ID_SEGMENTS_JOINED = re.compile(_ID_SEGMENTS.pattern.replace("(?=/|$)", "(?=/|\x00|$)"))
 
 

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from agents.extract.compiled import function
 from agents.extract.findings import exception_class
 from agents.extract.timestamps import parse_timestamp
 from agents.service_name import DOCKER_PREFIX as _DOCKER_PREFIX
@@ -238,7 +239,11 @@ def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
     append = out.append
     access, docker = _ACCESS_BYTES.match, _DOCKER_PREFIX.match
-    for value in values:
+    read = _compiled_access(values) if _compiled_access is not None and type(values) is list else None
+    for index, value in enumerate(values):
+        if read is not None and (found := read[index]) is not None:  # an access line, read in C
+            append(found)
+            continue
         head = value[:1]
         if head == b"{":
             try:
@@ -271,6 +276,9 @@ def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
 _ACCESS_BYTES = re.compile(
     rb'([^ "\[\n][^ \[\n]*) [^\s\x1c-\x1f]+ [^\s\x1c-\x1f]+ \[([^\]]+)\] '
     rb'"(?:([A-Z]+) ([^\s\x1c-\x1f]+)[^"]*|[^"]*)" (\d{3}) ')
+# The same reading of access lines, compiled (`_scan.c`; None where not built): None for
+# every line it does not match, which then takes the Python path above.
+_compiled_access = function("access_requests")
 _SHAPES: dict[tuple[str, ...], tuple[tuple[tuple[str, str | None], ...], ...]] = {}
 _SHAPES_KEPT = 4096
 

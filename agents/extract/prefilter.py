@@ -15,11 +15,12 @@ Never decodes, never raises on any bytes, never reads a clock.
 
 from __future__ import annotations
 
-import os
 import re
 from bisect import bisect_right
 from itertools import accumulate
 from typing import Iterator, Sequence
+
+from agents.extract.compiled import function
 
 __all__ = ["COMPILED", "TICK_PREFIX", "is_candidate", "may_continue", "records_to_parse", "scan_batch",
            "scan_batch_python"]
@@ -153,15 +154,5 @@ def _matching(pattern: re.Pattern[bytes], blob: bytes, starts: list[int]) -> Ite
         position = starts[index + 1]
 
 
-def _load_compiled():  # type: ignore[no-untyped-def]
-    if os.environ.get("LOGWARDEN_PURE_PYTHON", "") not in ("", "0"):
-        return None
-    try:
-        from agents.extract._scan import scan_batch as compiled  # type: ignore[import-not-found]
-    except ImportError:  # not built: no C compiler at install time
-        return None
-    return compiled
-
-
-_compiled = _load_compiled()
+_compiled = function("scan_batch")
 COMPILED = _compiled is not None  # whether the compiled scan runs (for the benchmarks' output)

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.extract import prefilter
+from agents.extract.compiled import pure_python
 from agents.extract.config import ExtractConfig
 from agents.extract.partition import PartitionExtractor
 from ops.bench import extract_core, loadgen
@@ -115,7 +116,7 @@ def test_values_that_are_not_bytes_take_the_python_path():
 
 
 @needs_compiled
-def test_the_extraction_core_gives_the_same_partials_with_either_scan(monkeypatch):
+def test_the_extraction_core_gives_the_same_partials_compiled_or_not():
     lines = list(loadgen.mixed_lines(30_000))
 
     def run() -> list:
@@ -130,9 +131,82 @@ def test_the_extraction_core_gives_the_same_partials_with_either_scan(monkeypatc
         return out + ([last.model_dump()] if last is not None else [])
 
     compiled = run()
-    monkeypatch.setattr(prefilter, "_compiled", None)
-    python = run()
+    with pure_python():
+        python = run()
     assert compiled == python
     errors = sum(w["errors"] for partial in python for service in partial["windows"].values()
                  for w in service.values())
     assert errors > 300  # 2 % of 30,000 lines are errors, the traces' lines among them
+
+
+# --- requests: access lines read in C, routes normalised in C --------------------------
+
+_ACCESS_PARTS = [b"10.0.0.1", b"my host", b"[::1]", b"-", b"user", b" ", b"\t", b"\x1c", b"[", b"]", b'"', b"\\",
+                 b"24/Nov/2026:10:00:02 +0000", b"GET", b"POST", b"get", b"/a/1", b"/x?y=1", b"HTTP/1.1", b"200",
+                 b"503", b"20", b"|", b"\n", b"\xc3\xa9", b"http://h/p"]
+_access_line = st.tuples(
+    st.lists(st.sampled_from(_ACCESS_PARTS), min_size=1, max_size=3).map(b"".join),
+    st.lists(st.sampled_from(_ACCESS_PARTS), min_size=1, max_size=3).map(b"".join),
+    st.lists(st.sampled_from(_ACCESS_PARTS), max_size=6).map(b"".join),
+    st.lists(st.sampled_from(_ACCESS_PARTS), max_size=3).map(b"".join),
+).map(lambda p: p[0] + b" - - [" + b"24/Nov/2026:10:00:02 +0000] " + b'"' + p[1] + b" " + p[2] + b'" ' + p[3] + b" 1")
+
+
+@needs_compiled
+@settings(max_examples=3000, deadline=None)
+@given(lines=st.lists(st.one_of(_access_line, _value), max_size=6))
+def test_access_lines_read_in_c_as_python_reads_them(lines):
+    from agents.extract import formats
+
+    read = _scan.access_requests(lines)
+    for line, found in zip(lines, read):
+        if found is not None:  # where C answers, it answers as the reference
+            assert found == formats.request_of_record(line), line
+            match = formats._ACCESS_BYTES.match(line)
+            assert match and found == (match.group(3).decode() if match.group(3) else "",
+                                       match.group(4).decode() if match.group(4) else "", int(match.group(5)))
+        else:  # where it does not, the Python fast form would not either (or it is not plain ASCII)
+            assert (line[:1] == b'"' or not line.isascii() or b"|" in line
+                    or formats._ACCESS_BYTES.match(line) is None), line
+
+
+_PATH_PARTS = ["/", "users", "42", "7", "a1b2", "deadbeefcafe", "DEADBEEFCAFE12", "550e8400-e29b-41d4-a716-446655440000",
+               "x" * 20, "v1", "item_9", "-", "_", ".", "%20", "?q=1", "#frag", "://", "é", " ", "~", "2024-01-01",
+               "tok_ABCDEFGHIJKLMNOPQRSTUV", "abc-123-def"]
+
+
+@needs_compiled
+@settings(max_examples=3000, deadline=None)
+@given(pairs=st.lists(st.tuples(st.sampled_from(["", "GET", "post", "M-SEARCH", "Ünï"]),
+                                st.lists(st.sampled_from(_PATH_PARTS), max_size=8).map("".join)), max_size=6))
+def test_routes_normalised_in_c_as_python_normalises_them(pairs):
+    from agents.extract.findings import normalise_endpoint, normalise_endpoints, normalise_endpoints_python
+
+    expected = [normalise_endpoint(method, target) for method, target in pairs]
+    for route, pair, want in zip(_scan.routes(pairs), pairs, expected):
+        assert route is None or route == want, pair
+    assert normalise_endpoints(pairs) == expected == normalise_endpoints_python(pairs)
+
+
+@needs_compiled
+def test_access_lines_whose_target_holds_quotes():
+    """The regex takes the longest target that lets the rest match: C walks back the same way."""
+    head = b'10.0.0.1 - - [24/Nov/2026:10:00:02 +0000] "'
+    lines = [head + b'GET /a"b" 200 1', head + b'GET /a" 200 1 "x" 503 2', head + b'GET /a"b"c 404 1',
+             head + b'GET /a"" 200 1', head + b'- " 400 0 "-" "-"', head + b'GET  /a" 200 1']
+    assert _scan.access_requests(lines) == [("GET", '/a"b', 200), ("GET", "/a", 200), None, ("GET", '/a"', 200),
+                                            ("", "", 400), ("", "", 200)]
+    from agents.extract import formats
+
+    assert [formats.request_of_record(line) for line in lines] == [
+        ("GET", '/a"b', 200), ("GET", "/a", 200), ("", "", 0), ("GET", '/a"', 200), ("", "", 400), ("", "", 200)]
+
+
+@needs_compiled
+def test_the_usual_requests_are_answered_in_c():
+    values = [value for _key, value in loadgen.mixed_lines(5_000) if b'] "' in value]
+    read = _scan.access_requests(values)
+    assert len(values) > 1_000 and None not in read
+    routes = _scan.routes([(method, target) for method, target, _status in read])
+    assert None not in routes and all(route.startswith("GET /") for route in routes)
+    assert "GET /api/users/{id}" in routes  # loadgen's "/api/users/{}" with a number
