@@ -31,6 +31,9 @@ from streams.presets import PRESETS, UnknownPreset, expand
 __all__ = ["Config", "ConfigError", "load_config"]
 
 ENV_PREFIX = "LOGWARDEN_"
+# LOGWARDEN_ variables that are not configuration keys: the config file's path, and the
+# switch to the pure-Python extraction code (read at import, `agents/extract/compiled.py`).
+NOT_KEYS = frozenset({"LOGWARDEN_CONFIG", "LOGWARDEN_PURE_PYTHON"})
 
 
 class ConfigError(Exception):
@@ -111,7 +114,7 @@ class Config(BaseModel):
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == "LOGWARDEN_CONFIG":
+        if not name.startswith(ENV_PREFIX) or name in NOT_KEYS:
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
         if not parts:

@@ -69,3 +69,10 @@ def test_events_doc_is_current():
     from streams.configdoc import EVENTS_OUT, render_events
 
     assert EVENTS_OUT.read_text() == render_events()
+
+
+def test_the_pure_python_switch_is_not_taken_for_a_configuration_key():
+    """README: LOGWARDEN_PURE_PYTHON=1 runs the extraction's Python code; the worker must
+    still start (it once refused: "Extra inputs are not permitted")."""
+    cfg = load_config(environ={"LOGWARDEN_PURE_PYTHON": "1", "LOGWARDEN_PARTITIONS": "3"})
+    assert cfg.partitions == 3
