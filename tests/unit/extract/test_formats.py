@@ -204,3 +204,24 @@ def test_json_request_log_with_5xx_status_is_an_http_finding_whatever_its_level(
     d.tick(T0 + 120)
     (finding,) = findings(d.flush())
     assert (finding["error_type"], finding["endpoint"]) == ("HTTP 503", "GET /orders/{id}/items")
+
+
+def test_rsyslog_file_format_names_app_host_and_time():
+    # Written by rsyslogd with RSYSLOG_FileFormat (tests/data/extract/PROVENANCE.md).
+    first = sample_lines("rsyslog/fileformat_python_traceback.log")[1]
+    parsed = parse_text(first, REF)
+    assert (parsed.service, parsed.host) == ("shop", "vm")
+    assert parsed.message == "2023-11-14 22:14:01,000 ERROR [shop.api] POST /v1/orders/7 failed"
+    assert parsed.level == "error"
+    assert parsed.timestamp == 1796330780.0  # 2026-12-03T20:46:20+00:00
+
+
+def test_an_iso_timestamp_then_a_level_is_no_syslog_line():
+    # Rust tracing-subscriber (a line of its documented example output): one space after
+    # the time, then "target: message", as a syslog file has "host app: msg".
+    line = "2022-02-15T18:44:24.535442Z TRACE fmt_pretty::yak_shave: hello! I'm gonna shave a yak, excitement: \"yay!\""
+    parsed = parse_text(line, REF)
+    assert parsed.level == "debug"  # trace, the lowest level this project knows
+    assert parsed.host == "" and "hello! I'm gonna shave a yak" in parsed.message
+    error = parse_text(line.replace(" TRACE ", " ERROR ").replace("hello!", "connection refused:"), REF)
+    assert error.level == "error"

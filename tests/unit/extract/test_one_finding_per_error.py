@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from agents.extract.templates import TEMPLATE_ID, WILDCARD
 
 from .conftest import DATA, T0, Driver, findings, sample_lines
@@ -158,3 +160,52 @@ def test_nginx_upstream_refused_is_typed_by_its_words_with_its_route():
         "GET / returned 502", "GET /favicon.ico returned 502", "GET /service-worker.js returned 502"]
     for finding in found:
         _readable(finding)
+
+
+# The header a file or shipper puts before every line of a traceback: the frames and the
+# source lines under them ("    raise Exception(...)") come after it, and must join the
+# error line they belong to like bare lines do (`docker compose logs`, syslog files and
+# forwarders). (key, info header, error header)
+_HEADERS = {
+    "docker compose": ("shop-1", "shop-1  | ", "shop-1  | "),
+    "syslog RFC 3164": ("shop", "<14>Nov 14 22:14:01 host1 shop[42]: ", "<11>Nov 14 22:14:01 host1 shop[42]: "),
+    "syslog file": ("shop", "Nov 14 22:14:01 host1 shop[42]: ", "Nov 14 22:14:01 host1 shop[42]: "),
+    "rsyslog file format": ("shop", "2023-11-14T22:14:01.000+00:00 host1 shop[42]: ",
+                            "2023-11-14T22:14:01.000+00:00 host1 shop[42]: "),
+    "syslog RFC 5424": ("shop", "<14>1 2023-11-14T22:14:01Z host1 shop 42 - - ",
+                        "<11>1 2023-11-14T22:14:01Z host1 shop 42 - - "),
+}
+
+
+@pytest.mark.parametrize("form", sorted(_HEADERS))
+def test_a_traceback_behind_a_line_header_keeps_every_line_in_its_sample(form):
+    key, info, error = _HEADERS[form]
+    trace = _stack("python_exc.log")  # 8 lines: banner, 3 frames each with its source line, exception
+    d = Driver()
+    # Lines before it: the service is known from its key, its lines counted the short way.
+    d.feed_all([f"{info}2023-11-14 22:14:00,{ms:03d} INFO [shop.api] GET /health 200" for ms in range(5)], T0 + 1,
+               key=key)
+    d.feed(f"{error}2023-11-14 22:14:01,000 ERROR [shop.api] POST /v1/orders/7 failed", T0 + 2, key=key)
+    d.feed_all([f"{error}{line}" for line in trace], T0 + 2.001, key=key)
+    d.feed(f"{info}2023-11-14 22:14:03,000 INFO [shop.api] GET /health 200", T0 + 3, key=key)
+    (finding,) = _all_findings(d, [])
+    assert finding["error_type"] == "Exception"
+    sample = finding["samples"][0].splitlines()
+    assert sample[0].endswith("POST /v1/orders/7 failed")
+    assert [line.strip() for line in sample[1:]] == [line.strip() for line in trace]
+
+
+def test_a_traceback_that_rsyslog_wrote_line_by_line_is_one_finding_with_its_source_lines():
+    # Each line of the traceback a syslog message of its own, as rsyslogd wrote them.
+    lines = sample_lines("rsyslog/fileformat_python_traceback.log")
+    d = Driver()
+    d.feed_all(lines, T0 + 1, key="shop")
+    (finding,) = _all_findings(d, [])
+    assert finding["error_type"] == "ConnectionError"
+    assert finding["samples"][0].splitlines() == [
+        "2023-11-14 22:14:01,000 ERROR [shop.api] POST /v1/orders/7 failed",
+        "Traceback (most recent call last):",
+        '  File "/srv/shop/api/views.py", line 88, in create_order',
+        "    charge = gateway.charge(order, card_token)",
+        "ConnectionError: payment gateway unreachable",
+    ]
