@@ -122,13 +122,14 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"{inc['service']}, {inc['severity'] or 'no severity'}, opened {_iso(inc['opened_at'])}, "
                 + (f"resolved {_iso(inc['resolved_at'])}" if inc["resolved_at"] else "still open"), "",
                 "### Timeline", ""]
-        out += [f"- {_iso(t['at'])} {_event_words(t)}" for t in inc["timeline"]]
+        names = {f.get("fingerprint"): _finding_name(f) for f in inc["findings"]}
+        out += [f"- {_iso(t['at'])} {_event_words(t, names)}" for t in inc["timeline"]]
         if inc["findings"]:
             out += ["", "### Findings", ""]
             for f in inc["findings"]:
-                what = f.get("error_type") or f.get("kind", "")
-                out.append(f"- {what} {f.get('endpoint', '')} ({f.get('level', '')}, {f.get('count', 0)} at first; "
-                           f"fingerprint `{f.get('fingerprint', '')}`)")
+                count = f.get("count", 0)
+                out.append(f"- {_finding_name(f)}: {_count(count, 'time', 'times')} in its first minute"
+                           + (f" ({f['level']})" if f.get("level") else ""))
                 samples = f.get("samples", [])
                 shown = _distinct(samples)
                 for sample in shown:
@@ -153,8 +154,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                 titles[msg["service"]].append(msg.get("title") or "")
         for o in report["oneoffs"]:
             title = titles[o["service"]].pop(0) if titles[o["service"]] else ""
-            out.append(f"- {_iso(o['at'])} {o['service']}: {title or 'an error seen once'} "
-                       f"(fingerprint `{o.get('fingerprint', '')}`)")
+            out.append(f"- {_iso(o['at'])} {o['service']}: {title or 'an error seen once'}")
         out.append("")
     return "\n".join(out)
 
@@ -163,11 +163,91 @@ SAMPLE_LINES = 15  # of a multi-line sample (a traceback) in report.md; report.j
 SAMPLE_WIDTH = 300
 
 
-def _event_words(entry: dict[str, Any]) -> str:
-    """A timeline entry in words; the first alert is an `update_posted` of kind `alert`."""
-    if entry["type"] == "update_posted" and (entry.get("data") or {}).get("kind") == "alert":
-        return "first alert sent"
-    return entry["type"].replace("_", " ")
+def _finding_name(finding: dict[str, Any]) -> str:
+    """What a finding was, as its alert names it: "TimeoutError at GET /search"."""
+    what = finding.get("error_type") or finding.get("kind") or "an error"
+    return f"{what} at {finding['endpoint']}" if finding.get("endpoint") else what
+
+
+# An event's data keys as words (schemas/contract.py says what each holds).
+_UPDATE_WORDS = {"alert": "first alert sent", "summary_edit": "first alert edited: the AI summary added",
+                 "update": "update sent"}
+_COMMENT_WORDS = {"reappeared": "it came back", "new_finding": "a new error", "report": "the resolution report",
+                  "reopened": "reopened", "review": "the review", "summary": "the AI summary",
+                  "fix": "the fix", "escalated": "escalated", "acknowledged": "acknowledged", "note": "a note",
+                  "closed": "closed"}
+
+
+def _event_words(entry: dict[str, Any], names: dict[str, str] | None = None) -> str:
+    """A timeline entry as a sentence, from its type and data; `names`: fingerprint ->
+    what the finding was (the incident's findings)."""
+    kind, data = entry["type"], entry.get("data") or {}
+    named = (names or {}).get(data.get("fingerprint", "")) or "an error"
+    runbook = f"runbook {data['runbook']}" if data.get("runbook") else "the runbook"
+    who = f" by {data['actor']}" if data.get("actor") else ""
+    via = f" ({data['via']})" if data.get("via") else ""
+    if kind == "opened":
+        return "incident opened" + (", from a fatal line before its minute ended" if data.get("fast_path") else "")
+    if kind == "finding_added":
+        return f"error seen: {_finding_name(data)}"
+    if kind == "severity_changed":
+        return f"severity raised from {data.get('from') or 'none'} to {data.get('to')}"
+    if kind == "update_posted":
+        if data.get("kind") == "realert":
+            return f"alerted again: severity {data.get('from') or 'none'} to {data.get('to')}"
+        return _UPDATE_WORDS.get(data.get("kind", ""), "notification sent")
+    if kind == "resolved":
+        minutes = data.get("clean_windows")
+        by = data.get("by") or "logwarden"
+        if by == "logwarden" and minutes:
+            return f"resolved: {_count(minutes, 'clean minute', 'clean minutes')} in a row"
+        return f"resolved by {by}"
+    if kind == "reopened":
+        return "reopened: the errors came back" + (f" (time {data['reopen_count']})" if data.get("reopen_count") else "")
+    if kind == "ticket_created":
+        return f"ticket {data.get('ticket') or data.get('label') or ''} opened".replace("  ", " ")
+    if kind == "ticket_commented":
+        return f"ticket comment: {_COMMENT_WORDS.get(data.get('reason', ''), data.get('reason') or 'a comment')}"
+    if kind == "ticket_resolved":
+        return "ticket set to resolved"
+    if kind == "registry_added":
+        return f"known issue recorded: {named}"
+    if kind == "registry_matched":
+        how = "the model's match" if data.get("match") == "ai" else "same error"
+        ticket = f", ticket {data['ticket']}" if data.get("ticket") else ""
+        return f"known issue back: {named} ({how}{ticket})"
+    if kind == "registry_expired":
+        return "known issue forgotten (" + ("not seen for its time to live" if data.get("reason") == "ttl"
+                                            else "registry full") + ")"
+    if kind == "review_posted":
+        if data.get("fix_needed"):
+            return "review posted: a fix is needed" + (f" ({runbook})" if data.get("runbook") else "")
+        return "review posted: no fix needed"
+    if kind == "fix_proposed":
+        return f"fix proposed: {runbook}, waiting for a person's approval"
+    if kind == "fix_approved":
+        return f"fix approved{who}{via}" + (f", {data['approvals']} of {data['needed']}" if data.get("needed") else "")
+    if kind == "fix_escalated":
+        return f"escalated instead of fixed{who}" + (f": {data['reason']}" if data.get("reason") else "")
+    if kind == "fix_started":
+        return f"{runbook} started" + (" (dry run)" if data.get("dry_run") else "")
+    if kind == "fix_executed":
+        return f"{runbook} ran: {data.get('status', '')}" + (" (dry run)" if data.get("dry_run") else "")
+    if kind == "fix_verified":
+        return f"fix verified: no errors in the {data.get('verify_window_s', 0):.0f} s after {runbook}"
+    if kind == "fix_failed":
+        return f"errors went on after {runbook}: escalated"
+    if kind == "fix_expired":
+        return f"fix proposal expired: nobody decided on {runbook}"
+    if kind == "approval_refused":
+        return f"approval refused{who}: {str(data.get('reason', '')).replace('_', ' ')}"
+    if kind == "acknowledged":
+        return f"acknowledged{who}{via}"
+    if kind == "note_added":
+        return f"note{who}: {str(data.get('text', ''))[:200]}"
+    if kind == "closed":
+        return f"closed{who}{via}"
+    return kind.replace("_", " ")
 
 
 def _distinct(samples: list[str]) -> list[str]:
