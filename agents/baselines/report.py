@@ -107,6 +107,7 @@ class HealthBook(BaseModel):
     periods: dict[str, dict[str, HealthPart]] = Field(default_factory=dict)  # "%.0f" start -> service -> part
     expected: list[str] = Field(default_factory=list)  # services of the last period reported
     emitted: list[float] = Field(default_factory=list)  # recent period starts reported
+    progress: dict[str, float] = Field(default_factory=dict)  # service -> its newest period start
     late_parts: int = 0  # parts that came after their period's report
     now: float = 0.0  # event time: the latest period end, or beat, seen
     pending: dict[str, PendingReport] = Field(default_factory=dict)  # "%.0f" start -> asked the model

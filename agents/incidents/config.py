@@ -34,6 +34,10 @@ class IncidentsConfig(BaseModel):
     oneoff_levels: list[str] = Field(default_factory=lambda: ["error", "warning"])
     # Length of one all-clear digest period (the hourly digest).
     digest_interval_s: float = Field(3600.0, gt=0)
+    # Replays: every digest period held until the input has ended (the replay runner says
+    # so on `incidents.digest`), then each sent from all of its parts, so none comes late
+    # however unevenly the partitions were read.
+    digest_at_end_of_input: bool = False
     # Registry entries not seen for this long are deleted by the periodic cleanup.
     registry_ttl_s: float = Field(3 * 86400.0, gt=0)
     registry_cleanup_interval_s: float = Field(86400.0, gt=0)

@@ -2,13 +2,14 @@
 
 Each service reducer publishes one `DigestPart` per digest period on `incidents.digest`
 (key "digest", one partition). `apply_digest_part` collects them in a `DigestBook` and
-emits the digest of a period once every service of the previous period has reported,
-or once the next period's parts start arriving (a service that went away must not hold
-the digest back forever). A part that comes after its period's digest went out (its
-service's partition was read after the others', as when a worker catches up on a
-backlog) and is not clean sends the digest again, whole, titled as an update with its
-own key: an "All clear" must not stand while a late part says an incident was open. A
-clean late part changes nothing. Pure: never reads a clock, never publishes by itself.
+emits the digest of a period once every service it follows has sent its part for that
+period or a later one, leaving out a service that fell far behind (it went away: see
+`agents/periods.py`). A part that comes after its period's digest went out (the first
+period after a fresh start, a service's first part) and is not clean sends the digest
+again, whole, titled as an update with its own key: an "All clear" must not stand while
+a late part says an incident was open. A clean late part changes nothing. In a replay
+(`digest_at_end_of_input`) every period is held until the runner's end-of-input part,
+then sent from all of its parts. Pure: never reads a clock, never publishes by itself.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from agents.incidents.config import IncidentsConfig
 from agents.incidents.effects import Effect, Publish
 from agents.incidents.state import PeriodCounts
 from agents.local_ai.narrative import utc
-from agents.periods import gather
+from agents.periods import gather, gather_all
 from schemas.records import IncidentEvent, OutboxMessage, Record
 
 __all__ = ["DIGEST_TOPIC", "DigestBook", "DigestPart", "apply_digest_part"]
@@ -35,6 +36,9 @@ class DigestPart(Record, PeriodCounts):
     service: str
     period_end: float
     open_incident: str = ""  # still open at the end of the period
+    # Sent once by a replay's runner when its input has ended (service ""): every period
+    # held (`digest_at_end_of_input`) goes out.
+    end_of_input: bool = False
 
 
 class DigestBook(BaseModel):
@@ -45,6 +49,7 @@ class DigestBook(BaseModel):
     periods: dict[str, dict[str, DigestPart]] = Field(default_factory=dict)  # "%.0f" start -> service -> part
     expected: list[str] = Field(default_factory=list)  # services of the last emitted period
     emitted: list[float] = Field(default_factory=list)  # recent emitted period starts
+    progress: dict[str, float] = Field(default_factory=dict)  # service -> its newest period start
     late_parts: int = 0  # parts that came after their period's digest went out
     reported: dict[str, dict[str, DigestPart]] = Field(default_factory=dict)  # the last periods digested
     updates: dict[str, int] = Field(default_factory=dict)  # "%.0f" start -> digests sent again
@@ -53,8 +58,11 @@ class DigestBook(BaseModel):
 def apply_digest_part(book: DigestBook | None, part: DigestPart,
                       cfg: IncidentsConfig) -> tuple[DigestBook, list[Effect]]:
     book = book.model_copy(deep=True) if book else DigestBook()
-    return book, gather(book, part, lambda start, parts: _remembered(book, start, parts, cfg),
-                        late=lambda late: _late(book, late, cfg))
+    remembered = lambda start, parts: _remembered(book, start, parts, cfg)  # noqa: E731
+    if part.end_of_input:
+        return book, gather_all(book, remembered)
+    return book, gather(book, part, remembered, late=lambda late: _late(book, late, cfg),
+                        hold=cfg.digest_at_end_of_input)
 
 
 def _remembered(book: DigestBook, start: float, parts: dict[str, DigestPart], cfg: IncidentsConfig) -> list[Effect]:

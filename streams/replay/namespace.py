@@ -58,6 +58,9 @@ def replay_overrides(ns: Namespace, data_dir: Path, web_port: int, *, notify: bo
         # The replay's worker is the only one of its namespace: its batch loops take every
         # partition without a group join (about 5 s of a replay's start on Tansu).
         "batch_assign_all": True,
+        # Digests from every part of their period, once the input has ended: partitions
+        # read unevenly must not make parts late (`agents/periods.py`).
+        "incidents": {"digest_at_end_of_input": True},
     }
     if not notify:
         out["notify"] = {"routes": [{"channels": ["console"]}], "fallback_channels": ["console"],

@@ -27,6 +27,7 @@ from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from agents.extract.config import ExtractConfig
+from agents.incidents.digest import DIGEST_KEY, DIGEST_TOPIC, DigestPart
 from agents.incidents.lifecycle import EXPIRED_BY
 from agents.service_name import service_of_line
 from schemas.records import IncidentEvent, OutboxMessage, WindowSummary
@@ -189,6 +190,17 @@ async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progre
     finally:
         for c in (*groups.values(), reader):
             await client.quiet_stop(c)
+
+
+async def _end_of_input(broker: str, ns: Namespace) -> None:
+    """Tell the replay's digest agent that no part is to come (`digest_at_end_of_input`)."""
+    producer = await client.started(client.producer(broker), broker)
+    try:
+        marker = DigestPart(service="", period_start=0.0, period_end=0.0, end_of_input=True)
+        await producer.send_and_wait(ns.prefix + DIGEST_TOPIC, marker.model_dump_json().encode(),
+                                     key=DIGEST_KEY.encode())
+    finally:
+        await client.quiet_stop(producer)
 
 
 async def _records(broker: str, topic: str, record: Any) -> list[Any]:
@@ -369,8 +381,14 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
         progress = _Progress(max(lines, 1), err)
         progress.enabled = lines >= 10_000 and err.isatty()
         worker = proc
-        asyncio.run(_settle(broker, ns, cfg.partitions, port, lambda done: progress.update(done, done),
-                            lambda: worker.poll() is None, timeout_s))
+        def settle() -> None:
+            asyncio.run(_settle(broker, ns, cfg.partitions, port, lambda done: progress.update(done, done),
+                                lambda: worker.poll() is None, timeout_s))
+
+        settle()
+        # Every input is in: the digests held until now go out, then everything they cause.
+        asyncio.run(_end_of_input(broker, ns))
+        settle()
         progress.update(lines, lines, final=True)
         seconds = time.monotonic() - started
         _stop_worker(proc)
