@@ -146,7 +146,7 @@ def taken_of(metrics: str) -> tuple[dict[tuple[str, int], int], float]:
 
 
 async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progress: Callable[[int], None],
-                  alive: Callable[[], bool], timeout_s: float) -> None:
+                  alive: Callable[[], bool], timeout_s: float, quiet_s: float = QUIET_S) -> None:
     """Return once every record the replay holds has been taken, by offsets: the batch
     loops' groups have committed to the end of `logs.raw` and `signals.partials`, and the
     stage runners have taken every partition they read to its end with nothing in hand.
@@ -184,7 +184,7 @@ async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progre
                 if (all(read[tp] >= ends[tp] for tp in source + partials)
                         and not in_hand
                         and all(taken.get((tp.topic, tp.partition), 0) >= ends[tp] for tp in consumed)
-                        and (not empty or time.monotonic() - changed >= QUIET_S)):
+                        and (not empty or time.monotonic() - changed >= quiet_s)):
                     return
             await asyncio.sleep(POLL_S)
     finally:
@@ -381,14 +381,15 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
         progress = _Progress(max(lines, 1), err)
         progress.enabled = lines >= 10_000 and err.isatty()
         worker = proc
-        def settle() -> None:
+        def settle(quiet_s: float = QUIET_S) -> None:
             asyncio.run(_settle(broker, ns, cfg.partitions, port, lambda done: progress.update(done, done),
-                                lambda: worker.poll() is None, timeout_s))
+                                lambda: worker.poll() is None, timeout_s, quiet_s))
 
         settle()
-        # Every input is in: the digests held until now go out, then everything they cause.
+        # Every input is in: the digests held until now go out, then everything they cause
+        # (an empty input partition was waited for once already).
         asyncio.run(_end_of_input(broker, ns))
-        settle()
+        settle(quiet_s=0.0)
         progress.update(lines, lines, final=True)
         seconds = time.monotonic() - started
         _stop_worker(proc)
