@@ -178,6 +178,26 @@ _COMMENT_WORDS = {"reappeared": "it came back", "new_finding": "a new error", "r
                   "closed": "closed"}
 
 
+# Events said the same way whatever their data holds beyond these pieces (`_event_words`).
+_TEMPLATES = {
+    "finding_added": "error seen: {finding}",
+    "severity_changed": "severity raised from {old} to {new}",
+    "ticket_created": "ticket {ticket} opened",
+    "ticket_resolved": "ticket set to resolved",
+    "registry_added": "known issue recorded: {named}",
+    "fix_proposed": "fix proposed: {runbook}, waiting for a person's approval",
+    "fix_started": "{runbook} started{dry}",
+    "fix_executed": "{runbook} ran: {status}{dry}",
+    "fix_verified": "fix verified: no errors in the {verify_s} s after {runbook}",
+    "fix_failed": "errors went on after {runbook}: escalated",
+    "fix_expired": "fix proposal expired: nobody decided on {runbook}",
+    "approval_refused": "approval refused{who}: {reason}",
+    "acknowledged": "acknowledged{who}{via}",
+    "note_added": "note{who}: {text}",
+    "closed": "closed{who}{via}",
+}
+
+
 def _event_words(entry: dict[str, Any], names: dict[str, str] | None = None) -> str:
     """A timeline entry as a sentence, from its type and data; `names`: fingerprint ->
     what the finding was (the incident's findings)."""
@@ -186,67 +206,44 @@ def _event_words(entry: dict[str, Any], names: dict[str, str] | None = None) -> 
     runbook = f"runbook {data['runbook']}" if data.get("runbook") else "the runbook"
     who = f" by {data['actor']}" if data.get("actor") else ""
     via = f" ({data['via']})" if data.get("via") else ""
+    template = _TEMPLATES.get(kind)
+    if template is not None:
+        return template.format(
+            finding=_finding_name(data), old=data.get("from") or "none", new=data.get("to"), named=named,
+            ticket=data.get("ticket") or data.get("label") or "", runbook=runbook, who=who, via=via,
+            dry=" (dry run)" if data.get("dry_run") else "", status=data.get("status", ""),
+            verify_s=f"{data.get('verify_window_s', 0):.0f}", reason=str(data.get("reason", "")).replace("_", " "),
+            text=str(data.get("text", ""))[:200]).replace("  ", " ")
     if kind == "opened":
         return "incident opened" + (", from a fatal line before its minute ended" if data.get("fast_path") else "")
-    if kind == "finding_added":
-        return f"error seen: {_finding_name(data)}"
-    if kind == "severity_changed":
-        return f"severity raised from {data.get('from') or 'none'} to {data.get('to')}"
     if kind == "update_posted":
         if data.get("kind") == "realert":
             return f"alerted again: severity {data.get('from') or 'none'} to {data.get('to')}"
         return _UPDATE_WORDS.get(data.get("kind", ""), "notification sent")
     if kind == "resolved":
-        minutes = data.get("clean_windows")
-        by = data.get("by") or "logwarden"
+        minutes, by = data.get("clean_windows"), data.get("by") or "logwarden"
         if by == "logwarden" and minutes:
             return f"resolved: {_count(minutes, 'clean minute', 'clean minutes')} in a row"
         return f"resolved by {by}"
     if kind == "reopened":
         return "reopened: the errors came back" + (f" (time {data['reopen_count']})" if data.get("reopen_count") else "")
-    if kind == "ticket_created":
-        return f"ticket {data.get('ticket') or data.get('label') or ''} opened".replace("  ", " ")
     if kind == "ticket_commented":
         return f"ticket comment: {_COMMENT_WORDS.get(data.get('reason', ''), data.get('reason') or 'a comment')}"
-    if kind == "ticket_resolved":
-        return "ticket set to resolved"
-    if kind == "registry_added":
-        return f"known issue recorded: {named}"
     if kind == "registry_matched":
         how = "the model's match" if data.get("match") == "ai" else "same error"
         ticket = f", ticket {data['ticket']}" if data.get("ticket") else ""
         return f"known issue back: {named} ({how}{ticket})"
     if kind == "registry_expired":
-        return "known issue forgotten (" + ("not seen for its time to live" if data.get("reason") == "ttl"
-                                            else "registry full") + ")"
+        why = "not seen for its time to live" if data.get("reason") == "ttl" else "registry full"
+        return f"known issue forgotten ({why})"
     if kind == "review_posted":
         if data.get("fix_needed"):
             return "review posted: a fix is needed" + (f" ({runbook})" if data.get("runbook") else "")
         return "review posted: no fix needed"
-    if kind == "fix_proposed":
-        return f"fix proposed: {runbook}, waiting for a person's approval"
     if kind == "fix_approved":
         return f"fix approved{who}{via}" + (f", {data['approvals']} of {data['needed']}" if data.get("needed") else "")
     if kind == "fix_escalated":
         return f"escalated instead of fixed{who}" + (f": {data['reason']}" if data.get("reason") else "")
-    if kind == "fix_started":
-        return f"{runbook} started" + (" (dry run)" if data.get("dry_run") else "")
-    if kind == "fix_executed":
-        return f"{runbook} ran: {data.get('status', '')}" + (" (dry run)" if data.get("dry_run") else "")
-    if kind == "fix_verified":
-        return f"fix verified: no errors in the {data.get('verify_window_s', 0):.0f} s after {runbook}"
-    if kind == "fix_failed":
-        return f"errors went on after {runbook}: escalated"
-    if kind == "fix_expired":
-        return f"fix proposal expired: nobody decided on {runbook}"
-    if kind == "approval_refused":
-        return f"approval refused{who}: {str(data.get('reason', '')).replace('_', ' ')}"
-    if kind == "acknowledged":
-        return f"acknowledged{who}{via}"
-    if kind == "note_added":
-        return f"note{who}: {str(data.get('text', ''))[:200]}"
-    if kind == "closed":
-        return f"closed{who}{via}"
     return kind.replace("_", " ")
 
 
