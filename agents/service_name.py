@@ -24,7 +24,7 @@ from typing import Any, Mapping, Sequence
 import orjson
 
 __all__ = ["DEFAULT_SERVICE_FIELDS", "SYSLOG_3164", "SYSLOG_5424", "DOCKER_PREFIX", "UNKNOWN", "field_service",
-           "resolve", "service_of_line", "text_service"]
+           "resolve", "service_of_line", "syslog_iso", "text_service"]
 
 UNKNOWN = "unknown"
 
@@ -62,6 +62,15 @@ SYSLOG_ISO = re.compile(
     r"(?:<(\d{1,3})>)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) (\S+) ([^:\[\s]+)(?:\[\d+\])?: ?(.*)",
     re.S)
 DOCKER_PREFIX = re.compile(r"([\w.-]+)\s+\| (.*)", re.S)  # docker compose: "nginx-1  | ..."
+# A level word where the ISO form has its host: "2024-05-01T10:00:00Z ERROR app::db: ..."
+# (Rust tracing, Go loggers) is a time, a level and a message, not a syslog line.
+_LEVEL_WORDS = frozenset("trace debug info notice warn warning error err critical crit fatal panic alert emerg".split())
+
+
+def syslog_iso(text: str) -> re.Match[str] | None:
+    """`SYSLOG_ISO` unless the word in its host's place is a level."""
+    match = SYSLOG_ISO.match(text)
+    return None if match is None or match.group(3).lower() in _LEVEL_WORDS else match
 _LOGFMT_SERVICE = re.compile(r'(?:^|\s)(?:service|app)=("(?:[^"\\]|\\.)*"|[^\s"]+)')
 
 
@@ -115,7 +124,7 @@ def text_service(text: str) -> str:
             return "" if app == "-" else app
         match = SYSLOG_3164.match(text) if head == "<" or head.isupper() else None
         if match is None and (head == "<" or head.isdigit()):
-            match = SYSLOG_ISO.match(text)
+            match = syslog_iso(text)
         if match:
             return match.group(4)
     match = DOCKER_PREFIX.match(text)

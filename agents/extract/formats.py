@@ -21,7 +21,7 @@ from agents.extract.timestamps import parse_timestamp
 from agents.service_name import DOCKER_PREFIX as _DOCKER_PREFIX
 from agents.service_name import SYSLOG_3164 as _SYSLOG_3164
 from agents.service_name import SYSLOG_5424 as _SYSLOG_5424
-from agents.service_name import SYSLOG_ISO as _SYSLOG_ISO
+from agents.service_name import syslog_iso as _syslog_iso
 from agents.service_name import field_service
 
 __all__ = ["LEVEL_RANK", "LogLine", "json_level", "json_time", "lookup", "normalise_level", "parse_json_object",
@@ -436,13 +436,7 @@ def _syslog(text: str, reference: float) -> LogLine | None:
         pri, stamp, host, app, _proc, _msgid, message = match.groups()
         return LogLine(message=message, level=_SYSLOG_LEVELS[int(pri) & 7], host=_nil(host),
                        service=_nil(app), timestamp=parse_timestamp(stamp, reference))
-    match = _SYSLOG_3164.match(text)
-    if match is None:
-        match = _SYSLOG_ISO.match(text)
-        # "2024-05-01T10:00:00Z ERROR app::db: ..." (Rust tracing, Go loggers) is no syslog
-        # line: its second word is the level, not a host.
-        if match and normalise_level(match.group(3)):
-            return None
+    match = _SYSLOG_3164.match(text) or _syslog_iso(text)
     if match:
         pri, stamp, host, app, message = match.groups()
         # Without PRI the severity is unknown: read level words in the message.

@@ -225,3 +225,6 @@ def test_an_iso_timestamp_then_a_level_is_no_syslog_line():
     assert parsed.host == "" and "hello! I'm gonna shave a yak" in parsed.message
     error = parse_text(line.replace(" TRACE ", " ERROR ").replace("hello!", "connection refused:"), REF)
     assert error.level == "error"
+    from agents.service_name import text_service
+
+    assert text_service(line) == ""  # no host, no app: the record's key or the default names it
