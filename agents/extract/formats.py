@@ -1,9 +1,12 @@
 """Log line formats: one decoded record to a `LogLine` (message, level, time, origin).
 
 Handles JSON lines (Vector, Fluent Bit, python-json-logger, structlog, loguru, pino,
-bunyan, zap, ECS), logfmt, syslog RFC 3164/5424, nginx/Apache access and error logs,
-PostgreSQL/MySQL/Redis server logs, and plain text with level words. Never raises on
-any input (a line it cannot place is plain text), never does I/O, never reads a clock.
+bunyan, zap, ECS), logfmt, syslog RFC 3164/5424 and rsyslog's file format, container
+runtime files (CRI: containerd, CRI-O) and `docker compose logs`, each around the line the
+application wrote, nginx/Apache access and error logs, PostgreSQL/MySQL/Redis server
+logs, and plain text with level words. Never raises on any input (a line it cannot
+place is plain text), never does I/O, never reads a clock. A line a container runtime
+split (CRI tag P, over 16 KiB) is read as its parts.
 """
 
 from __future__ import annotations
@@ -62,6 +65,10 @@ class LogLine:
     exception: str = ""  # a whole stack trace carried inside one record
     error_class: str = ""  # an exception class named in a field of its own ("error": "psycopg2.OperationalError")
     fields: dict[str, Any] = field(default_factory=dict)
+    # The message has no header of its own (no time, as a frame or an exception line has
+    # none), whatever time its transport stamped on it (a container runtime's, syslog's);
+    # None: it has one exactly when `timestamp` is set.
+    bare: bool | None = None
 
 
 def normalise_level(value: object) -> str:
@@ -395,8 +402,12 @@ def parse_text(text: str, reference: float) -> LogLine:
         if line:
             return line
     if head.isdigit():
-        # rsyslog's RSYSLOG_FileFormat (Debian's /var/log/syslog since 12): "2024-05-01T10:00:00.123+00:00 host app[1]: msg"
         if text[10:11] == "T":
+            # A container runtime's log file (Kubernetes' /var/log/pods): "<time> stdout F msg".
+            line = _cri(text, reference)
+            if line:
+                return line
+            # rsyslog's RSYSLOG_FileFormat (Debian's /var/log/syslog since 12): "2024-05-01T10:00:00.123+00:00 host app[1]: msg"
             line = _syslog(text, reference)
             if line:
                 return line
@@ -419,6 +430,25 @@ def parse_text(text: str, reference: float) -> LogLine:
     return _plain(text, reference)
 
 
+# The CRI logging format (containerd, CRI-O): time, stream, tag (F: a full line, P: part
+# of one the runtime split), the line as the container wrote it.
+_CRI = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) (stdout|stderr) ([PF])\S* ?(.*)", re.S)
+
+
+def _cri(text: str, reference: float) -> LogLine | None:
+    match = _CRI.match(text)
+    if match is None:
+        return None
+    stamp, stream, _tag, message = match.groups()
+    line = _compose_json(message, reference) or parse_text(message, reference)
+    # A line without a time of its own stays bare (a frame). The runtime's time places
+    # every line: it has a zone, where an application may write local time without one.
+    line.bare = line.timestamp is None
+    line.timestamp = parse_timestamp(stamp, reference)
+    line.stream = line.stream or stream
+    return line
+
+
 def _compose_json(text: str, reference: float) -> LogLine | None:
     # `docker compose logs`: "caddy  | {json}"; the compose service names the service.
     if text[:1] != "{":
@@ -434,16 +464,26 @@ def _syslog(text: str, reference: float) -> LogLine | None:
     match = _SYSLOG_5424.match(text)
     if match:
         pri, stamp, host, app, _proc, _msgid, message = match.groups()
-        return LogLine(message=message, level=_SYSLOG_LEVELS[int(pri) & 7], host=_nil(host),
-                       service=_nil(app), timestamp=parse_timestamp(stamp, reference))
+        return _syslog_line(message, _SYSLOG_LEVELS[int(pri) & 7], _nil(host), _nil(app), stamp, reference)
     match = _SYSLOG_3164.match(text) or _syslog_iso(text)
     if match:
         pri, stamp, host, app, message = match.groups()
         # Without PRI the severity is unknown: read level words in the message.
-        level = _SYSLOG_LEVELS[int(pri) & 7] if pri else _level_word(message)
-        return LogLine(message=message, level=level, host=host, service=app,
-                       timestamp=parse_timestamp(stamp, reference))
+        return _syslog_line(message, _SYSLOG_LEVELS[int(pri) & 7] if pri else "", host, app, stamp, reference)
     return None
+
+
+def _syslog_line(message: str, level: str, host: str, app: str, stamp: str, reference: float) -> LogLine:
+    """A syslog message; one that starts with a header of its own (an application's
+    "2023-11-14 22:14:01,000 ERROR [shop.api] ...") is read like a plain line, and one
+    without is bare (a frame, an exception line), whatever time syslog stamped on it.
+    Syslog's time places it (the application's may be local time without a zone)."""
+    own = _LEADING_TIME.match(message)
+    inner = _plain(message, reference) if own else None
+    return LogLine(message=inner.message if inner else message,
+                   level=level or (inner.level if inner else _level_word(message)),
+                   host=host, service=app, logger=inner.logger if inner else "",
+                   timestamp=parse_timestamp(stamp, reference), bare=own is None)
 
 
 def _nil(value: str) -> str:

@@ -299,7 +299,7 @@ class PartitionExtractor:
         # is bare when it has no header of its own (text: no timestamp; JSON: no level):
         # then it may be the exception the error line before it logged.
         structured = bool(line.fields) and bool(line.level)
-        bare = not line.level if line.fields else line.timestamp is None
+        bare = not line.level if line.fields else (line.timestamp is None if line.bare is None else line.bare)
         if not line.exception and ("\n" in message or "\\n" in message):
             lines = split_message(message)
             if lines is not None:

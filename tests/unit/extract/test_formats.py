@@ -211,8 +211,8 @@ def test_rsyslog_file_format_names_app_host_and_time():
     first = sample_lines("rsyslog/fileformat_python_traceback.log")[1]
     parsed = parse_text(first, REF)
     assert (parsed.service, parsed.host) == ("shop", "vm")
-    assert parsed.message == "2023-11-14 22:14:01,000 ERROR [shop.api] POST /v1/orders/7 failed"
-    assert parsed.level == "error"
+    assert parsed.message == "POST /v1/orders/7 failed"  # the application's own header read too
+    assert (parsed.level, parsed.logger) == ("error", "shop.api")
     assert parsed.timestamp == 1796330780.0  # 2026-12-03T20:46:20+00:00
 
 
@@ -228,3 +228,20 @@ def test_an_iso_timestamp_then_a_level_is_no_syslog_line():
     from agents.service_name import text_service
 
     assert text_service(line) == ""  # no host, no app: the record's key or the default names it
+
+
+def test_container_runtime_lines_cri_o_and_containerd():
+    # The inputs and expected fields of OpenTelemetry Collector's container parser tests
+    # (pkg/stanza/operator/parser/container/parser_test.go): CRI-O with a zone offset,
+    # containerd in UTC; body, stream and time.
+    crio = parse_text("2024-04-13T07:59:37.505201169-10:00 stdout F standalone crio line which is awesome!", REF)
+    assert (crio.message, crio.stream) == ("standalone crio line which is awesome!", "stdout")
+    assert crio.timestamp == pytest.approx(1713031177.505201169)  # 17:59:37.505201169 UTC
+    containerd = parse_text("2024-04-13T07:59:37.505201169Z stdout F standalone containerd line which is awesome!", REF)
+    assert containerd.message == "standalone containerd line which is awesome!"
+    assert containerd.timestamp == pytest.approx(1712995177.505201169)
+    # The line a container wrote keeps its own level and time.
+    error = parse_text("2024-04-13T07:59:37.505201169Z stderr F 2024-04-13 07:59:37,505 ERROR [shop.api] "
+                       "POST /v1/orders/7 failed", REF)
+    assert (error.level, error.stream, error.message) == ("error", "stderr", "POST /v1/orders/7 failed")
+    assert error.timestamp == pytest.approx(1712995177.505201169)  # the runtime's, with its zone

@@ -174,6 +174,8 @@ _HEADERS = {
                             "2023-11-14T22:14:01.000+00:00 host1 shop[42]: "),
     "syslog RFC 5424": ("shop", "<14>1 2023-11-14T22:14:01Z host1 shop 42 - - ",
                         "<11>1 2023-11-14T22:14:01Z host1 shop 42 - - "),
+    "container runtime (CRI)": ("shop", "2023-11-14T22:14:01.505201169Z stdout F ",
+                                "2023-11-14T22:14:01.505201169Z stderr F "),
 }
 
 
@@ -203,9 +205,34 @@ def test_a_traceback_that_rsyslog_wrote_line_by_line_is_one_finding_with_its_sou
     (finding,) = _all_findings(d, [])
     assert finding["error_type"] == "ConnectionError"
     assert finding["samples"][0].splitlines() == [
-        "2023-11-14 22:14:01,000 ERROR [shop.api] POST /v1/orders/7 failed",
+        "POST /v1/orders/7 failed",
         "Traceback (most recent call last):",
         '  File "/srv/shop/api/views.py", line 88, in create_order',
         "    charge = gateway.charge(order, card_token)",
         "ConnectionError: payment gateway unreachable",
     ]
+
+
+def test_an_error_line_and_the_exception_it_logged_through_a_container_runtime_are_one_finding():
+    # The exception line has no time of its own; the runtime stamps one on every line.
+    d = Driver()
+    d.feed_all([f"2023-11-14T22:14:0{i}.000000000Z stdout F 2023-11-14 22:14:0{i},000 INFO [shop.api] GET /health 200"
+                for i in range(3)], T0 + 1, key="shop")
+    d.feed("2023-11-14T22:14:04.100000000Z stderr F 2023-11-14 22:14:04,100 ERROR [shop.api] POST /v1/orders/7 failed",
+           T0 + 4, key="shop")
+    d.feed("2023-11-14T22:14:04.101000000Z stderr F psycopg2.OperationalError: could not connect to server",
+           T0 + 4.001, key="shop")
+    (finding,) = _all_findings(d, [])
+    assert finding["error_type"] == "psycopg2.OperationalError"
+    assert finding["samples"][0].splitlines() == ["POST /v1/orders/7 failed",
+                                                  "psycopg2.OperationalError: could not connect to server"]
+
+
+def test_an_error_line_and_its_exception_that_rsyslog_wrote_as_two_messages_are_one_finding():
+    # The exception line has no header of its own: syslog's time on it does not make it one.
+    d = Driver()
+    d.feed_all(sample_lines("rsyslog/fileformat_error_then_exception.log"), T0 + 1, key="payments")
+    (finding,) = _all_findings(d, [])
+    assert finding["error_type"] == "psycopg2.OperationalError"
+    assert finding["samples"][0].splitlines() == [
+        "POST /v1/payments/1197 failed", "psycopg2.OperationalError: could not connect to server: Connection refused"]
