@@ -178,7 +178,10 @@ class Generator:
                 self._held.set()
                 while self._hold.is_set():
                     await asyncio.sleep(0.05)
-            now = time.time()
+            # One millisecond for the line's own time and its record's: a time rounded
+            # to the next minute in the line but truncated in the record put a line at
+            # xx:59.9996 in two minutes (the tally's and the broker time's that places it).
+            now = int(time.time() * 1000) / 1000
             if self._stop_at is not None and now >= self._stop_at:
                 return
             batch = [(s, info_line(s, now, n), "info") for s in self.services]
@@ -186,7 +189,7 @@ class Generator:
                 if o.start <= now < o.end and now >= next_error.get(i, 0.0):
                     next_error[i] = now + ERROR_EVERY_S
                     batch.append((o.service, outbreak_line(o, now), o.kind))
-            futures = [await producer.send("logs.raw", line, key=s.encode(), timestamp_ms=int(now * 1000))
+            futures = [await producer.send("logs.raw", line, key=s.encode(), timestamp_ms=round(now * 1000))
                        for s, line, _level in batch]
             results = await asyncio.gather(*futures, return_exceptions=True)
             minute = int(now // 60 * 60)
