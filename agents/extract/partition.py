@@ -276,10 +276,13 @@ class PartitionExtractor:
         if line.timestamp is not None and line.timestamp <= broker_ts + self.cfg.max_future_skew_s:
             at = line.timestamp
             lag = at - broker_ts
-            # Lines that are late are outliers, not a sign of a replay; a lag within the
-            # allowed lateness is shipping delay, for which the broker time is as good.
+            # Lines that are late are outliers, not a sign of a replay. The lag of the
+            # others places the lines only counted: shipping delay (or a replay's hours,
+            # or a clock's skew) taken off, so a line written at 12:00:59.8 and stored
+            # at 12:01:00.3 counts in 12:00, as its own time says (with the broker time
+            # alone, a steady delay of d seconds put d/60 of a minute's lines in the next).
             if not accounts.is_late(at):
-                self._lag[service] = lag if abs(lag) > self.cfg.allowed_lateness_s else 0.0
+                self._lag[service] = lag
         accounts.advance(at)
         # The first line of a service is always parsed: until then its lag is unknown,
         # and counting a backlog line at broker time would make all the others late.

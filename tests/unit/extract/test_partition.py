@@ -169,3 +169,21 @@ def test_resume_after_skips_offsets_already_covered():
     partial = again.flush()[0]
     assert (partial.offset_from, partial.offset_to) == (5, 7)
     assert total(partial, "lines") == 3
+
+
+@pytest.mark.parametrize("shift_s", [0.5, 3.0, -2.0])
+def test_lines_only_counted_fall_in_the_minute_written_in_them_whatever_the_shipping_delay(shift_s):
+    # A line every 0.5 s through one minute (its own times 0.25 .. 59.75 s past it), each
+    # stored `shift_s` later (shipping delay; negative: the app's clock runs ahead of the
+    # broker's). Most are only counted, placed by broker time and the service's lag: all
+    # 120 belong to the minute written in them (before: with a 0.5 s delay the last one
+    # went to the next minute, with 3 s the last six).
+    import json
+
+    d = Driver()
+    for i in range(120):
+        t = T0 + i * 0.5 + 0.25
+        d.feed(json.dumps({"ts": t, "level": "info", "service": "api", "msg": f"GET /items/{i} 200"}), t + shift_s)
+    d.tick(T0 + 300)
+    partial = d.flush()
+    assert {start: w["lines"] for start, w in partial.windows["api"].items()} == {str(int(T0)): 120}
