@@ -71,6 +71,8 @@ def syslog_iso(text: str) -> re.Match[str] | None:
     """`SYSLOG_ISO` unless the word in its host's place is a level."""
     match = SYSLOG_ISO.match(text)
     return None if match is None or match.group(3).lower() in _LEVEL_WORDS else match
+
+
 _LOGFMT_SERVICE = re.compile(r'(?:^|\s)(?:service|app)=("(?:[^"\\]|\\.)*"|[^\s"]+)')
 
 

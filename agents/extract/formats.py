@@ -478,12 +478,9 @@ def _syslog_line(message: str, level: str, host: str, app: str, stamp: str, refe
     "2023-11-14 22:14:01,000 ERROR [shop.api] ...") is read like a plain line, and one
     without is bare (a frame, an exception line), whatever time syslog stamped on it.
     Syslog's time places it (the application's may be local time without a zone)."""
-    own = _LEADING_TIME.match(message)
-    inner = _plain(message, reference) if own else None
-    return LogLine(message=inner.message if inner else message,
-                   level=level or (inner.level if inner else _level_word(message)),
-                   host=host, service=app, logger=inner.logger if inner else "",
-                   timestamp=parse_timestamp(stamp, reference), bare=own is None)
+    inner = _plain(message, reference)  # without a time of its own: the message as it is, its level word
+    return LogLine(message=inner.message, level=level or inner.level, host=host, service=app, logger=inner.logger,
+                   timestamp=parse_timestamp(stamp, reference), bare=inner.timestamp is None)
 
 
 def _nil(value: str) -> str:
@@ -589,11 +586,6 @@ def _logfmt(text: str, reference: float) -> LogLine | None:
         fields=dict(pairs),
     )
     return line
-
-
-def _level_word(text: str) -> str:
-    match = _LEVEL_TOKEN.search(text, 0, 160)
-    return normalise_level(match.group(1)) if match else ""
 
 
 def _plain(text: str, reference: float) -> LogLine:

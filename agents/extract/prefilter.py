@@ -58,10 +58,9 @@ def is_candidate(value: bytes) -> bool:
 
 # Raw lines that may continue an open multi-line exception (see traces.py); only
 # tested for services that have one open. The frame may follow the header a shipper or
-# a file puts before every line (`docker compose logs` "web-1  | ", a container runtime's
-# "<time> stderr F ", a syslog header as
-# in `agents.service_name`): a traceback's source lines ("    charge = pay(order)")
-# carry nothing else that marks them.
+# a file puts before every line (`docker compose logs` "web-1  | ", a container
+# runtime's "<time> stderr F ", a syslog header as in `agents.service_name`): a
+# traceback's source lines ("    charge = pay(order)") carry nothing else that marks them.
 _LINE_HEADER = (
     rb"(?:[\w.-]+\s+\| "
     rb"|<\d{1,3}>1 \S+ \S+ \S+ \S+ \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+) ?"
