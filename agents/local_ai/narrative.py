@@ -56,6 +56,15 @@ def _sample(text: str, limit: int = 300) -> str:
     return f"{head}\n  ...\n{last}"
 
 
+def _sample_lines(sample: str) -> list[str]:
+    """One line beside "sample:"; a traceback under it, every line indented as one block (its
+    first line sat beside "sample:" and the frames at the margin, like text of the alert)."""
+    lines = sample.rstrip("\n").split("\n")
+    if len(lines) == 1:
+        return [f"  sample: {lines[0]}"]
+    return ["  sample:", *(f"    {line}" for line in lines)]
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -99,7 +108,7 @@ def _signatures(inp: NarrativeInput) -> list[str]:
     for f in ranked[:_MAX_FINDINGS_LISTED]:
         out.append(f"- {f.count}x {_label(f)} [{f.level}]")
         if f.samples:
-            out.append(f"  sample: {_sample(f.samples[0])}")
+            out.extend(_sample_lines(_sample(f.samples[0])))
     if len(ranked) > _MAX_FINDINGS_LISTED:
         out.append(f"- ... and {len(ranked) - _MAX_FINDINGS_LISTED} more")
     return out
@@ -112,11 +121,16 @@ def _timeline(inp: NarrativeInput) -> list[str]:
     # The impact stated at the top is not said again in the timeline below it.
     shown = " ".join(inp.impact.split()).rstrip(".")
     for item in inp.timeline[-_MAX_TIMELINE:]:
-        if shown and shown in str(item.get("text", "")):
-            continue
+        text = str(item.get("text", ""))
         at = item.get("at")
+        if shown and shown in text:
+            continue
+        # The findings the incident opened with are its headline and its signatures above:
+        # "new finding: <the title>" at the opening minute said it a third time.
+        if text.startswith("new finding: ") and isinstance(at, (int, float)) and at <= inp.opened_at:
+            continue
         when = utc(float(at)) if isinstance(at, (int, float)) else "?"
-        out.append(f"- {when}: {str(item.get('text', ''))[:200]}")
+        out.append(f"- {when}: {text[:200]}")
     return out
 
 

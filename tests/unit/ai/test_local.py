@@ -109,3 +109,37 @@ def test_a_long_traceback_sample_keeps_its_exception_line():
     assert out.startswith("POST /v1/payments/9290 failed\nTraceback (most recent call last):")
     assert out.endswith("\npsycopg2.OperationalError: could not connect to server: Connection refused")
     assert _sample("short line") == "short line"
+
+
+def test_a_traceback_sample_reads_as_one_indented_block_under_its_signature():
+    """A first alert read on call: "sample: POST /v1/payments/1197 failed" and under it the
+    traceback at the left margin, as if it were the alert's own text."""
+    tb = ("POST /v1/payments/1197 failed\nTraceback (most recent call last):\n"
+          '  File "/srv/payments/api/views.py", line 88, in create_payment\n'
+          "    charge = gateway.charge(order, card_token)\n"
+          "psycopg2.OperationalError: could not connect to server: Connection refused")
+    f = finding(count=4, samples=[tb])
+    inp = NarrativeInput(service="payments", incident_id="inc-1", severity="P2", opened_at=1_700_000_060.0,
+                         now=1_700_000_060.0, findings=[f], windows_with_errors=1)
+    lines = narrate_locally("summary", inp).text.split("\n")
+    at = lines.index("  sample:")
+    block = lines[at + 1:at + 6]
+    assert block == ["    " + line for line in tb.split("\n")]
+    one = narrate_locally("summary", inp.model_copy(update={"findings": [finding(samples=["GET /x 503"])]}))
+    assert "  sample: GET /x 503" in one.text.split("\n")
+
+
+def test_the_first_alert_timeline_does_not_name_its_own_title_again():
+    """"Timeline: incident opened; new finding: psycopg2.OperationalError at POST ..." under a
+    title and a signature list that already said it; a finding added later stays."""
+    f = finding(count=4)
+    opened = 1_700_000_060.0
+    timeline = [{"at": opened, "text": "incident opened"},
+                {"at": opened, "text": f"new finding: {f.what}"},
+                {"at": opened + 120, "text": "new finding: TimeoutError at POST /pay"}]
+    inp = NarrativeInput(service="api", incident_id="inc-1", severity="P2", opened_at=opened,
+                         now=opened + 120, findings=[f], windows_with_errors=3, timeline=timeline)
+    text = narrate_locally("update", inp).text
+    assert text.count(f.what) == 1  # in the signatures; the title above holds it too
+    assert "- 2023-11-14 22:16:20 UTC: new finding: TimeoutError at POST /pay" in text
+    assert "- 2023-11-14 22:14:20 UTC: incident opened" in text
