@@ -9,13 +9,15 @@ Never deletes, alters or re-partitions a topic: a mismatch is reported, not repa
 
 from __future__ import annotations
 
-from aiokafka.admin import NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.topics import TOPICS, TopicSpec
 from streams.kafka import client
 
-__all__ = ["TopicMismatch", "create_changelogs", "create_topics", "expected_partitions", "topic_names"]
+__all__ = ["TopicMismatch", "create_changelogs", "create_topics", "expected_partitions", "least_session_timeout",
+           "topic_names"]
 
 
 class TopicMismatch(RuntimeError):
@@ -97,3 +99,24 @@ async def create_changelogs(broker: str, changelogs: list[tuple[str, int]], repl
         return status
     finally:
         await client.quiet_stop(admin)
+
+
+async def least_session_timeout(admin: AIOKafkaAdminClient) -> tuple[int | None, str]:
+    """The broker's `group.min.session.timeout.ms` (None when it does not say: Tansu's
+    DescribeConfigs lists nothing), and its cluster id."""
+    cluster = await admin.describe_cluster()
+    brokers = cluster.get("brokers") or []
+    if not brokers:
+        return None, str(cluster.get("cluster_id") or "")
+    try:
+        answers = await admin.describe_configs([ConfigResource(ConfigResourceType.BROKER,
+                                                               str(brokers[0]["node_id"]))])
+    except KafkaError:
+        answers = []
+    least = None
+    for answer in answers:
+        for resource in answer.to_object()["resources"]:
+            for entry in resource["config_entries"]:
+                if entry["config_names"] == "group.min.session.timeout.ms" and entry["config_value"]:
+                    least = int(entry["config_value"])
+    return least, str(cluster.get("cluster_id") or "")

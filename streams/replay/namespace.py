@@ -21,7 +21,7 @@ from typing import Any
 
 from schemas.topics import TopicSpec
 
-__all__ = ["REPLAY_STAGES", "Namespace", "replay_overrides", "topic_configs"]
+__all__ = ["REPLAY_STAGES", "Namespace", "replay_overrides", "session_timeout_s", "topic_configs"]
 
 # No ticks (time comes from the input), no gateway (nothing is sent to a replay), and the
 # AI stage is the replay's own (recorded answers first: `streams.replay.answers`).
@@ -50,20 +50,42 @@ class Namespace:
         return Path(data_dir) / "replays" / self.replay_id
 
 
-def replay_overrides(ns: Namespace, data_dir: Path, web_port: int, *, notify: bool = False) -> dict[str, Any]:
-    """Configuration overrides (merged over the user's) for the replay's worker."""
+# The replay's worker is alone in its consumer group, and Tansu holds a first JoinGroup
+# for half the session timeout: a short one starts the worker sooner (spawn to ready
+# 7.1 s with 10 s, 5.0 s with 6 s, 3.9-4.1 s with 3 s, 2.8-3.0 s with 2 s: replays of the
+# 199,085-line test day). Heartbeats (every third of it) go from the consumer's own
+# thread, not the busy event loop, so 2 s still lets two of them be missed.
+SHORT_SESSION_S = 2.0
+# A broker refuses a JoinGroup under its `group.min.session.timeout.ms` (6,000 ms by
+# default in Apache Kafka's broker configuration reference, and in Redpanda's
+# `group_min_session_timeout_ms`), and the worker then never joins: a broker that does
+# not say its own least gets this one.
+KAFKA_LEAST_DEFAULT_S = 6.0
+TANSU_CLUSTER_ID = "tansu_cluster"  # Tansu's DescribeCluster answer; its DescribeConfigs lists nothing
+
+
+def session_timeout_s(least_ms: int | None, cluster_id: str) -> float:
+    """The replay worker's consumer group session timeout, from what the broker says of
+    itself: its least allowed when it says one, the short one on Tansu (which has none),
+    Kafka's default least otherwise."""
+    if least_ms is not None:
+        return max(SHORT_SESSION_S, least_ms / 1000)
+    return SHORT_SESSION_S if cluster_id == TANSU_CLUSTER_ID else KAFKA_LEAST_DEFAULT_S
+
+
+def replay_overrides(ns: Namespace, data_dir: Path, web_port: int, *, notify: bool = False,
+                     session_s: float = KAFKA_LEAST_DEFAULT_S) -> dict[str, Any]:
+    """Configuration overrides (merged over the user's) for the replay's worker;
+    `session_s` from `session_timeout_s`."""
     out: dict[str, Any] = {
         "topic_prefix": ns.prefix, "app_id": ns.app_id, "stages": REPLAY_STAGES,
         "data_dir": str(ns.directory(data_dir)), "web_port": web_port,
         # The replay's worker is the only one of its namespace: its batch loops take every
         # partition without a group join (about 5 s of a replay's start on Tansu).
         "batch_assign_all": True,
-        # Alone in its group too: Tansu holds a first JoinGroup for part of these, so
-        # shorter ones start the worker sooner (spawn to ready 7.1 s with 10 s, 5.0 s
-        # with 6 s, one replay each of the 19,085-line test day); 6 s still lets a busy
-        # event loop miss two heartbeats (every 2 s) before the broker gives up on it.
-        "session_timeout_s": 6.0,
-        "rebalance_timeout_s": 6.0,
+        # Alone in its group too (`session_timeout_s`).
+        "session_timeout_s": session_s,
+        "rebalance_timeout_s": session_s,
         # Digests from every part of their period, once the input has ended: partitions
         # read unevenly must not make parts late (`agents/periods.py`).
         "incidents": {"digest_at_end_of_input": True},

@@ -36,10 +36,11 @@ from streams.brokers import free_port
 from streams.config import Config
 from streams.errors import CliError
 from streams.kafka import client, expected_partitions, read_topic
+from streams.kafka.admin import least_session_timeout
 from streams.kafka.seek import end_offsets
 from streams.produce import _Progress
 from streams.replay.inputs import INPUT_TOPICS, TICK_KEY, SentBatch, copy_range, file_records, send_file_records
-from streams.replay.namespace import Namespace, replay_overrides, topic_configs
+from streams.replay.namespace import Namespace, replay_overrides, session_timeout_s, topic_configs
 from streams.replay.report import build_report, render_markdown
 from streams.replay.teardown import delete_namespace
 
@@ -49,6 +50,9 @@ __all__ = ["QUIET_S", "pick_lines_near", "run_replay", "taken_of"]
 # idle after about 3 s without one (`agents.extract.batch.IDLE_AFTER_FLUSHES`), and until
 # then it holds every window open, so the end can only be told by waiting this long.
 QUIET_S = 5.0
+# A worker that has not answered by then will not: a broker refusing its group join (a
+# session timeout under the broker's least) left a replay waiting for its whole timeout.
+READY_TIMEOUT_S = 180.0
 POLL_S = 0.2
 # What the replay's stage runners consume after extraction, every topic a stage of the
 # replay worker reads one record at a time: every record of these is taken once by a
@@ -61,12 +65,15 @@ NEAR_S = 60.0  # the lines around an incident's start: from a minute before its 
 SPAN_READ_S = 30.0  # the longest the report waits for the records of one span of them
 
 
-async def _create_namespace_topics(broker: str, ns: Namespace, partitions: int, replication: int) -> None:
+async def _create_namespace_topics(broker: str, ns: Namespace, partitions: int, replication: int) -> float:
     """Every declared topic under the replay's prefix, with no time retention
     (`namespace.topic_configs`): the live topics' `retention.ms` would let Apache Kafka
-    delete the replay's records, stamped with past event times, at its next check."""
+    delete the replay's records, stamped with past event times, at its next check.
+    Returns the session timeout for the replay's worker, from what the broker says of
+    itself (`namespace.session_timeout_s`)."""
     admin = await client.started(client.admin(broker), broker)
     try:
+        session_s = session_timeout_s(*await least_session_timeout(admin))
         for spec in TOPICS:
             topic = NewTopic(ns.prefix + spec.name, expected_partitions(spec, partitions), replication,
                              topic_configs=topic_configs(spec))
@@ -74,6 +81,7 @@ async def _create_namespace_topics(broker: str, ns: Namespace, partitions: int, 
                 await admin.create_topics([topic])
             except TopicAlreadyExistsError:  # another replay of the same second and label: used as it is
                 pass
+        return session_s
     finally:
         await client.quiet_stop(admin)
 
@@ -165,13 +173,16 @@ async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progre
         last_ends: dict[TopicPartition, int] = {}
         changed = time.monotonic()
         deadline = time.monotonic() + timeout_s
+        ready_by = time.monotonic() + READY_TIMEOUT_S
         ready = False
         while True:
             if not alive():
-                raise CliError("the replay worker stopped before the replay was done (see its log)")
+                raise CliError("the replay worker stopped before the replay was done")
             if time.monotonic() > deadline:
                 raise CliError(f"the replay did not settle within {timeout_s:.0f} s")
             ready = ready or _ready(port)
+            if not ready and time.monotonic() > ready_by:
+                raise CliError(f"the replay worker did not become ready within {READY_TIMEOUT_S:.0f} s")
             if ready:
                 taken, in_hand = _taken(port)
                 read = {**await _committed(groups["extract"], source), **await _committed(groups["windows"], partials)}
@@ -322,10 +333,9 @@ async def _collect(broker: str, ns: Namespace, batches: list[SentBatch], extract
 
 
 def _start_worker(cfg: Config, broker: str, ns: Namespace, directory: Path, *, answers: str | None,
-                  config_path: str | None,
-                  notify: bool) -> tuple[subprocess.Popen, int]:
+                  config_path: str | None, notify: bool, session_s: float) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    overrides = replay_overrides(ns, cfg.data_dir, port, notify=notify)
+    overrides = replay_overrides(ns, cfg.data_dir, port, notify=notify, session_s=session_s)
     overrides["broker"] = broker
     cmd = [sys.executable, "-m", "streams.replay.worker", json.dumps(overrides)]
     if answers is not None:  # the live topics' prefix: reuse their answers
@@ -337,9 +347,11 @@ def _start_worker(cfg: Config, broker: str, ns: Namespace, directory: Path, *, a
     return proc, port
 
 
-def _stop_worker(proc: subprocess.Popen) -> None:
+def _stop_worker(proc: subprocess.Popen, *, signalled: bool = False) -> None:
+    """Stop the worker (SIGTERM, unless `signalled` already) and wait for it."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
+        if not signalled:
+            proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
@@ -359,11 +371,12 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
     directory.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     err.write(f"logwarden: replay {ns.replay_id} in namespace {ns.prefix}* (group {ns.app_id})\n")
-    asyncio.run(_create_namespace_topics(broker, ns, cfg.partitions, cfg.replication_factor))
+    session_s = asyncio.run(_create_namespace_topics(broker, ns, cfg.partitions, cfg.replication_factor))
     answers = cfg.topic_prefix if reuse_answers and not files else None
 
     def start() -> tuple[subprocess.Popen, int]:
-        return _start_worker(cfg, broker, ns, directory, answers=answers, config_path=config_path, notify=notify)
+        return _start_worker(cfg, broker, ns, directory, answers=answers, config_path=config_path, notify=notify,
+                             session_s=session_s)
 
     proc: subprocess.Popen | None = None
     try:
@@ -382,8 +395,11 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
         progress.enabled = lines >= 10_000 and err.isatty()
         worker = proc
         def settle(quiet_s: float = QUIET_S) -> None:
-            asyncio.run(_settle(broker, ns, cfg.partitions, port, lambda done: progress.update(done, done),
-                                lambda: worker.poll() is None, timeout_s, quiet_s))
+            try:
+                asyncio.run(_settle(broker, ns, cfg.partitions, port, lambda done: progress.update(done, done),
+                                    lambda: worker.poll() is None, timeout_s, quiet_s))
+            except CliError as exc:
+                raise CliError(f"{exc}; what it said is in {directory / 'worker.log'}") from None
 
         settle()
         # Every input is in: the digests held until now go out, then everything they cause
@@ -392,19 +408,21 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
         settle(quiet_s=0.0)
         progress.update(lines, lines, final=True)
         seconds = time.monotonic() - started
-        _stop_worker(proc)
-        stopped_s = time.monotonic() - started - seconds
+        # Everything is on the broker: the worker stops (a second of its framework's
+        # shutdown) while the report is read from there, not before.
+        proc.send_signal(signal.SIGTERM)
         meta = {"replay_id": ns.replay_id, "namespace": ns.prefix, "group": ns.app_id,
                 "source": ", ".join(files) if files else f"topics {', '.join(cfg.topic_prefix + t for t in INPUT_TOPICS)}",
                 "since": since, "until": until, "lines": lines, "seconds": round(seconds, 2),
                 "lines_per_s": round(lines / seconds, 1) if seconds > 0 else 0.0,
-                "phases_s": {"input": round(sent_s, 2), "pipeline": round(seconds - sent_s, 2),
-                             "worker_stop": round(stopped_s, 2)},
+                "phases_s": {"input": round(sent_s, 2), "pipeline": round(seconds - sent_s, 2)},
                 "notify": "sent through the configured channels" if notify
                           else f"written to {directory / 'notifications.jsonl'}, sent to nobody"}
         collect_at = time.monotonic()
         report = asyncio.run(_collect(broker, ns, batches, cfg.extract, meta))
         report["phases_s"]["report"] = round(time.monotonic() - collect_at, 2)
+        _stop_worker(proc, signalled=True)
+        report["phases_s"]["worker_stop"] = round(time.monotonic() - collect_at, 2)  # beside the report
     finally:
         if proc is not None:
             _stop_worker(proc)

@@ -9,7 +9,7 @@ from agents.extract.config import ExtractConfig
 from streams.replay.backtest import compare
 from streams.replay.inputs import end_tick, file_records
 from schemas.topics import TOPICS, by_name
-from streams.replay.namespace import REPLAY_STAGES, Namespace, replay_overrides, topic_configs
+from streams.replay.namespace import REPLAY_STAGES, Namespace, replay_overrides, session_timeout_s, topic_configs
 
 T0 = 1_780_000_020.0  # 20:27:00 UTC
 
@@ -20,6 +20,18 @@ def test_namespace_isolates_topics_groups_and_state():
     assert over["topic_prefix"] == "replay.abc." and over["app_id"] == "logwarden-replay-abc"
     assert "ticks" not in REPLAY_STAGES and over["data_dir"] == "/d/replays/abc"
     assert over["notify"]["routes"] == [{"channels": ["console"]}]
+
+
+def test_the_replay_worker_asks_no_shorter_session_than_the_broker_allows():
+    """A 2 s session on Apache Kafka: JoinGroup refused (its `group.min.session.timeout.ms`
+    is 6,000 by default, per the broker configuration reference), the worker never joined
+    and the replay waited until its timeout."""
+    assert session_timeout_s(6000, "aF8lTQ3KRvepzNKeqySoJw") == 6.0  # what Kafka 4 answered DescribeConfigs
+    assert session_timeout_s(1000, "x") == 2.0  # a broker allowing less still gets two heartbeats' room
+    assert session_timeout_s(None, "tansu_cluster") == 2.0  # Tansu: no configs listed, no least
+    assert session_timeout_s(None, "redpanda.1b2c") == 6.0  # says nothing: Kafka's default least
+    over = replay_overrides(Namespace("abc"), Path("/d"), 7001, session_s=6.0)
+    assert over["session_timeout_s"] == over["rebalance_timeout_s"] == 6.0
 
 
 def test_namespace_topics_keep_records_of_any_age():
