@@ -43,3 +43,44 @@ def test_tail_since_until_reads_exactly_the_interval(broker, cli_env):
     got = sorted(int(line.split("\t")[2].rsplit("-", 1)[1]) for line in res.stdout.decode().splitlines()
                  if f"{broker.kind}-rec-" in line)
     assert got == list(range(100, 200))
+
+
+def test_the_replay_worker_session_timeout_is_one_the_broker_lets_a_consumer_join_with(broker):
+    """A replay worker asked Apache Kafka for a 2 s session, under the 6 s its brokers
+    allow by default (`group.min.session.timeout.ms`, Kafka's configuration reference):
+    the join was refused, the worker never started, and the replay waited its timeout.
+    The timeout chosen from what the broker says of itself is one a consumer joins with,
+    and the short one (Tansu holds a first join for half of it) only where allowed."""
+    from aiokafka import TopicPartition
+
+    from streams.kafka import client
+    from streams.kafka.admin import least_session_timeout
+    from streams.replay.namespace import session_timeout_s
+
+    topic = f"session-{uuid.uuid4().hex[:8]}"
+
+    async def run() -> tuple[float, set]:
+        await create_topics(broker.bootstrap, 2, prefix=topic + ".")
+        admin = await client.started(client.admin(broker.bootstrap), broker.bootstrap)
+        try:
+            session_s = session_timeout_s(*await least_session_timeout(admin))
+        finally:
+            await client.quiet_stop(admin)
+        ms = int(session_s * 1000)
+        consumer = client.consumer(broker.bootstrap, group=topic, session_timeout_ms=ms,
+                                   heartbeat_interval_ms=ms // 3, rebalance_timeout_ms=ms)
+        await consumer.start()
+        try:
+            consumer.subscribe([topic + ".logs.raw"])
+            await asyncio.wait_for(consumer.getmany(timeout_ms=100), 10)  # the join happens in here
+            for _ in range(100):
+                if consumer.assignment():
+                    break
+                await consumer.getmany(timeout_ms=100)
+            return session_s, set(consumer.assignment())
+        finally:
+            await consumer.stop()
+
+    session_s, assigned = asyncio.run(run())
+    assert assigned == {TopicPartition(topic + ".logs.raw", p) for p in range(2)}
+    assert session_s == (2.0 if broker.kind == "tansu" else 6.0)
