@@ -105,9 +105,10 @@ async def least_session_timeout(admin: AIOKafkaAdminClient) -> tuple[int | None,
     """The broker's `group.min.session.timeout.ms` (None when it does not say: Tansu's
     DescribeConfigs lists nothing), and its cluster id."""
     cluster = await admin.describe_cluster()
+    cluster_id = str(cluster.get("cluster_id") or "")
     brokers = cluster.get("brokers") or []
     if not brokers:
-        return None, str(cluster.get("cluster_id") or "")
+        return None, cluster_id
     try:
         answers = await admin.describe_configs([ConfigResource(ConfigResourceType.BROKER,
                                                                str(brokers[0]["node_id"]))])
@@ -119,4 +120,4 @@ async def least_session_timeout(admin: AIOKafkaAdminClient) -> tuple[int | None,
             for entry in resource["config_entries"]:
                 if entry["config_names"] == "group.min.session.timeout.ms" and entry["config_value"]:
                     least = int(entry["config_value"])
-    return least, str(cluster.get("cluster_id") or "")
+    return least, cluster_id
