@@ -186,7 +186,10 @@ def on_classify(step: Step, incident: Incident, fingerprint: str, output: dict[s
     decision.stage, decision.severity = "done", result.severity
     decision.category, decision.probable_cause = result.category, result.probable_cause
     incident.decisions[fingerprint] = decision
-    step.note(incident, f"classified {finding.what}: {result.severity} {result.category}")
+    # The finding the incident is titled after goes without its name (every message's
+    # title says it); another one is named.
+    named = "" if incident.title == f"{finding.what} on {incident.service}" else f" {finding.what}"
+    step.note(incident, f"classified{named}: {result.severity} {result.category}")
     entry = step.state.registry.get(decision.entry_id) if decision.entry_id else None
     if entry is not None:
         # A known one-off (P4) that came back now carries its real severity.

@@ -356,3 +356,20 @@ def test_the_ticket_gets_the_resolution_report_once():
     assert sum(comment.body in r.body for r in tickets) == 1
     # Resolved at 10:10 (the scenario's `resolved_at`) on 2026-03-02, its day.
     assert resolve.body == "Resolved 2026-03-02 10:10:00 UTC; the resolution report is the comment before this one."
+
+
+def test_the_timeline_names_a_classified_finding_only_when_it_is_not_the_incidents_own():
+    """An update read on call: "classified HTTP 502 at GET /api/cart/{id}: P2 dependency"
+    under the title "HTTP 502 at GET /api/cart/{id}" said the finding's name again; a
+    second finding of the same incident still needs its name."""
+    state, effects = _feed(None, _window(0, [_finding()]))
+    (request,) = _records(effects, AIRequest)
+    state, _ = _feed(state, _answer(request, CLASSIFY_P2))
+    other = _finding(fp="fp1:payments-503", error_type="HTTP 503", endpoint="POST /pay")
+    state, effects = _feed(state, _window(1, [_finding(), other]))
+    (match,) = _records(effects, AIRequest)  # a new finding is matched to known issues first
+    state, effects = _feed(state, _answer(match, {"entry_id": None, "confidence": 0.2, "reason": "nothing similar"}))
+    (second,) = [r for r in _records(effects, AIRequest) if r.task == "classify"]
+    state, _ = _feed(state, _answer(second, CLASSIFY_P2))
+    notes = [entry["text"] for entry in state.incident.timeline if entry["text"].startswith("classified")]
+    assert notes == ["classified: P2 database", "classified HTTP 503 at POST /pay: P2 database"]
