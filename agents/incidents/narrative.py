@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timezone
 
 from agents.incidents.state import ONEOFF_JOINED, SEVERITY_RANK, Incident
-from agents.local_ai.narrative import duration, utc
+from agents.local_ai.narrative import duration, opening_finding, utc
 from schemas.ai_tasks import NarrativeInput
 
 __all__ = ["narrative_input", "render_report", "report_filename"]
@@ -99,7 +99,8 @@ def render_report(incident: Incident) -> str:
         for what, sample in samples:
             lines += [f"{what}:", "", "```", sample, "```", ""]
     lines += ["", "## Timeline", ""]
-    lines += [f"- {utc(entry['at'])}: {entry['text']}" for entry in incident.timeline]
+    lines += [f"- {utc(entry['at'])}: {entry['text']}" for entry in incident.timeline
+              if not opening_finding(entry, incident.opened_at)]
     return "\n".join(lines).rstrip() + "\n"
 
 

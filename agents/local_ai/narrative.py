@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from schemas.ai_tasks import NarrativeInput, NarrativeOutput
 from schemas.records import Finding
 
-__all__ = ["duration", "narrate_locally", "utc"]
+__all__ = ["duration", "narrate_locally", "opening_finding", "utc"]
 
 _MAX_FINDINGS_LISTED = 8
 _MAX_TIMELINE = 10
@@ -114,6 +114,14 @@ def _signatures(inp: NarrativeInput) -> list[str]:
     return out
 
 
+def opening_finding(entry: dict, opened_at: float) -> bool:
+    """A timeline entry "new finding: ..." of the minute the incident opened: the findings
+    it opened with are its title and its signatures, said there (a third time here)."""
+    at = entry.get("at")
+    return (str(entry.get("text", "")).startswith("new finding: ") and isinstance(at, (int, float))
+            and at <= opened_at)
+
+
 def _timeline(inp: NarrativeInput) -> list[str]:
     if not inp.timeline:
         return []
@@ -125,9 +133,7 @@ def _timeline(inp: NarrativeInput) -> list[str]:
         at = item.get("at")
         if shown and shown in text:
             continue
-        # The findings the incident opened with are its headline and its signatures above:
-        # "new finding: <the title>" at the opening minute said it a third time.
-        if text.startswith("new finding: ") and isinstance(at, (int, float)) and at <= inp.opened_at:
+        if opening_finding(item, inp.opened_at):
             continue
         when = utc(float(at)) if isinstance(at, (int, float)) else "?"
         out.append(f"- {when}: {text[:200]}")

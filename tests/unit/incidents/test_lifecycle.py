@@ -373,3 +373,12 @@ def test_the_timeline_names_a_classified_finding_only_when_it_is_not_the_inciden
     state, _ = _feed(state, _answer(second, CLASSIFY_P2))
     notes = [entry["text"] for entry in state.incident.timeline if entry["text"].startswith("classified")]
     assert notes == ["classified: P2 database", "classified HTTP 503 at POST /pay: P2 database"]
+
+
+def test_resolution_report_file_timeline_does_not_name_the_title_again():
+    """The file "# TimeoutError at GET /orders on checkout" began its timeline with
+    "new finding: TimeoutError at GET /orders" at the opening minute."""
+    run = play(load(SCENARIOS / "resolution_after_5_clean.yaml"))
+    (report,) = run.reports()
+    timeline = report.content.split("## Timeline", 1)[1]
+    assert "incident opened" in timeline and "new finding:" not in timeline
