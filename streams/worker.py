@@ -34,6 +34,10 @@ from streams.net import port_is_free
 __all__ = ["SHUTDOWN_GRACE_S", "BrokerWatch", "broker", "run_worker", "stages_of_up", "topics", "up"]
 
 SHUTDOWN_GRACE_S = 20.0
+# mode ends every stop by running a task that sleeps a whole second, for callbacks still
+# queued once every service has stopped (connections closing); a tenth lets them run.
+# Every stop of a worker is the difference shorter: `up`'s Ctrl-C, a replay's end.
+LAST_TASK_S = 0.1
 BROKER_GONE_GRACE_S = 5.0  # stopping with the broker gone: nothing to commit or leave, so do not wait long
 BROKER_POLL_S = 2.0
 EXIT_GAVE_UP = 1
@@ -327,6 +331,9 @@ def _worker_class():
                 self.logwarden_start_error = exc
                 self._arm_force_exit()
                 raise
+
+        async def _sentinel_task(self) -> None:
+            await asyncio.sleep(LAST_TASK_S)
 
         def _arm_force_exit(self) -> None:
             if self._force_timer is not None:
