@@ -64,6 +64,10 @@ class Config(BaseModel):
         False, description="the batch loops (extraction, window books) read every partition of their topic "
                            "without joining their consumer group, still committing to it: about 5 s less to "
                            "start on Tansu; only for a worker alone by construction (`replay` sets it)")
+    batch_flush_when_caught_up: bool = Field(
+        False, description="the batch loops publish what they hold as soon as they have read every partition "
+                           "to its end (at most every 0.1 s), not once a second: for a replay, whose input is "
+                           "all there (`replay` sets it); live, a flush a second keeps downstream records few")
     log_level: str = Field("info", description="debug, info, warning, error")
     broker_loss_give_up_s: float = Field(
         300.0, gt=0, description="how long a worker rides out an unreachable broker (reconnecting, resuming when "

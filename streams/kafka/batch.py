@@ -39,6 +39,10 @@ __all__ = ["BatchLoop", "BatchService", "BatchSpec", "Extractor", "last_matching
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 1.0  # one flush per second: downstream per-record costs apply to these only
+# With `flush_when_caught_up` (a replay's worker, whose input is all there or arriving
+# as fast as it can be sent): a loop that has read every partition to its end flushes at
+# once, not at the next interval, but not more often than this.
+CAUGHT_UP_FLUSH_S = 0.1
 FLUSH_RECORDS = 200_000
 COMMIT_TIMEOUT_S = 5.0
 SCAN_CHUNK = 512
@@ -117,11 +121,13 @@ class BatchLoop:
     """Fetch, feed, flush, publish, commit; no Faust. The worker's service and the
     benchmark both run this, so what is measured is what runs."""
 
-    def __init__(self, spec: BatchSpec, broker: str, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer):
+    def __init__(self, spec: BatchSpec, broker: str, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, *,
+                 flush_when_caught_up: bool = False):
         self.spec = spec
         self.broker = broker
         self.consumer = consumer
         self.producer = producer
+        self.flush_when_caught_up = flush_when_caught_up
         self.extractors: dict[int, Extractor] = {}
         self.pending: set[int] = set()  # assigned, extractor not set up yet
         self.began_at: dict[int, int] = {}  # first offset fed to a partition's extractor
@@ -198,8 +204,11 @@ class BatchLoop:
             n += len(records)
         self.fed += n
         self.lines_total += n
-        if (time.monotonic() - self.last_flush >= FLUSH_INTERVAL_S or self.fed >= FLUSH_RECORDS
-                or any(getattr(e, "urgent", False) for e in self.extractors.values())):
+        since = time.monotonic() - self.last_flush
+        if (since >= FLUSH_INTERVAL_S or self.fed >= FLUSH_RECORDS
+                or any(getattr(e, "urgent", False) for e in self.extractors.values())
+                or (self.flush_when_caught_up and self.fed and since >= CAUGHT_UP_FLUSH_S
+                    and await self._all_caught_up())):
             await self.flush(commit=True)
         return n
 
@@ -233,6 +242,15 @@ class BatchLoop:
                             self.spec.source)
         return len(offsets)
 
+
+    async def _all_caught_up(self) -> bool:
+        """Every partition set up and read to the end the broker last said it had."""
+        if self.pending or not self.extractors:
+            return False
+        for partition in self.extractors:
+            if not await self._caught_up(partition):
+                return False
+        return True
 
     async def _caught_up(self, partition: int) -> bool:
         tp = TopicPartition(self.spec.source, partition)
@@ -307,7 +325,8 @@ class BatchService(Service):
                 await client.quiet_stop(consumer)
             await client.quiet_stop(producer)
             raise
-        self.loop_ = BatchLoop(self.spec, broker, consumer, producer)
+        self.loop_ = BatchLoop(self.spec, broker, consumer, producer,
+                               flush_when_caught_up=self.cfg.batch_flush_when_caught_up)
         if not lone:
             consumer.subscribe([self.spec.source], listener=_Rebalance(self))
             return

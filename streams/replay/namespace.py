@@ -83,6 +83,9 @@ def replay_overrides(ns: Namespace, data_dir: Path, web_port: int, *, notify: bo
         # The replay's worker is the only one of its namespace: its batch loops take every
         # partition without a group join (about 5 s of a replay's start on Tansu).
         "batch_assign_all": True,
+        # Its input is all there (or sent as fast as it can be): each hop passes on what it
+        # has once it has read to the end, not at the next second.
+        "batch_flush_when_caught_up": True,
         # Alone in its group too (`session_timeout_s`).
         "session_timeout_s": session_s,
         "rebalance_timeout_s": session_s,

@@ -43,7 +43,7 @@ def test_a_lone_batch_loop_reads_every_partition_once_and_commits_to_its_group(b
     source = prefix + "logs.raw"
     fed: dict[int, list[int]] = {}
     cfg = SimpleNamespace(broker=broker.bootstrap, app_id=f"{prefix}app", session_timeout_s=10.0,
-                          rebalance_timeout_s=10.0, batch_assign_all=True)
+                          rebalance_timeout_s=10.0, batch_assign_all=True, batch_flush_when_caught_up=True)
     spec = BatchSpec(name="extract", source=source, checkpoint_topic=prefix + "signals.partials",
                      make=lambda partition, _checkpoint: _Counting(partition, fed),
                      is_checkpoint=lambda _value, _partition: False)
