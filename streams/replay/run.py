@@ -53,7 +53,7 @@ QUIET_S = 5.0
 # A worker that has not answered by then will not: a broker refusing its group join (a
 # session timeout under the broker's least) left a replay waiting for its whole timeout.
 READY_TIMEOUT_S = 180.0
-POLL_S = 0.2
+POLL_S = 0.05  # a round without the ends is an HTTP request to the worker and two offset fetches
 # What the replay's stage runners consume after extraction, every topic a stage of the
 # replay worker reads one record at a time: every record of these is taken once by a
 # stage (its /metrics counts them) when the replay is done.
@@ -170,11 +170,18 @@ async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progre
         partials = [tp for tp in tps if tp.topic == ns.prefix + "signals.partials"]
         consumed = [tp for tp in tps if tp.topic in {ns.prefix + name for name in CONSUMED}]
         reader.assign(tps)
-        last_ends: dict[TopicPartition, int] = {}
+        last_ends: dict[TopicPartition, int] | None = None
         changed = time.monotonic()
         deadline = time.monotonic() + timeout_s
         ready_by = time.monotonic() + READY_TIMEOUT_S
         ready = False
+
+        def reached(ends: dict[TopicPartition, int], read: dict[TopicPartition, int],
+                    taken: dict[tuple[str, int], int], in_hand: float) -> bool:
+            return (all(read[tp] >= ends[tp] for tp in source + partials)
+                    and not in_hand
+                    and all(taken.get((tp.topic, tp.partition), 0) >= ends[tp] for tp in consumed))
+
         while True:
             if not alive():
                 raise CliError("the replay worker stopped before the replay was done")
@@ -186,17 +193,18 @@ async def _settle(broker: str, ns: Namespace, partitions: int, port: int, progre
             if ready:
                 taken, in_hand = _taken(port)
                 read = {**await _committed(groups["extract"], source), **await _committed(groups["windows"], partials)}
-                ends = await end_offsets(reader, tps)
-                progress(sum(min(ends[tp], read[tp]) for tp in source))
-                if ends != last_ends:
-                    last_ends, changed = ends, time.monotonic()
-                # A partition without any record is declared idle only after a few seconds.
-                empty = any(ends[tp] == 0 for tp in source) and any(ends[tp] for tp in source)
-                if (all(read[tp] >= ends[tp] for tp in source + partials)
-                        and not in_hand
-                        and all(taken.get((tp.topic, tp.partition), 0) >= ends[tp] for tp in consumed)
-                        and (not empty or time.monotonic() - changed >= quiet_s)):
-                    return
+                # Ends only grow: while anything is short of the ends read last time it is
+                # short of today's, so those (a fetch per partition to confirm, 0.2 s a round)
+                # are asked again only once everything has reached them.
+                if last_ends is None or reached(last_ends, read, taken, in_hand):
+                    ends = await end_offsets(reader, tps)
+                    if ends != last_ends:
+                        last_ends, changed = ends, time.monotonic()
+                    # A partition without any record is declared idle only after a few seconds.
+                    empty = any(ends[tp] == 0 for tp in source) and any(ends[tp] for tp in source)
+                    if reached(ends, read, taken, in_hand) and (not empty or time.monotonic() - changed >= quiet_s):
+                        return
+                progress(sum(min(last_ends[tp], read[tp]) for tp in source))
             await asyncio.sleep(POLL_S)
     finally:
         for c in (*groups.values(), reader):
@@ -408,8 +416,8 @@ def run_replay(cfg: Config, broker: str, *, files: list[str] | None = None, serv
         settle(quiet_s=0.0)
         progress.update(lines, lines, final=True)
         seconds = time.monotonic() - started
-        # Everything is on the broker: the worker stops (a second of its framework's
-        # shutdown) while the report is read from there, not before.
+        # Everything is on the broker: the worker stops (leaving its groups, closing its
+        # connections) while the report is read from there, not before.
         proc.send_signal(signal.SIGTERM)
         meta = {"replay_id": ns.replay_id, "namespace": ns.prefix, "group": ns.app_id,
                 "source": ", ".join(files) if files else f"topics {', '.join(cfg.topic_prefix + t for t in INPUT_TOPICS)}",
