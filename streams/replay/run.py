@@ -289,27 +289,41 @@ def _spans(batches: list[SentBatch], ranges: list[tuple[float, float]]) -> dict[
 async def _records_in(broker: str, topic: str, spans: dict[int, list[tuple[int, int]]],
                       ranges: list[tuple[float, float]]) -> list[tuple[float, int, bytes | None, bytes]]:
     """The records of `topic` in `spans` with timestamps in `ranges`: the few batches around
-    the incidents, not the whole topic (a replay of two million lines holds them all)."""
+    the incidents, not the whole topic (a replay of two million lines holds them all).
+    The partitions are read together, each span after span: a fetch is a broker round
+    trip (Tansu holds one about half its wait), and one span after another of the
+    199,085-line day took 0.6 s of a replay's report."""
     out: list[tuple[float, int, bytes | None, bytes]] = []
     within = [(lo * 1000, hi * 1000) for lo, hi in ranges]
     reader = await client.started(client.consumer(broker), broker)
     try:
-        tps = [TopicPartition(topic, p) for p in spans]
-        reader.assign(tps)
-        for tp in tps:
-            for begin, end in spans[tp.partition]:
-                reader.seek(tp, begin)
-                at, deadline = begin, time.monotonic() + SPAN_READ_S
-                while at < end and time.monotonic() < deadline:
-                    records = (await reader.getmany(tp, timeout_ms=1000, max_records=5_000)).get(tp, [])
-                    for rec in records:
-                        if rec.offset >= end:
-                            break
-                        ts = rec.timestamp
-                        if any(lo <= ts < hi for lo, hi in within):
-                            out.append((ts / 1000, rec.offset, rec.key, rec.value or b""))
-                    if records:
-                        at = records[-1].offset + 1
+        left = {TopicPartition(topic, p): list(found) for p, found in spans.items() if found}
+        reader.assign(list(left))
+        for tp, todo in left.items():
+            reader.seek(tp, todo[0][0])
+        deadline = time.monotonic() + SPAN_READ_S
+        while left and time.monotonic() < deadline:
+            fetched = await reader.getmany(*left, timeout_ms=1000, max_records=5_000)
+            for tp, records in fetched.items():
+                todo = left.get(tp)
+                if not todo or not records:
+                    continue
+                begin, end = todo[0]
+                for rec in records:
+                    if rec.offset >= end:
+                        break
+                    ts = rec.timestamp
+                    if rec.offset >= begin and any(lo <= ts < hi for lo, hi in within):
+                        out.append((ts / 1000, rec.offset, rec.key, rec.value or b""))
+                if records[-1].offset + 1 < end:
+                    continue
+                todo.pop(0)
+                deadline = time.monotonic() + SPAN_READ_S  # the next span has its own time
+                if todo:
+                    reader.seek(tp, todo[0][0])
+                else:
+                    reader.pause(tp)  # nothing more of it: not fetched on
+                    del left[tp]
     finally:
         await client.quiet_stop(reader)
     return out

@@ -83,3 +83,35 @@ def test_the_replay_worker_session_timeout_is_one_the_broker_lets_a_consumer_joi
     session_s, assigned = asyncio.run(run())
     assert assigned == {TopicPartition(topic + ".logs.raw", p) for p in range(2)}
     assert session_s == (2.0 if broker.kind == "tansu" else 6.0)
+
+
+def test_the_reports_lines_are_read_from_each_span_of_each_partition_and_nothing_between(broker):
+    """The replay report's lines around incident starts (`_records_in`): several spans of
+    one partition and spans of others, read together. Each record of a span whose time is
+    in a range comes back once; nothing between two spans, after the last, or outside the
+    ranges does."""
+    from streams.replay.run import _records_in
+
+    prefix = f"near-{uuid.uuid4().hex[:8]}."
+    asyncio.run(create_topics(broker.bootstrap, 4, prefix=prefix))
+    topic = prefix + "logs.raw"
+
+    async def fill():
+        p = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+        await p.start()
+        try:
+            for partition in (0, 2):
+                for i in range(100):  # offset i, one second apart
+                    await p.send_and_wait(topic, f"p{partition}-{i}".encode(), partition=partition,
+                                          timestamp_ms=int((T0 + i) * 1000))
+        finally:
+            await p.stop()
+
+    asyncio.run(fill())
+    spans = {0: [(10, 20), (50, 60)], 2: [(70, 100)]}
+    ranges = [(T0 + 12, T0 + 55), (T0 + 90, T0 + 95)]  # [from, to)
+    got = asyncio.run(_records_in(broker.bootstrap, topic, spans, ranges))
+    values = sorted(value.decode() for _at, _offset, _key, value in got)
+    expected = sorted([f"p0-{i}" for i in range(12, 20)] + [f"p0-{i}" for i in range(50, 55)]
+                      + [f"p2-{i}" for i in range(90, 95)])
+    assert values == expected
