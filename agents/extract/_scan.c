@@ -1,6 +1,8 @@
-/* The batch prefilter of agents/extract/prefilter.py (`scan_batch`), compiled; and the
+/* The batch prefilter of agents/extract/prefilter.py (`scan_batch`), compiled; the
  * reading of requests that are only counted (`access_requests`: formats._ACCESS_BYTES;
- * `routes`: findings.normalise_endpoint), each returning None where Python must decide.
+ * `routes`: findings.normalise_endpoint); and a replay's reading of a file line's service
+ * and time (`compose_service_time`, at the end); each returning None where Python must
+ * decide.
  *
  * Same answers as the Python reference for every batch of bytes values: the indices of
  * the records that must be parsed, and the indices (ascending) of those that may be
@@ -392,12 +394,244 @@ static PyObject *routes(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* ---- A replay's file lines: the service and time of a `docker compose logs` line ----
+ *
+ * streams.replay.inputs.service_and_time for the lines it reads most, written out:
+ * "<name>  | <text>" (DOCKER_PREFIX of agents/service_name.py) whose text is not JSON
+ * and names no service of its own (`text_service` gives ""), with a time that
+ * agents/extract/timestamps.py reads by its ISO or access-log pattern. Returns (name,
+ * epoch seconds or None) or None where Python must decide: anything else (JSON, a
+ * syslog or nested compose header, logfmt service=/app=, non-ASCII, a number, any
+ * other time format, an access-log month it does not know). The Python function stays
+ * the reference (tests/unit/replay/test_compiled_compose.py). */
+
+static inline int is_uspace(unsigned char c) {  /* `\s` of a str pattern, on ASCII */
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+static inline int is_prefix_char(unsigned char c) { return is_word(c) || c == '.' || c == '-'; }
+
+/* [\w.-]+\s+\| at b[0:], as DOCKER_PREFIX.match: the end of the name, and the index of
+ * the "|"; 0 when it does not match. */
+static int compose_prefix(bytes_t b, Py_ssize_t n, Py_ssize_t *name_end, Py_ssize_t *bar) {
+    Py_ssize_t i = 0;
+    while (i < n && is_prefix_char(b[i])) i++;
+    if (i == 0) return 0;
+    Py_ssize_t j = i;
+    while (j < n && is_uspace(b[j])) j++;
+    if (j == i || j + 1 >= n || b[j] != '|' || b[j + 1] != ' ') return 0;
+    *name_end = i, *bar = j;
+    return 1;
+}
+
+static int contains(bytes_t b, Py_ssize_t n, const char *lit) {
+    Py_ssize_t len = (Py_ssize_t)strlen(lit);
+    for (Py_ssize_t i = 0; i + len <= n; i++)
+        if (memcmp(b + i, lit, (size_t)len) == 0) return 1;
+    return 0;
+}
+
+static int leap(long y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+/* timestamps._epoch: midnight UTC of the date plus the time; 0 for a date or time that
+ * does not exist (Python raises ValueError, and parse_timestamp gives None). */
+static int epoch_of(long y, long mo, long d, long h, long mi, long s, double *out) {
+    static const int days_in[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1 || y > 9999 || mo < 1 || mo > 12 || d < 1) return 0;
+    if (d > days_in[mo - 1] + (mo == 2 && leap(y))) return 0;
+    if (h > 23 || mi > 59 || s > 59) return 0;
+    /* days from 1970-01-01 (civil calendar, proleptic Gregorian as datetime) */
+    long yy = y - (mo <= 2), era = (yy >= 0 ? yy : yy - 399) / 400;
+    long yoe = yy - era * 400, mp = (mo + 9) % 12;
+    long doy = (153 * mp + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long days = era * 146097 + doe - 719468;
+    *out = (double)days * 86400.0 + (double)(h * 3600 + mi * 60 + s);
+    return 1;
+}
+
+static long digits_at(bytes_t b, Py_ssize_t i, int count) {
+    long v = 0;
+    for (int k = 0; k < count; k++) v = v * 10 + (b[i + k] - '0');
+    return v;
+}
+
+static int all_digits(bytes_t b, Py_ssize_t end, Py_ssize_t i, int count) {
+    if (i + count > end) return 0;
+    for (int k = 0; k < count; k++)
+        if (!is_digit(b[i + k])) return 0;
+    return 1;
+}
+
+static inline int in_set(unsigned char c, const char *set) { return c != 0 && strchr(set, c) != NULL; }
+
+/* timestamps._ISO searched in b[0:end] (end = 48 at most): 1 with the epoch (or
+ * *valid = 0 for a date that does not exist), 0 when nothing matches. */
+static int iso_search(bytes_t b, Py_ssize_t end, double *at, int *valid) {
+    for (Py_ssize_t i = 0; i < end; i++) {
+        Py_ssize_t p = i;
+        if (!all_digits(b, end, p, 4)) continue;
+        p += 4;
+        if (p >= end || !in_set(b[p], "-/.")) continue;
+        if (!all_digits(b, end, p + 1, 2)) continue;
+        p += 3;
+        if (p >= end || !in_set(b[p], "-/.")) continue;
+        if (!all_digits(b, end, p + 1, 2)) continue;
+        p += 3;
+        if (p >= end || !in_set(b[p], "T _-")) continue;
+        if (!all_digits(b, end, p + 1, 2)) continue;
+        p += 3;
+        if (p >= end || !in_set(b[p], ":.")) continue;
+        if (!all_digits(b, end, p + 1, 2)) continue;
+        p += 3;
+        if (p >= end || !in_set(b[p], ":.")) continue;
+        if (!all_digits(b, end, p + 1, 2)) continue;
+        p += 3;  /* past the seconds */
+        long y = digits_at(b, i, 4), mo = digits_at(b, i + 5, 2), d = digits_at(b, i + 8, 2);
+        long h = digits_at(b, i + 11, 2), mi = digits_at(b, i + 14, 2), s = digits_at(b, i + 17, 2);
+        /* (?:[.,](\d{1,9}))? */
+        Py_ssize_t f0 = 0, f1 = 0;
+        if (p + 1 < end && in_set(b[p], ".,") && is_digit(b[p + 1])) {
+            f0 = p + 1, f1 = f0;
+            while (f1 < end && f1 - f0 < 9 && is_digit(b[f1])) f1++;
+            p = f1;
+        }
+        /* \s*(Z|[+-]\d\d:?\d\d|UTC|GMT)? */
+        while (p < end && is_uspace(b[p])) p++;
+        long offset = 0;
+        if (p < end && (b[p] == '+' || b[p] == '-') && all_digits(b, end, p + 1, 2)) {
+            int sign = b[p] == '-' ? -1 : 1;
+            if (p + 3 < end && b[p + 3] == ':' && all_digits(b, end, p + 4, 2))
+                offset = sign * (digits_at(b, p + 1, 2) * 3600 + digits_at(b, p + 4, 2) * 60);
+            else if (all_digits(b, end, p + 3, 2))
+                offset = sign * (digits_at(b, p + 1, 2) * 3600 + digits_at(b, p + 3, 2) * 60);
+        }
+        double base;
+        *valid = epoch_of(y, mo, d, h, mi, s, &base);
+        if (*valid) {
+            double fraction = 0.0;
+            if (f1 > f0) {
+                char text[16] = "0.";
+                memcpy(text + 2, b + f0, (size_t)(f1 - f0));
+                text[2 + f1 - f0] = '\0';
+                fraction = PyOS_string_to_double(text, NULL, NULL);
+                if (fraction == -1.0 && PyErr_Occurred()) return -1;
+            }
+            *at = (base - (double)offset) + fraction;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int month_of(bytes_t m) {
+    static const char *names[12] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
+    for (int k = 0; k < 12; k++)
+        if (LOWER[m[0]] == names[k][0] && LOWER[m[1]] == names[k][1] && LOWER[m[2]] == names[k][2]) return k + 1;
+    return 0;
+}
+
+static inline int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* timestamps._CLF searched in b[0:end]: 1 with the epoch (*valid as above), 0 when
+ * nothing matches, -2 when it matches with a month Python does not know (Python then
+ * tries its other patterns). */
+static int clf_search(bytes_t b, Py_ssize_t end, double *at, int *valid) {
+    for (Py_ssize_t i = 0; i < end; i++) {
+        Py_ssize_t p = i;
+        if (!all_digits(b, end, p, 2) || p + 2 >= end || b[p + 2] != '/') continue;
+        p += 3;
+        if (p + 3 > end || !is_alpha(b[p]) || !is_alpha(b[p + 1]) || !is_alpha(b[p + 2])) continue;
+        Py_ssize_t mon = p;
+        p += 3;
+        if (p >= end || b[p] != '/' || !all_digits(b, end, p + 1, 4)) continue;
+        p += 5;
+        if (p >= end || b[p] != ':' || !all_digits(b, end, p + 1, 2)) continue;
+        p += 3;
+        if (p >= end || b[p] != ':' || !all_digits(b, end, p + 1, 2)) continue;
+        p += 3;
+        if (p >= end || b[p] != ':' || !all_digits(b, end, p + 1, 2)) continue;
+        p += 3;
+        long offset = 0;  /* (?:\s*([+-]\d{4}))? */
+        Py_ssize_t z = p;
+        while (z < end && is_uspace(b[z])) z++;
+        if (z < end && (b[z] == '+' || b[z] == '-') && all_digits(b, end, z + 1, 4))
+            offset = (b[z] == '-' ? -1 : 1) * (digits_at(b, z + 1, 2) * 3600 + digits_at(b, z + 3, 2) * 60);
+        int month = month_of(b + mon);
+        if (!month) return -2;
+        double base;
+        *valid = epoch_of(digits_at(b, mon + 4, 4), month, digits_at(b, i, 2), digits_at(b, mon + 9, 2),
+                          digits_at(b, mon + 12, 2), digits_at(b, mon + 15, 2), &base);
+        if (*valid) *at = base - (double)offset;
+        return 1;
+    }
+    return 0;
+}
+
+static PyObject *compose_service_time(PyObject *self, PyObject *args) {
+    const char *raw;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "y#", &raw, &n)) return NULL;
+    bytes_t b = (bytes_t)raw;
+    if (n == 0 || b[0] < 'a' || b[0] > 'z') Py_RETURN_NONE;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (b[k] & 0x80) Py_RETURN_NONE;
+    Py_ssize_t first = -1;  /* line.find(b" | ", 0, 80) */
+    for (Py_ssize_t k = 0; k + 3 <= n && k + 3 <= 80; k++)
+        if (b[k] == ' ' && b[k + 1] == '|' && b[k + 2] == ' ') {
+            first = k;
+            break;
+        }
+    Py_ssize_t name_end, bar;
+    if (first <= 0 || !compose_prefix(b, n, &name_end, &bar) || name_end >= 64 || bar != first + 1)
+        Py_RETURN_NONE;
+    bytes_t t = b + bar + 2;  /* the text after the prefix */
+    Py_ssize_t tn = n - (bar + 2);
+    /* text_service(text) must be "": no header of its own, no service=/app= */
+    if (tn > 0) {
+        unsigned char head = t[0];
+        if (head == '<' || head == '{' || (head >= 'A' && head <= 'Z')) Py_RETURN_NONE;
+        if (is_digit(head) && tn > 10 && t[10] == 'T') Py_RETURN_NONE;  /* may be SYSLOG_ISO */
+        Py_ssize_t ne, nb;
+        if (compose_prefix(t, tn, &ne, &nb)) Py_RETURN_NONE;
+        if (contains(t, tn, "service=") || contains(t, tn, "app=")) Py_RETURN_NONE;
+    }
+    /* parse_timestamp(text[:96]): stripped, then the ISO pattern, then the access-log one */
+    Py_ssize_t lo = 0, hi = tn < 96 ? tn : 96;
+    while (lo < hi && is_uspace(t[lo])) lo++;
+    while (hi > lo && is_uspace(t[hi - 1])) hi--;
+    PyObject *at = NULL;
+    if (tn == 0) {
+        at = Py_None;
+        Py_INCREF(at);
+    } else {
+        if (hi == lo) Py_RETURN_NONE;
+        int number = is_digit(t[lo]), dots = 0;
+        for (Py_ssize_t k = lo; number && k < hi; k++) {
+            if (t[k] == '.' && dots++ == 0) continue;
+            number = is_digit(t[k]);
+        }
+        if (number) Py_RETURN_NONE;
+        Py_ssize_t end = hi - lo < 48 ? hi - lo : 48;
+        double when = 0.0;
+        int valid = 0, found = iso_search(t + lo, end, &when, &valid);
+        if (found < 0) return NULL;
+        if (!found) found = clf_search(t + lo, end, &when, &valid);
+        if (found != 1) Py_RETURN_NONE;
+        at = valid ? PyFloat_FromDouble(when) : Py_None;
+        if (at == NULL) return NULL;
+        if (!valid) Py_INCREF(at);
+    }
+    PyObject *out = Py_BuildValue("(s#N)", raw, name_end, at);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"scan_batch", scan_batch, METH_VARARGS,
      "scan_batch(values: list[bytes], max_bytes: int) -> (set of indices to parse, list of request indices)"},
     {"access_requests", access_requests, METH_VARARGS,
      "access_requests(values: list[bytes]) -> [(method, target, status) or None]"},
     {"routes", routes, METH_VARARGS, "routes(pairs: list[tuple[str, str]]) -> [route or None]"},
+    {"compose_service_time", compose_service_time, METH_VARARGS,
+     "compose_service_time(line: bytes) -> (compose name, epoch or None) or None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -25,6 +25,7 @@ import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 
+from agents.extract.compiled import function
 from agents.extract.config import ExtractConfig
 from agents.extract.formats import _TIME, _first, parse_json_object  # the extractor's own time fields
 from agents.extract.timestamps import parse_timestamp
@@ -38,6 +39,10 @@ __all__ = ["INPUT_TOPICS", "FileRecord", "SentBatch", "copy_range", "end_tick", 
            "service_and_time"]
 
 INPUT_TOPICS = ("logs.raw", "alerts.raw", "checks.results", "approvals")
+# `service_and_time` of the `docker compose logs` lines it reads most, compiled
+# (agents/extract/_scan.c); None where not built. Answers (name, time) or None for
+# "Python decides"; the Python below is the reference (tests/unit/replay/test_compiled_compose.py).
+_compose = function("compose_service_time")
 TICK_KEY = b"__tick__"
 SEND_BATCH = 5000
 
@@ -100,6 +105,10 @@ def service_and_time(line: bytes, extract: ExtractConfig, reference: float) -> t
         if not isinstance(obj, dict):
             return resolve("", None, names), None
         return resolve(field_service(obj, fields), None, names), _object_time(obj, extract, reference)
+    if _compose is not None:
+        found = _compose(line)
+        if found is not None:
+            return resolve(found[0], None, names), found[1]
     bar = line.find(b" | ", 0, 80)
     if bar > 0 and line[:1].islower() and line.isascii():
         # Lower-case first letter: the service rule reads no syslog header here and
