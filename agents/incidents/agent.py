@@ -84,7 +84,7 @@ def register(stage, cfg, answer: Answer | None = None) -> None:  # noqa: ANN001 
 
     async def digest(part: DigestPart, source) -> list:  # noqa: ANN001
         raw = stage.tables["digest-book"].get("digest")
-        book, effects = apply_digest_part(DigestBook.model_validate(raw) if raw else None, part, icfg)
+        book, effects = apply_digest_part(DigestBook.model_validate(raw) if raw else None, part, icfg, copy=False)
         return [*effects, Store("digest-book", "digest", book.model_dump(mode="json"))]
 
     stage.consume(INPUTS, fold, agent="incidents")

@@ -56,8 +56,11 @@ class DigestBook(BaseModel):
 
 
 def apply_digest_part(book: DigestBook | None, part: DigestPart,
-                      cfg: IncidentsConfig) -> tuple[DigestBook, list[Effect]]:
-    book = book.model_copy(deep=True) if book else DigestBook()
+                      cfg: IncidentsConfig, *, copy: bool = True) -> tuple[DigestBook, list[Effect]]:
+    """The book with `part` in it, and the digests that are due. `copy=False`: `book` is
+    the caller's to change (the stage validates a fresh one from its table for each part;
+    a deep copy of it was most of a part's time once a replay held a day's parts)."""
+    book = (book.model_copy(deep=True) if copy else book) if book else DigestBook()
     remembered = lambda start, parts: _remembered(book, start, parts, cfg)  # noqa: E731
     if part.end_of_input:
         return book, gather_all(book, remembered)
