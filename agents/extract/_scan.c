@@ -467,24 +467,14 @@ static inline int in_set(unsigned char c, const char *set) { return c != 0 && st
  * *valid = 0 for a date that does not exist), 0 when nothing matches. */
 static int iso_search(bytes_t b, Py_ssize_t end, double *at, int *valid) {
     for (Py_ssize_t i = 0; i < end; i++) {
-        Py_ssize_t p = i;
-        if (!all_digits(b, end, p, 4)) continue;
-        p += 4;
-        if (p >= end || !in_set(b[p], "-/.")) continue;
-        if (!all_digits(b, end, p + 1, 2)) continue;
-        p += 3;
-        if (p >= end || !in_set(b[p], "-/.")) continue;
-        if (!all_digits(b, end, p + 1, 2)) continue;
-        p += 3;
-        if (p >= end || !in_set(b[p], "T _-")) continue;
-        if (!all_digits(b, end, p + 1, 2)) continue;
-        p += 3;
-        if (p >= end || !in_set(b[p], ":.")) continue;
-        if (!all_digits(b, end, p + 1, 2)) continue;
-        p += 3;
-        if (p >= end || !in_set(b[p], ":.")) continue;
-        if (!all_digits(b, end, p + 1, 2)) continue;
-        p += 3;  /* past the seconds */
+        /* four digits, then month, day, hour, minute and second: a separator and two digits each */
+        static const char *separators[5] = {"-/.", "-/.", "T _-", ":.", ":."};
+        if (!all_digits(b, end, i, 4)) continue;
+        Py_ssize_t p = i + 4;
+        int ok = 1;
+        for (int k = 0; ok && k < 5; k++, p += 3)
+            ok = p < end && in_set(b[p], separators[k]) && all_digits(b, end, p + 1, 2);
+        if (!ok) continue;  /* p is past the seconds */
         long y = digits_at(b, i, 4), mo = digits_at(b, i + 5, 2), d = digits_at(b, i + 8, 2);
         long h = digits_at(b, i + 11, 2), mi = digits_at(b, i + 14, 2), s = digits_at(b, i + 17, 2);
         /* (?:[.,](\d{1,9}))? */
@@ -544,12 +534,10 @@ static int clf_search(bytes_t b, Py_ssize_t end, double *at, int *valid) {
         p += 3;
         if (p >= end || b[p] != '/' || !all_digits(b, end, p + 1, 4)) continue;
         p += 5;
-        if (p >= end || b[p] != ':' || !all_digits(b, end, p + 1, 2)) continue;
-        p += 3;
-        if (p >= end || b[p] != ':' || !all_digits(b, end, p + 1, 2)) continue;
-        p += 3;
-        if (p >= end || b[p] != ':' || !all_digits(b, end, p + 1, 2)) continue;
-        p += 3;
+        int ok = 1;  /* hour, minute, second: ":" and two digits each */
+        for (int k = 0; ok && k < 3; k++, p += 3)
+            ok = p < end && b[p] == ':' && all_digits(b, end, p + 1, 2);
+        if (!ok) continue;
         long offset = 0;  /* (?:\s*([+-]\d{4}))? */
         Py_ssize_t z = p;
         while (z < end && is_uspace(b[z])) z++;

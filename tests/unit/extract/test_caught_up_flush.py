@@ -20,40 +20,42 @@ from .test_inflight_rebalance import TP, Worker, broker, publish_partial  # noqa
 assert CAUGHT_UP_FLUSH_S < FLUSH_INTERVAL_S
 
 
-async def _one_poll(worker: Worker, since_flush_s: float) -> None:
+async def _loop(broker, *, replay: bool, since_flush_s: float) -> Worker:
+    """A partial of 5 lines in the topic, and a worker's loop (a replay's or a live one)
+    assigned to it, its last flush `since_flush_s` ago."""
+    publish_partial(broker, 0, lines=5)
+    worker = Worker(broker)
+    worker.loop.flush_when_caught_up = replay
     await worker.assigned()
     worker.loop.last_flush = time.monotonic() - since_flush_s
-    await worker.loop.poll_once(timeout_ms=0)
+    return worker
+
+
+def _nothing_passed_on(broker) -> bool:
+    return broker.log(BOOKS) == [] and TP not in broker.committed
 
 
 async def test_a_replays_loop_that_read_everything_passes_it_on_without_waiting_for_the_second(broker):
-    publish_partial(broker, 0, lines=5)
-    worker = Worker(broker)
-    worker.loop.flush_when_caught_up = True
-    await _one_poll(worker, since_flush_s=CAUGHT_UP_FLUSH_S + 0.05)
+    worker = await _loop(broker, replay=True, since_flush_s=CAUGHT_UP_FLUSH_S + 0.05)
+    await worker.loop.poll_once(timeout_ms=0)
     assert len(broker.log(BOOKS)) == 1, "the book's state was not published"
     assert broker.committed.get(TP) == 1, "the partial read was not committed"
 
 
 async def test_a_live_loop_keeps_its_flush_a_second(broker):
-    publish_partial(broker, 0, lines=5)
-    worker = Worker(broker)
-    await _one_poll(worker, since_flush_s=CAUGHT_UP_FLUSH_S + 0.05)
-    assert broker.log(BOOKS) == [] and TP not in broker.committed
+    worker = await _loop(broker, replay=False, since_flush_s=CAUGHT_UP_FLUSH_S + 0.05)
+    await worker.loop.poll_once(timeout_ms=0)
+    assert _nothing_passed_on(broker)
 
 
 async def test_a_replays_loop_behind_the_end_reads_on_before_it_flushes(broker):
-    publish_partial(broker, 0, lines=5)
-    worker = Worker(broker)
-    worker.loop.flush_when_caught_up = True
+    worker = await _loop(broker, replay=True, since_flush_s=CAUGHT_UP_FLUSH_S + 0.05)
     worker.consumer.highwater = lambda tp: 2  # the broker says one more record is there
-    await _one_poll(worker, since_flush_s=CAUGHT_UP_FLUSH_S + 0.05)
-    assert broker.log(BOOKS) == [] and TP not in broker.committed
+    await worker.loop.poll_once(timeout_ms=0)
+    assert _nothing_passed_on(broker)
 
 
 async def test_a_replays_loop_flushes_at_most_every_tenth_of_a_second(broker):
-    publish_partial(broker, 0, lines=5)
-    worker = Worker(broker)
-    worker.loop.flush_when_caught_up = True
-    await _one_poll(worker, since_flush_s=0.0)
-    assert broker.log(BOOKS) == [] and TP not in broker.committed
+    worker = await _loop(broker, replay=True, since_flush_s=0.0)
+    await worker.loop.poll_once(timeout_ms=0)
+    assert _nothing_passed_on(broker)
