@@ -115,11 +115,14 @@ def test_worker_rides_out_a_broker_restart(fresh_broker, tmp_path):
         produce(bootstrap, _minutes(t0, 4, 7))
         windows = wait_for(bootstrap, "signals.windows", _closed_through(6, t0, first), timeout=180, worker=worker)
         assert worker.proc.poll() is None
+        # The worker says the broker is back at its next check (every 2 s): the windows
+        # can be through before that, and a worker stopped in 0.2 s never said it (a
+        # clean run on Kafka, where the restarted broker answered at once).
+        _wait_for_line(worker, "reachable again", timeout=30)
     finally:
         worker.stop()
     assert _counted(windows, t0, first, 6) == _expected(first, 6)
     lines = _log_lines(worker)
-    assert any("reachable again" in line for line in lines), "\n".join(lines[-80:])
     assert len(lines) <= 2 * MAX_SHUTDOWN_LINES, "\n".join(lines[-80:])  # per kind once, a summary per 30 s
 
 
