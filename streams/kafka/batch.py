@@ -242,7 +242,6 @@ class BatchLoop:
                             self.spec.source)
         return len(offsets)
 
-
     async def _all_caught_up(self) -> bool:
         """Every partition set up and read to the end the broker last said it had."""
         if self.pending or not self.extractors:

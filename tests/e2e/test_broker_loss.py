@@ -123,6 +123,7 @@ def test_worker_rides_out_a_broker_restart(fresh_broker, tmp_path):
         worker.stop()
     assert _counted(windows, t0, first, 6) == _expected(first, 6)
     lines = _log_lines(worker)
+    assert any("reachable again" in line for line in lines), "\n".join(lines[-80:])
     assert len(lines) <= 2 * MAX_SHUTDOWN_LINES, "\n".join(lines[-80:])  # per kind once, a summary per 30 s
 
 
