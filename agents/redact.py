@@ -271,14 +271,37 @@ def _apply_rules(text: str, *, guarded: bool) -> str:
 def redact(text: str, *, mask_ips: bool = False, personal: frozenset[str] | None = None) -> str:
     """`text` with secrets and personal data replaced by labelled masks.
 
-    `personal`: the kinds of personal data to mask; default the configured ones.
+    `personal`: the kinds of personal data to mask; default the configured ones. The
+    answers for the last `_REMEMBERED` short texts are kept: an error's headline and
+    sample recur line after line (the extraction stage redacts each finding's), and the
+    rules are the slow part. The same text always gives the same answer.
     """
     if not isinstance(text, str):
         text = str(text)
+    kinds = _enabled if personal is None else personal
+    short = len(text) <= _REMEMBERED_CHARS
+    if short:
+        known = _remembered.get((text, mask_ips, kinds))
+        if known is not None:
+            return known
+    masked = _redact(text, mask_ips, kinds)
+    if short:
+        if len(_remembered) >= _REMEMBERED:
+            _remembered.clear()
+        _remembered[(text, mask_ips, kinds)] = masked
+    return masked
+
+
+_REMEMBERED = 2048
+_REMEMBERED_CHARS = 2048  # so at most about 8 MB of text kept
+_remembered: dict[tuple[str, bool, frozenset[str]], str] = {}
+
+
+def _redact(text: str, mask_ips: bool, kinds: frozenset[str]) -> str:
     # Unicode case folding lets (?i) match letters that lower() keeps apart ("ſ" ~ "s"):
     # guards hold for ASCII text only, anything else gets every rule.
     text = _apply_rules(text, guarded=text.isascii())
-    text = _mask_personal(text, _enabled if personal is None else personal)
+    text = _mask_personal(text, kinds)
     text = _HIGH_ENTROPY.sub(_mask_high_entropy, text)
     if mask_ips:
         text = _IPV4.sub("[IP]", text)

@@ -17,6 +17,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <string.h>
 
 typedef const unsigned char *bytes_t;
@@ -28,6 +29,7 @@ static inline int is_space(unsigned char c) {  /* `\s` of a bytes pattern */
     return c == ' ' || (c >= '\t' && c <= '\r');
 }
 static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int is_hex(unsigned char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 static inline int is_word(unsigned char c) {  /* `\w` of a bytes pattern */
     return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
@@ -270,31 +272,266 @@ static int access_match(bytes_t b, Py_ssize_t n, Py_ssize_t *m0, Py_ssize_t *m1,
     return 1;
 }
 
-static PyObject *access_requests(PyObject *self, PyObject *args) {
-    PyObject *values;
-    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &values)) return NULL;
+/* --- requests in JSON records: formats.shaped_request on a flat object ---------------
+ *
+ * The request fields of a JSON record as `requests_of_records` reads them (orjson, then
+ * `shaped_request`), read from the bytes when the record is a flat object: ASCII, no
+ * nested object or array, no escape in a key or in a value it uses, no number with an
+ * exponent or of more than 18 digits, nothing orjson refuses, and a level. Anything
+ * else is left to Python. The fields are the names of formats._LEVEL, _STATUS, _METHOD,
+ * _PATH and _PLAIN_PATH in their order (in a flat object a dotted name is only ever its
+ * own key: its head holds no object to walk into); `json_fields()` hands them to the
+ * test that holds them equal to formats.py, as `level_words()` the words of
+ * formats._LEVEL_WORDS. */
+
+static const char *LEVEL_KEYS[] = {"level", "lvl", "severity", "levelname", "log.level", "loglevel", "log_level",
+                                   "record.level", "PRIORITY", "syslog.severity", "level_name", "status_text", NULL};
+static const char *STATUS_KEYS[] = {"res.statusCode", "status", "status_code", "http.status_code",
+                                    "http.response.status_code", "response.status", "statusCode", NULL};
+static const char *METHOD_KEYS[] = {"req.method", "request.method", "http.method", "http.request.method", "method",
+                                    "request_method", NULL};
+static const char *PATH_KEYS[] = {"req.url", "request.uri", "request.url", "http.path", "url.path", "http.url", "path",
+                                  "uri", "request_uri", NULL};
+static const char *PLAIN_PATH_KEYS[] = {"req.url", "request.uri", "request.url", "http.path", "url.path", "http.url",
+                                        "request_uri", NULL};
+enum { F_LEVEL, F_STATUS, F_METHOD, F_PATH, F_PLAIN_PATH, FIELDS };
+static const char **FIELD_KEYS[FIELDS] = {LEVEL_KEYS, STATUS_KEYS, METHOD_KEYS, PATH_KEYS, PLAIN_PATH_KEYS};
+static const char *LEVEL_WORDS[] = {
+    "trace", "debug", "dbug", "d", "verbose", "v", "info", "information", "informational", "i", "notice", "log", "n",
+    "statement", "detail", "hint", "system", "note", "warn", "warning", "w", "error", "err", "e", "eror", "severe",
+    "critical", "crit", "c", "alert", "fatal", "f", "panic", "emerg", "emergency", "dpanic", NULL};
+
+/* The distinct names, and for each field the index of each of its names among them
+ * (-1 ends the list); filled by the module's init. */
+#define MAX_NAMES 48
+static const char *NAMES[MAX_NAMES];
+static Py_ssize_t NAME_LEN[MAX_NAMES];
+static int NAME_COUNT;
+static int FIELD_NAMES[FIELDS][16];
+
+static void json_init(void) {
+    for (int f = 0; f < FIELDS; f++) {
+        int k = 0;
+        for (const char **name = FIELD_KEYS[f]; *name; name++, k++) {
+            int found = -1;
+            for (int j = 0; j < NAME_COUNT && found < 0; j++)
+                if (strcmp(NAMES[j], *name) == 0) found = j;
+            if (found < 0) {
+                found = NAME_COUNT++;
+                NAMES[found] = *name;
+                NAME_LEN[found] = (Py_ssize_t)strlen(*name);
+            }
+            FIELD_NAMES[f][k] = found;
+        }
+        FIELD_NAMES[f][k] = -1;
+    }
+}
+
+enum { V_ABSENT, V_STRING, V_ESCAPED, V_INT, V_FRACTION, V_BOOL, V_NULL };
+
+typedef struct {
+    int type;
+    Py_ssize_t s, e;  /* a string's characters */
+    long long number;  /* V_INT */
+} jvalue;
+
+static inline int json_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* The string opening at b[p]: the index after its closing quote, or -1 where orjson
+ * refuses it or this reading leaves it to Python (a raw control or non-ASCII byte, a
+ * \u escape in the surrogate range). *escaped: it holds an escape. */
+static Py_ssize_t json_string(bytes_t b, Py_ssize_t n, Py_ssize_t p, int *escaped) {
+    *escaped = 0;
+    for (p++; p < n; p++) {
+        unsigned char c = b[p];
+        if (c == '"') return p + 1;
+        if (c < 0x20 || c & 0x80) return -1;
+        if (c != '\\') continue;
+        *escaped = 1;
+        if (++p >= n) return -1;
+        c = b[p];
+        if (c == 'u') {
+            if (p + 4 >= n || !is_hex(b[p + 1]) || !is_hex(b[p + 2]) || !is_hex(b[p + 3]) || !is_hex(b[p + 4]))
+                return -1;
+            if (LOWER[b[p + 1]] == 'd' && (b[p + 2] == '8' || b[p + 2] == '9' || !is_digit(b[p + 2])))
+                return -1;  /* D800-DFFF */
+            p += 4;
+        } else if (c == 0 || !strchr("\"\\/bfnrt", c)) {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+/* The number at b[p]: the index after it, or -1 (not JSON's grammar, an exponent, more
+ * than 18 digits). */
+static Py_ssize_t json_number(bytes_t b, Py_ssize_t n, Py_ssize_t p, jvalue *v) {
+    int negative = p < n && b[p] == '-', digits = 0;
+    long long number = 0;
+    p += negative;
+    if (p >= n || !is_digit(b[p]) || (b[p] == '0' && p + 1 < n && is_digit(b[p + 1]))) return -1;
+    for (; p < n && is_digit(b[p]); p++) {
+        if (++digits > 18) return -1;
+        number = number * 10 + (b[p] - '0');
+    }
+    v->type = V_INT;
+    if (p < n && b[p] == '.') {
+        if (++p >= n || !is_digit(b[p])) return -1;
+        for (; p < n && is_digit(b[p]); p++)
+            if (++digits > 18) return -1;
+        v->type = V_FRACTION;
+    }
+    if (p < n && (b[p] == 'e' || b[p] == 'E')) return -1;
+    v->number = negative ? -number : number;
+    return p;
+}
+
+/* Is normalise_level(value) not ""? 1, 0, or -1 where Python decides. */
+static int level_known(bytes_t b, const jvalue *v) {
+    long long number = v->number;
+    if (v->type == V_STRING) {
+        Py_ssize_t s = v->s, e = v->e;  /* str.strip(): a space is the only blank a plain string holds */
+        while (s < e && b[s] == ' ') s++;
+        while (e > s && b[e - 1] == ' ') e--;
+        int digits = s < e;
+        for (Py_ssize_t k = s; digits && k < e; k++) digits = is_digit(b[k]);
+        if (!digits) {
+            for (const char **word = LEVEL_WORDS; *word; word++)
+                if ((Py_ssize_t)strlen(*word) == e - s && at_lower(b, e, s, *word, e - s)) return 1;
+            return 0;
+        }
+        if (e - s > 18) return -1;
+        for (number = 0; s < e; s++) number = number * 10 + (b[s] - '0');
+    } else if (v->type != V_INT) {
+        return v->type == V_BOOL ? 0 : -1;
+    }
+    return number >= 10 || (number >= 0 && number <= 7);  /* pino/bunyan, or syslog */
+}
+
+/* _first_of: the field's first value that is not null or "" (NULL: none). */
+static const jvalue *first_of(const jvalue *values, int field) {
+    for (const int *name = FIELD_NAMES[field]; *name >= 0; name++) {
+        const jvalue *v = &values[*name];
+        if (v->type != V_ABSENT && v->type != V_NULL && !(v->type == V_STRING && v->s == v->e)) return v;
+    }
+    return NULL;
+}
+
+/* A field's text (_text) as a new str, upper-cased for a method; "" for none, NULL
+ * with no exception where Python decides (not a plain string). */
+static PyObject *json_text(bytes_t b, const jvalue *v, int upper) {
+    if (v == NULL) return PyUnicode_FromStringAndSize("", 0);
+    if (v->type != V_STRING) return NULL;
+    PyObject *text = PyUnicode_New(v->e - v->s, 127);
+    if (text == NULL) return NULL;
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
+    for (Py_ssize_t k = v->s; k < v->e; k++)
+        *out++ = (Py_UCS1)(upper && b[k] >= 'a' && b[k] <= 'z' ? b[k] - 32 : b[k]);
+    return text;
+}
+
+/* requests_of_records' answer for a JSON record: (method, target, status) as a new
+ * tuple, or NULL: with an exception set on a failure, else Python decides. */
+static PyObject *json_request(bytes_t b, Py_ssize_t n) {
+    jvalue values[MAX_NAMES];
+    for (int k = 0; k < NAME_COUNT; k++) values[k].type = V_ABSENT;
+    Py_ssize_t p = 1;
+    if (n == 0 || b[0] != '{') return NULL;
+    while (p < n && json_space(b[p])) p++;
+    if (p < n && b[p] == '}') return NULL;  /* {}: no level */
+    for (;;) {
+        int escaped;
+        if (p >= n || b[p] != '"') return NULL;
+        Py_ssize_t ks = p + 1;  /* the key's characters: ks up to the closing quote */
+        p = json_string(b, n, p, &escaped);
+        if (p < 0 || escaped) return NULL;
+        Py_ssize_t ke = p - 1;
+        while (p < n && json_space(b[p])) p++;
+        if (p >= n || b[p] != ':') return NULL;
+        for (p++; p < n && json_space(b[p]); p++) {}
+        if (p >= n) return NULL;
+        jvalue v = {V_NULL, 0, 0, 0};
+        unsigned char c = b[p];
+        if (c == '"') {
+            v.s = p + 1;
+            p = json_string(b, n, p, &escaped);
+            v.type = escaped ? V_ESCAPED : V_STRING, v.e = p - 1;
+        } else if (c == '-' || is_digit(c)) {
+            p = json_number(b, n, p, &v);
+        } else if (AT_EXACT(b, n, p, "true") || AT_EXACT(b, n, p, "null")) {
+            v.type = c == 't' ? V_BOOL : V_NULL, p += 4;
+        } else if (AT_EXACT(b, n, p, "false")) {
+            v.type = V_BOOL, p += 5;
+        } else {
+            return NULL;  /* a nested object or array, or not JSON */
+        }
+        if (p < 0) return NULL;
+        for (int k = 0; k < NAME_COUNT; k++)  /* the last of repeated keys counts, as in a dict */
+            if (NAME_LEN[k] == ke - ks && memcmp(NAMES[k], b + ks, (size_t)(ke - ks)) == 0) values[k] = v;
+        while (p < n && json_space(b[p])) p++;
+        if (p < n && b[p] == ',') {
+            for (p++; p < n && json_space(b[p]); p++) {}
+            continue;
+        }
+        if (p < n && b[p] == '}') break;
+        return NULL;
+    }
+    for (p++; p < n && json_space(b[p]); p++) {}
+    if (p != n) return NULL;
+    const jvalue *level = first_of(values, F_LEVEL), *status = first_of(values, F_STATUS);
+    if (level == NULL || level_known(b, level) != 1) return NULL;  /* no level: a wrapped line */
+    long code = 0;
+    if (status != NULL) {
+        if (status->type == V_INT) {
+            code = status->number >= 100 && status->number <= 599 ? (long)status->number : 0;
+        } else if (status->type == V_STRING && status->e - status->s == 3 && is_digit(b[status->s])
+                   && is_digit(b[status->s + 1]) && is_digit(b[status->s + 2])) {
+            code = (b[status->s] - '0') * 100 + (b[status->s + 1] - '0') * 10 + (b[status->s + 2] - '0');
+        } else if (status->type == V_ESCAPED) {
+            return NULL;
+        }
+    }
+    PyObject *method = json_text(b, first_of(values, F_METHOD), 1);
+    if (method == NULL) return NULL;
+    int verb = PyUnicode_GET_LENGTH(method) > 0;
+    PyObject *target = json_text(b, first_of(values, verb || code ? F_PATH : F_PLAIN_PATH), 0);
+    if (target == NULL) {
+        Py_DECREF(method);
+        return NULL;
+    }
+    return Py_BuildValue("(NNl)", method, target, code);
+}
+
+/* The reading of requests_of_records for each value: (method, target, status), or None
+ * where Python decides; access lines, and with `json` flat JSON records too. */
+static PyObject *read_requests(PyObject *values, int json) {
     Py_ssize_t count = PyList_GET_SIZE(values);
     PyObject *out = PyList_New(count);
     if (out == NULL) return NULL;
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *value = PyList_GET_ITEM(values, i), *item = Py_None;
+        PyObject *value = PyList_GET_ITEM(values, i), *item = NULL;
         if (!PyBytes_Check(value)) {
             Py_DECREF(out);
-            PyErr_SetString(PyExc_TypeError, "access_requests takes a list of bytes");
+            PyErr_SetString(PyExc_TypeError, "requests takes a list of bytes");
             return NULL;
         }
         bytes_t b = (bytes_t)PyBytes_AS_STRING(value);
         Py_ssize_t n = PyBytes_GET_SIZE(value), m0, m1, t0, t1;
-        int status, plain = n > 0 && b[0] != '"';
-        for (Py_ssize_t k = 0; plain && k < n; k++)  /* ASCII, and no "|" (a compose prefix: Python decides) */
-            if (b[k] & 0x80 || b[k] == '|') plain = 0;
-        if (plain && access_match(b, n, &m0, &m1, &t0, &t1, &status)) {
-            item = Py_BuildValue("(s#s#i)", (const char *)b + m0, m1 - m0, (const char *)b + t0, t1 - t0, status);
-            if (item == NULL) {
+        if (json && n && b[0] == '{') {
+            item = json_request(b, n);
+        } else {
+            int status, plain = n > 0 && b[0] != '"';
+            for (Py_ssize_t k = 0; plain && k < n; k++)  /* ASCII, and no "|" (a compose prefix: Python decides) */
+                if (b[k] & 0x80 || b[k] == '|') plain = 0;
+            if (plain && access_match(b, n, &m0, &m1, &t0, &t1, &status))
+                item = Py_BuildValue("(s#s#i)", (const char *)b + m0, m1 - m0, (const char *)b + t0, t1 - t0, status);
+        }
+        if (item == NULL) {
+            if (PyErr_Occurred()) {
                 Py_DECREF(out);
                 return NULL;
             }
-        } else {
+            item = Py_None;
             Py_INCREF(item);
         }
         PyList_SET_ITEM(out, i, item);
@@ -302,9 +539,41 @@ static PyObject *access_requests(PyObject *self, PyObject *args) {
     return out;
 }
 
+static PyObject *access_requests(PyObject *self, PyObject *args) {
+    PyObject *values;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &values)) return NULL;
+    return read_requests(values, 0);
+}
+
+static PyObject *requests(PyObject *self, PyObject *args) {
+    PyObject *values;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &values)) return NULL;
+    return read_requests(values, 1);
+}
+
+static PyObject *names_tuple(const char **names) {
+    PyObject *out = PyList_New(0);
+    for (; out != NULL && *names; names++) {
+        PyObject *name = PyUnicode_FromString(*names);
+        if (name == NULL || PyList_Append(out, name) < 0) {
+            Py_XDECREF(name);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(name);
+    }
+    return out;
+}
+
+static PyObject *json_fields(PyObject *self, PyObject *unused) {
+    return Py_BuildValue("(NNNNN)", names_tuple(LEVEL_KEYS), names_tuple(STATUS_KEYS), names_tuple(METHOD_KEYS),
+                         names_tuple(PATH_KEYS), names_tuple(PLAIN_PATH_KEYS));
+}
+
+static PyObject *level_words(PyObject *self, PyObject *unused) { return names_tuple(LEVEL_WORDS); }
+
 /* One path segment of ASCII [A-Za-z0-9_-] characters (the caller checked) is an id:
  * findings._ID_SEGMENT, ^(?:\d+|uuid|[0-9a-fA-F]{12,}|[\w-]*\d[\w-]*\d[\w-]*|[A-Za-z0-9_-]{20,})$ */
-static int is_hex(unsigned char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 static int id_segment(bytes_t b, Py_ssize_t n) {
     if (n == 0) return 0;
@@ -612,12 +881,172 @@ static PyObject *compose_service_time(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* ---- The lines that are only counted: PartitionExtractor._feed's fast path ----------
+ *
+ * count_lines(records, values, stamps, index, to_parse, wanted, key_services, lag,
+ *             open_services, announcing, may_continue, slots, pending, watermark, since,
+ *             width, lateness, calibrate_every) -> (index, watermark, since)
+ *
+ * From `index`, counts each record the fast path of partition.py's loop counts, while
+ * its service's window is cached in `slots` (service -> start -> (counters, open until)), and
+ * stops at the first record the loop must see (a key that names no service, a record
+ * to parse, a service with no lag yet, a calibration due, a possible frame of an open
+ * exception, a window not cached, a time that is not finite), returning its index: the
+ * loop runs its own body for it, then calls again. Counting a line is adding one to
+ * its window's LINES, or for a late line (its window closed) to the LINES and LATE of
+ * the earliest open window, as `WindowAccounts.count_line` does; a record in `wanted`
+ * also goes on `pending` as (service, window start, value), as the loop puts it. The loop's code stays the
+ * reference (tests/unit/extract/test_compiled_count.py). */
+
+/* Python's float floor division (floatobject.c, float_floor_div) for finite values. */
+static double py_floor_div(double vx, double wx) {
+    double mod = fmod(vx, wx), div = (vx - mod) / wx, floordiv;
+    if (mod) {
+        if ((wx < 0) != (mod < 0)) div -= 1.0;
+    }
+    if (div) {
+        floordiv = floor(div);
+        if (div - floordiv > 0.5) floordiv += 1.0;
+    } else {
+        floordiv = copysign(0.0, vx / wx);
+    }
+    return floordiv;
+}
+
+static PyObject *KEY_ATTR, *ONE;
+#define LATE_SLOT 3  /* accounts.LATE: the counters are LINES, ERRORS, WARNINGS, LATE, IGNORED */
+
+static PyObject *count_lines(PyObject *self, PyObject *args) {
+    PyObject *records, *values, *stamps, *to_parse, *wanted, *key_services, *lag, *open_services, *announcing;
+    PyObject *continues, *slots, *pending;
+    Py_ssize_t index, calibrate;
+    long long since, width;
+    double watermark, lateness;
+    if (!PyArg_ParseTuple(args, "O!O!O!nO!O!O!O!OOOO!O!dLLdn", &PyList_Type, &records, &PyList_Type, &values,
+                          &PyList_Type, &stamps, &index, &PySet_Type, &to_parse, &PySet_Type, &wanted,
+                          &PyDict_Type, &key_services, &PyDict_Type, &lag, &open_services, &announcing, &continues,
+                          &PyDict_Type, &slots, &PyList_Type, &pending, &watermark, &since, &width, &lateness,
+                          &calibrate))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(records);
+    if (PyList_GET_SIZE(values) < count || PyList_GET_SIZE(stamps) < count || width <= 0) {
+        PyErr_SetString(PyExc_ValueError, "count_lines: values and stamps must cover the records");
+        return NULL;
+    }
+    int any_open = PyObject_IsTrue(open_services);
+    if (any_open < 0) return NULL;
+    for (; index < count; index++) {
+        PyObject *key = PyObject_GetAttr(PyList_GET_ITEM(records, index), KEY_ATTR);
+        if (key == NULL) return NULL;
+        PyObject *service = key == Py_None ? NULL : PyDict_GetItemWithError(key_services, key);
+        Py_DECREF(key);
+        if (service == NULL) {
+            if (PyErr_Occurred()) return NULL;
+            break;
+        }
+        if (!PyUnicode_Check(service) || PyUnicode_GET_LENGTH(service) == 0) break;
+        PyObject *at_index = PyLong_FromSsize_t(index);
+        if (at_index == NULL) return NULL;
+        int parse = PySet_Contains(to_parse, at_index), request = PySet_Contains(wanted, at_index);
+        Py_DECREF(at_index);
+        if (parse < 0 || request < 0) return NULL;
+        if (parse) break;
+        PyObject *lag_of = PyDict_GetItemWithError(lag, service);
+        if (lag_of == NULL) {
+            if (PyErr_Occurred()) return NULL;
+            break;
+        }
+        if (since + 1 >= calibrate) break;
+        PyObject *value = PyList_GET_ITEM(values, index);
+        if (any_open) {
+            int open = PySequence_Contains(open_services, service);
+            if (open < 0) return NULL;
+            if (open) {
+                int told = PySequence_Contains(announcing, service);
+                if (told < 0) return NULL;
+                if (told) break;
+                PyObject *match = PyObject_CallOneArg(continues, value);
+                if (match == NULL) return NULL;
+                int frame = PyObject_IsTrue(match);
+                Py_DECREF(match);
+                if (frame) {
+                    if (frame < 0) return NULL;
+                    break;
+                }
+            }
+        }
+        double stamp = PyFloat_AsDouble(PyList_GET_ITEM(stamps, index)), shift = PyFloat_AsDouble(lag_of);
+        if ((stamp == -1.0 || shift == -1.0) && PyErr_Occurred()) return NULL;
+        double at = stamp + shift;
+        if (!isfinite(at)) break;
+        double mark = at > watermark ? at : watermark;
+        double start = py_floor_div(at, (double)width);
+        if (fabs(start) > 9e15) break;
+        PyObject *by_start = PyDict_GetItemWithError(slots, service);
+        if (by_start == NULL) {
+            if (PyErr_Occurred()) return NULL;
+            break;
+        }
+        if (!PyDict_Check(by_start)) break;
+        /* Its own window while that is open; a late line (its window closed) counts in
+         * the earliest open one, as late (WindowAccounts.count_line). */
+        long long own = (long long)start * width;
+        int late = (double)(own + width) + lateness <= mark;
+        if (late) {
+            double earliest = py_floor_div(mark - lateness, (double)width);
+            if (fabs(earliest) > 9e15) break;
+            own = (long long)earliest * width;
+        }
+        PyObject *slot_start = PyLong_FromLongLong(own);
+        if (slot_start == NULL) return NULL;
+        PyObject *cached = PyDict_GetItemWithError(by_start, slot_start);
+        PyObject *counts = cached != NULL && PyTuple_Check(cached) && PyTuple_GET_SIZE(cached) == 2
+                           ? PyTuple_GET_ITEM(cached, 0) : NULL;
+        double until = counts != NULL ? PyFloat_AsDouble(PyTuple_GET_ITEM(cached, 1)) : 0.0;
+        if (counts == NULL || PyErr_Occurred() || !(until > mark) || !PyList_Check(counts)
+            || PyList_GET_SIZE(counts) <= LATE_SLOT) {
+            Py_DECREF(slot_start);
+            if (PyErr_Occurred()) return NULL;
+            break;
+        }
+        for (int slot = 0; slot <= late; slot++) {  /* LINES, and LATE for a late line */
+            Py_ssize_t at_slot = slot ? LATE_SLOT : 0;
+            PyObject *counted = PyNumber_Add(PyList_GET_ITEM(counts, at_slot), ONE);
+            if (counted == NULL) {
+                Py_DECREF(slot_start);
+                return NULL;
+            }
+            PyList_SetItem(counts, at_slot, counted);
+        }
+        if (request) {
+            PyObject *item = PyTuple_Pack(3, service, slot_start, value);
+            if (item == NULL || PyList_Append(pending, item) < 0) {
+                Py_XDECREF(item);
+                Py_DECREF(slot_start);
+                return NULL;
+            }
+            Py_DECREF(item);
+        }
+        Py_DECREF(slot_start);
+        watermark = mark;
+        since++;
+    }
+    return Py_BuildValue("(ndL)", index, watermark, since);
+}
+
 static PyMethodDef methods[] = {
     {"scan_batch", scan_batch, METH_VARARGS,
      "scan_batch(values: list[bytes], max_bytes: int) -> (set of indices to parse, list of request indices)"},
     {"access_requests", access_requests, METH_VARARGS,
      "access_requests(values: list[bytes]) -> [(method, target, status) or None]"},
+    {"requests", requests, METH_VARARGS,
+     "requests(values: list[bytes]) -> [(method, target, status) or None]: access lines and flat JSON records"},
+    {"json_fields", json_fields, METH_NOARGS, "the names of the JSON request fields, in formats.py's order"},
+    {"level_words", level_words, METH_NOARGS, "the level words of formats._LEVEL_WORDS"},
     {"routes", routes, METH_VARARGS, "routes(pairs: list[tuple[str, str]]) -> [route or None]"},
+    {"count_lines", count_lines, METH_VARARGS,
+     "count_lines(records, values, stamps, index, to_parse, wanted, key_services, lag, open_services, announcing, "
+     "may_continue, slots, pending, watermark, since, width, lateness, calibrate_every) -> (index, watermark, since)"},
     {"compose_service_time", compose_service_time, METH_VARARGS,
      "compose_service_time(line: bytes) -> (compose name, epoch or None) or None"},
     {NULL, NULL, 0, NULL},
@@ -628,5 +1057,9 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scan", NULL, -1, me
 PyMODINIT_FUNC PyInit__scan(void) {
     for (int c = 0; c < 256; c++) LOWER[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
     for (const char *p = "efcptwsaEFCPTWSA"; *p; p++) FIRST[(unsigned char)*p] = 1;
+    json_init();
+    KEY_ATTR = PyUnicode_InternFromString("key");
+    ONE = PyLong_FromLong(1);
+    if (KEY_ATTR == NULL || ONE == NULL) return NULL;
     return PyModule_Create(&module);
 }

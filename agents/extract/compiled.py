@@ -26,11 +26,12 @@ def function(name: str) -> Any:
 def pure_python() -> Iterator[None]:
     """Within: every compiled function of the core switched off, as where none was built
     (benchmarks measure both in one run; tests compare both)."""
-    from agents.extract import findings, formats, prefilter
+    from agents.extract import findings, formats, partition, prefilter
 
-    held = prefilter._compiled, formats._compiled_access, findings._compiled_routes
-    prefilter._compiled = formats._compiled_access = findings._compiled_routes = None
+    held = prefilter._compiled, formats._compiled_requests, findings._compiled_routes, partition._compiled_count
+    prefilter._compiled = formats._compiled_requests = findings._compiled_routes = partition._compiled_count = None
     try:
         yield
     finally:
-        prefilter._compiled, formats._compiled_access, findings._compiled_routes = held
+        (prefilter._compiled, formats._compiled_requests, findings._compiled_routes,
+         partition._compiled_count) = held

@@ -247,9 +247,11 @@ def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
     append = out.append
     access, docker = _ACCESS_BYTES.match, _DOCKER_PREFIX.match
-    read = _compiled_access(values) if _compiled_access is not None and type(values) is list else None
+    read = _compiled_requests(values) if _compiled_requests is not None and type(values) is list else None
+    if read is not None and None not in read:
+        return read
     for index, value in enumerate(values):
-        if read is not None and (found := read[index]) is not None:  # an access line, read in C
+        if read is not None and (found := read[index]) is not None:  # an access line or flat JSON, read in C
             append(found)
             continue
         head = value[:1]
@@ -284,9 +286,9 @@ def requests_of_records(values: list[bytes]) -> list[tuple[str, str, int]]:
 _ACCESS_BYTES = re.compile(
     rb'([^ "\[\n][^ \[\n]*) [^\s\x1c-\x1f]+ [^\s\x1c-\x1f]+ \[([^\]]+)\] '
     rb'"(?:([A-Z]+) ([^\s\x1c-\x1f]+)[^"]*|[^"]*)" (\d{3}) ')
-# The same reading of access lines, compiled (`_scan.c`; None where not built): None for
-# every line it does not match, which then takes the Python path above.
-_compiled_access = function("access_requests")
+# The same reading of access lines and of flat JSON records, compiled (`_scan.c`; None
+# where not built): None for every line it leaves to the Python path above.
+_compiled_requests = function("requests")
 _SHAPES: dict[tuple[str, ...], tuple[tuple[tuple[str, str | None], ...], ...]] = {}
 _SHAPES_KEPT = 4096
 

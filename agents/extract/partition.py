@@ -32,6 +32,7 @@ from typing import Protocol, Sequence
 import orjson
 
 from agents.extract.accounts import LINES, WARNINGS, WindowAccounts
+from agents.extract.compiled import function
 from agents.extract.config import ExtractConfig
 from agents.extract.findings import Signal, normalise_endpoint, normalise_endpoints, sample_text
 from agents.extract.formats import (LogLine, json_time, parse_json_object, parse_text, requests_of_records,
@@ -48,6 +49,9 @@ TICK_KEY = b"__tick__"
 AMBIGUOUS = ""  # a record key that does not name the service of its lines
 CALIBRATE_EVERY = 256
 SOURCE_TOPIC = "logs.raw"
+# The fast path's loop over lines that are only counted, compiled (`_scan.c`; None where
+# not built: the loop below does it all, and stays the reference).
+_compiled_count = function("count_lines")
 
 
 class ConsumerRecordLike(Protocol):
@@ -127,9 +131,20 @@ class PartitionExtractor:
         since = self._since_calibration
         wanted = set(requests)
         pending = self._requests
-        # service -> (window start, its counters, open until): most lines hit this cache
-        slots: dict[str, tuple[int, list[int], float]] = {}
-        for index, record in enumerate(records):
+        # service -> window start -> (its counters, open until): most lines hit this cache
+        slots: dict[str, dict[int, tuple[list[int], float]]] = {}
+        # The compiled fast path counts runs of such lines and stops at any other record,
+        # which the body below then takes, as it takes every record without it.
+        counter = _compiled_count if type(records) is list and type(values) is list else None
+        index, count = 0, len(records)
+        while index < count:
+            if counter is not None:
+                index, watermark, since = counter(records, values, stamps, index, to_parse, wanted, key_services, lag,
+                                                  open_services, announcing, may_continue, slots, pending, watermark,
+                                                  since, width, lateness, CALIBRATE_EVERY)
+                if index >= count:
+                    break
+            record = records[index]
             key = record.key
             service = key_services.get(key) if key is not None else None
             if service and index not in to_parse and service in lag:
@@ -141,16 +156,20 @@ class PartitionExtractor:
                     if at > watermark:
                         watermark = at
                     start = int(at // width) * width
-                    cached = slots.get(service)
-                    if cached is not None and cached[0] == start and cached[2] > watermark:
-                        cached[1][LINES] += 1
+                    by_start = slots.get(service)
+                    cached = by_start.get(start) if by_start is not None else None
+                    if cached is not None and cached[1] > watermark:
+                        cached[0][LINES] += 1
                     else:
                         accounts.watermark = watermark
                         start = accounts.count_line(service, at)
                         if start + width + lateness > watermark:  # not late: its window stays open a while
-                            slots[service] = (start, accounts.window(service, start).counts, start + width + lateness)
+                            if by_start is None:
+                                by_start = slots[service] = {}
+                            by_start[start] = (accounts.window(service, start).counts, start + width + lateness)
                     if index in wanted:
                         pending.append((service, start, values[index]))
+                    index += 1
                     continue
                 since -= 1
             accounts.watermark = watermark
@@ -159,10 +178,12 @@ class PartitionExtractor:
                     and value[:1] == b"{" and self._warning(service, key, value, stamps[index])):
                 since = 0
                 watermark = accounts.watermark
+                index += 1
                 continue
             if self._one(record.offset, key, value, stamps[index]):
                 since = 0  # a parsed line refreshes the lag: the calibration count restarts
             watermark = accounts.watermark
+            index += 1
         accounts.watermark = watermark
         self._since_calibration = since
         if pending:

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import orjson
 
+from agents import redact
 from agents.extract import prefilter
 from agents.extract.compiled import pure_python
 from agents.extract.config import ExtractConfig
@@ -110,6 +111,7 @@ class _Fetched(NamedTuple):
 
 
 def _run_extractor(records: list[tuple[bytes, bytes, float]], reference: bool = False) -> tuple[float, int]:
+    redact._remembered.clear()  # nothing remembered from the run before
     extractor = PartitionExtractor(0, ExtractConfig())
     if not reference:
         return _timed(extractor, records)

@@ -1,0 +1,221 @@
+"""The compiled fast path (`_scan.count_lines`) counts what the Python loop of
+`PartitionExtractor._feed` counts: the same partials (lines, late lines, warnings,
+errors, routes, findings, watermark), the same calibration and lag, whatever the batch
+sizes, for lines in their own minute, late lines, lines of services with an exception
+open, keys that name no service and calibration rounds. The Python loop is the
+reference: each case runs once with the compiled counting and once without it (and once
+with no compiled part at all). No broker."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.extract import partition
+from agents.extract.compiled import pure_python
+from agents.extract.config import ExtractConfig
+from agents.extract.partition import CALIBRATE_EVERY, PartitionExtractor
+from ops.bench import loadgen
+from ops.bench.extract_core import _Fetched
+
+pytestmark = pytest.mark.skipif(partition._compiled_count is None,
+                                reason="compiled parts off: _scan not built (no C compiler) or LOGWARDEN_PURE_PYTHON set")
+
+Row = tuple[bytes | None, bytes | None, int]  # key, value, broker time in ms
+
+
+def _run(rows: list[Row], cuts: list[int], flush_every: int = 3) -> list:
+    """Partials (and the extractor's calibration state) after feeding `rows` in batches cut at `cuts`."""
+    extractor = PartitionExtractor(0, ExtractConfig())
+    out, first = [], 0
+    for number, cut in enumerate([*cuts, len(rows)]):
+        batch = [_Fetched(first + i, key, value, ms) for i, (key, value, ms) in enumerate(rows[first:cut])]
+        first = max(first, cut)
+        if batch:
+            extractor.feed_records(batch)
+        if number % flush_every == flush_every - 1:
+            partial, letters = extractor.flush()
+            out.append((partial.model_dump() if partial else None, [letter.model_dump() for letter in letters],
+                        extractor._since_calibration, dict(extractor._lag)))
+    partial, letters = extractor.flush()
+    out.append((partial.model_dump() if partial else None, [letter.model_dump() for letter in letters],
+                extractor._since_calibration, dict(extractor._lag)))
+    return out
+
+
+def _counted_in_c(rows: list[Row], cuts: list[int]) -> int:
+    counted = 0
+    real = partition._compiled_count
+
+    def counting(records, values, stamps, index, *rest):
+        nonlocal counted
+        result = real(records, values, stamps, index, *rest)
+        counted += result[0] - index
+        return result
+
+    partition._compiled_count = counting
+    try:
+        _run(rows, cuts)
+    finally:
+        partition._compiled_count = real
+    return counted
+
+
+def _python_count(rows: list[Row], cuts: list[int], flush_every: int = 3) -> list:
+    held, partition._compiled_count = partition._compiled_count, None
+    try:
+        return _run(rows, cuts, flush_every)
+    finally:
+        partition._compiled_count = held
+
+
+def _all_three(rows: list[Row], cuts: list[int], flush_every: int = 3) -> list:
+    compiled = _run(rows, cuts, flush_every)
+    assert compiled == _python_count(rows, cuts, flush_every)
+    with pure_python():
+        assert compiled == _run(rows, cuts, flush_every)
+    return compiled
+
+
+def _loadgen_rows(count: int, broker_ms) -> list[Row]:
+    return [(key, value, broker_ms(i)) for i, (key, value) in enumerate(loadgen.mixed_lines(count))]
+
+
+def test_the_benchmark_lines_in_small_and_large_batches():
+    # Broker time running with the lines' own clocks (1 ms a line), as in the core benchmark.
+    rows = _loadgen_rows(30_000, lambda i: 1_790_000_000_000 + i)
+    partials = _all_three(rows, list(range(500, 30_000, 500)))
+    _all_three(rows, [7_000, 7_001, 29_000])
+    lines = sum(w["lines"] for partial, *_ in partials if partial for s in partial["windows"].values()
+                for w in s.values())
+    assert lines == 30_000  # every line counted once, whichever way
+    assert _counted_in_c(rows, list(range(500, 30_000, 500))) > 0.75 * len(rows)
+
+
+def test_lines_far_behind_the_watermark_count_late_in_the_earliest_open_minute():
+    # Broker time months after the lines' own times (a backlog shipped now): the lines
+    # with no time of their own set the watermark at broker time, the others are late.
+    rows = _loadgen_rows(20_000, lambda i: 1_796_000_000_000 + i // 10)
+    partials = _all_three(rows, [20_000 // 3, 2 * 20_000 // 3])
+    late = sum(w["late"] for partial, *_ in partials if partial for s in partial["windows"].values()
+               for w in s.values())
+    assert late > 5_000
+    assert _counted_in_c(rows, [20_000 // 3, 2 * 20_000 // 3]) > 0.5 * len(rows)
+
+
+def _text(service: str, at: float, level: str = "INFO", message: str = "job done") -> bytes:
+    stamp = f"2026-11-24 10:{int(at // 60) % 60:02d}:{int(at) % 60:02d},{int(at * 1000) % 1000:03d}"
+    return f"{stamp} {level} [{service}.worker] {message}".encode()
+
+
+def test_lines_of_a_service_with_an_exception_open():
+    """An error line opens a block: the lines after it that may be its frames are parsed,
+    the others still counted; both ways the same."""
+    base = 1_795_514_400.0  # 2026-11-24 10:00:00
+    rows: list[Row] = []
+    for n in range(600):
+        at = base + n * 0.1
+        service = ("api", "web")[n % 2]
+        if n % 50 == 10:
+            rows.append((service.encode(), _text(service, at, "ERROR", "charge failed"), int(at * 1000)))
+        elif n % 50 in (12, 14):
+            rows.append((service.encode(), b"    charge = pay(order)", int(at * 1000)))  # a source line of a frame
+        else:
+            rows.append((service.encode(), _text(service, at), int(at * 1000)))
+    partials = _all_three(rows, [100, 101, 350])
+    assert sum(w["errors"] for partial, *_ in partials if partial for s in partial["windows"].values()
+               for w in s.values()) == 12
+
+
+def test_calibration_rounds_and_keys_that_name_no_service():
+    """One record in CALIBRATE_EVERY of a service is parsed to refresh its lag (any parsed
+    line restarts the count): first one service alone for three rounds, then keys that
+    name no service (None, empty, a host) among its lines."""
+    base = 1_795_514_400.0
+    rows: list[Row] = []
+    for n in range(3 * CALIBRATE_EVERY + 17):
+        at = base + n * 0.05
+        rows.append((b"api", _text("api", at), int((at - n * 0.001) * 1000)))  # shipping delay grows: the lag moves
+    for n in range(200):
+        at = base + 60 + n * 0.05
+        key = (b"api", None, b"host-7", b"")[n % 4] if n % 3 == 0 else b"api"
+        rows.append((key, _text("api", at), int(at * 1000)))
+    rows.append((b"api", None, int(base * 1000)))  # a tombstone: dead-lettered
+    cuts = [CALIBRATE_EVERY - 1, CALIBRATE_EVERY, 2 * CALIBRATE_EVERY + 1, 3 * CALIBRATE_EVERY + 17]
+    compiled = _all_three(rows, cuts, flush_every=1)
+    # The first line is parsed (its service's lag is not known yet), then one in every
+    # CALIBRATE_EVERY: after line k (from 0), k % CALIBRATE_EVERY lines since the last.
+    assert [since for _partial, _letters, since, _lag in compiled[:4]] == [(cut - 1) % CALIBRATE_EVERY
+                                                                          for cut in cuts]
+
+
+def test_a_line_exactly_at_its_window_s_lateness_edge_is_late():
+    """Window 10:00 is open until 10:01:05 (60 s and 5 s of allowed lateness): once the
+    watermark is exactly 10:01:05.000, lines of 10:00:40 are late; at 10:01:04.999 they
+    are not."""
+    base = 1_795_514_400.0  # 10:00:00; broker time equal to the lines' own (lag 0)
+
+    def row(service: str, second: float) -> Row:
+        return service.encode(), _text(service, base + second), int(round((base + second) * 1000))
+
+    for edge, late in ((65.0, 2), (64.999, 0)):
+        rows = [row("api", 30), row("web", 31), row("api", 32), row("web", edge), row("api", 40), row("api", 40.5)]
+        partial = _all_three(rows, [])[-1][0]
+        assert sum(w["late"] for w in partial["windows"]["api"].values()) == late, edge
+        assert sum(w["lines"] for w in partial["windows"]["api"].values()) == 4
+
+
+def test_a_late_line_counts_in_the_earliest_minute_still_open():
+    """With the watermark at 10:01:03, 10:00 is still open (until 10:01:05): lines of
+    09:59 are late and count there, not in 10:01."""
+    base = 1_795_514_400.0
+
+    def row(service: str, second: float) -> Row:
+        return service.encode(), _text(service, base + second), int(round((base + second) * 1000))
+
+    rows = [row("api", 30), row("web", 31), row("api", 32), row("api", 61), row("web", 63), row("api", -30),
+            row("api", -29), row("api", -28)]
+    partial = _all_three(rows, [])[-1][0]
+    assert {start: (w["lines"], w["late"]) for start, w in partial["windows"]["api"].items()} == {
+        str(int(base)): (5, 3), str(int(base) + 60): (1, 0)}
+
+
+# Records from a small palette, times that wander back and forth across minutes.
+_SERVICES = ["api", "web", "db"]
+
+
+def _palette(kind: int, service: str, at: float) -> bytes:
+    return [
+        _text(service, at),
+        _text(service, at, "ERROR", "payment declined"),
+        _text(service, at, "WARNING", "slow"),
+        f'{{"timestamp": {at}, "level": "info", "service": "{service}", "path": "/users/7", "status": 200}}'.encode(),
+        f'{{"timestamp": {at}, "level": "warning", "service": "{service}", "msg": "slow"}}'.encode(),
+        f'10.0.0.1 - - [24/Nov/2026:10:00:{int(at) % 60:02d} +0000] "GET /a/{int(at)} HTTP/1.1" 200 1 "-" "-"'.encode(),
+        b"    return driver.connect(dsn)",
+        b"Traceback (most recent call last):",
+        b"plain words without a time",
+    ][kind]
+
+
+_event = st.tuples(st.integers(0, 8), st.sampled_from(_SERVICES), st.sampled_from([None, b"api", b"web", b"other"]),
+                   st.floats(-130, 130, allow_nan=False), st.floats(-30, 30, allow_nan=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=st.lists(_event, min_size=1, max_size=400), cut_seed=st.integers(0, 2**32 - 1))
+def test_random_records_count_the_same_both_ways(events, cut_seed):
+    base = 1_795_514_400.0
+    rows: list[Row] = []
+    clock = base
+    for n, (kind, service, key, wander, broker_shift) in enumerate(events):
+        clock += 0.2
+        at = clock + wander  # the line's own time wanders; its broker time follows the clock
+        rows.append((key if key != b"other" else service.encode(), _palette(kind, service, at),
+                     int((clock + broker_shift) * 1000)))
+    rng = random.Random(cut_seed)
+    cuts = sorted(rng.sample(range(len(rows) + 1), min(len(rows), rng.randint(0, 6))))
+    _all_three(rows, cuts)
