@@ -417,39 +417,33 @@ static const jvalue *first_of(const jvalue *values, int field) {
     return NULL;
 }
 
-/* A field's text (_text) as a new str, upper-cased for a method; "" for none, NULL
- * with no exception where Python decides (not a plain string). */
-static PyObject *json_text(bytes_t b, const jvalue *v, int upper) {
-    if (v == NULL) return PyUnicode_FromStringAndSize("", 0);
-    if (v->type != V_STRING) return NULL;
-    PyObject *text = PyUnicode_New(v->e - v->s, 127);
-    if (text == NULL) return NULL;
-    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
-    for (Py_ssize_t k = v->s; k < v->e; k++)
-        *out++ = (Py_UCS1)(upper && b[k] >= 'a' && b[k] <= 'z' ? b[k] - 32 : b[k]);
-    return text;
-}
+/* A request as byte spans of its record: the method (to be upper-cased: a JSON
+ * record's may be in any case) and the target, and the status. */
+typedef struct {
+    Py_ssize_t m0, m1, t0, t1;
+    long status;
+} request_t;
 
-/* requests_of_records' answer for a JSON record: (method, target, status) as a new
- * tuple, or NULL: with an exception set on a failure, else Python decides. */
-static PyObject *json_request(bytes_t b, Py_ssize_t n) {
+/* requests_of_records' answer for a JSON record, as spans of it: 1, or 0 where Python
+ * decides. */
+static int json_spans(bytes_t b, Py_ssize_t n, request_t *out) {
     jvalue values[MAX_NAMES];
     for (int k = 0; k < NAME_COUNT; k++) values[k].type = V_ABSENT;
     Py_ssize_t p = 1;
-    if (n == 0 || b[0] != '{') return NULL;
+    if (n == 0 || b[0] != '{') return 0;
     while (p < n && json_space(b[p])) p++;
-    if (p < n && b[p] == '}') return NULL;  /* {}: no level */
+    if (p < n && b[p] == '}') return 0;  /* {}: no level */
     for (;;) {
         int escaped;
-        if (p >= n || b[p] != '"') return NULL;
+        if (p >= n || b[p] != '"') return 0;
         Py_ssize_t ks = p + 1;  /* the key's characters: ks up to the closing quote */
         p = json_string(b, n, p, &escaped);
-        if (p < 0 || escaped) return NULL;
+        if (p < 0 || escaped) return 0;
         Py_ssize_t ke = p - 1;
         while (p < n && json_space(b[p])) p++;
-        if (p >= n || b[p] != ':') return NULL;
+        if (p >= n || b[p] != ':') return 0;
         for (p++; p < n && json_space(b[p]); p++) {}
-        if (p >= n) return NULL;
+        if (p >= n) return 0;
         jvalue v = {V_NULL, 0, 0, 0};
         unsigned char c = b[p];
         if (c == '"') {
@@ -463,9 +457,9 @@ static PyObject *json_request(bytes_t b, Py_ssize_t n) {
         } else if (AT_EXACT(b, n, p, "false")) {
             v.type = V_BOOL, p += 5;
         } else {
-            return NULL;  /* a nested object or array, or not JSON */
+            return 0;  /* a nested object or array, or not JSON */
         }
-        if (p < 0) return NULL;
+        if (p < 0) return 0;
         for (int k = 0; k < NAME_COUNT; k++)  /* the last of repeated keys counts, as in a dict */
             if (NAME_LEN[k] == ke - ks && memcmp(NAMES[k], b + ks, (size_t)(ke - ks)) == 0) values[k] = v;
         while (p < n && json_space(b[p])) p++;
@@ -474,12 +468,12 @@ static PyObject *json_request(bytes_t b, Py_ssize_t n) {
             continue;
         }
         if (p < n && b[p] == '}') break;
-        return NULL;
+        return 0;
     }
     for (p++; p < n && json_space(b[p]); p++) {}
-    if (p != n) return NULL;
+    if (p != n) return 0;
     const jvalue *level = first_of(values, F_LEVEL), *status = first_of(values, F_STATUS);
-    if (level == NULL || level_known(b, level) != 1) return NULL;  /* no level: a wrapped line */
+    if (level == NULL || level_known(b, level) != 1) return 0;  /* no level: a wrapped line */
     long code = 0;
     if (status != NULL) {
         if (status->type == V_INT) {
@@ -488,18 +482,41 @@ static PyObject *json_request(bytes_t b, Py_ssize_t n) {
                    && is_digit(b[status->s + 1]) && is_digit(b[status->s + 2])) {
             code = (b[status->s] - '0') * 100 + (b[status->s + 1] - '0') * 10 + (b[status->s + 2] - '0');
         } else if (status->type == V_ESCAPED) {
-            return NULL;
+            return 0;
         }
     }
-    PyObject *method = json_text(b, first_of(values, F_METHOD), 1);
-    if (method == NULL) return NULL;
-    int verb = PyUnicode_GET_LENGTH(method) > 0;
-    PyObject *target = json_text(b, first_of(values, verb || code ? F_PATH : F_PLAIN_PATH), 0);
-    if (target == NULL) {
-        Py_DECREF(method);
-        return NULL;
-    }
-    return Py_BuildValue("(NNl)", method, target, code);
+    /* _text of the method and the target: "" for none, Python decides for anything but
+     * a plain string */
+    const jvalue *method = first_of(values, F_METHOD);
+    if (method != NULL && method->type != V_STRING) return 0;
+    out->m0 = method ? method->s : 0, out->m1 = method ? method->e : 0;
+    const jvalue *target = first_of(values, out->m1 > out->m0 || code ? F_PATH : F_PLAIN_PATH);
+    if (target != NULL && target->type != V_STRING) return 0;
+    out->t0 = target ? target->s : 0, out->t1 = target ? target->e : 0;
+    out->status = code;
+    return 1;
+}
+
+/* The request of an access line (ASCII, no "|": a compose prefix is Python's) or, with
+ * `json`, of a flat JSON record, as spans: 1, or 0 where Python decides. */
+static int request_spans(bytes_t b, Py_ssize_t n, int json, request_t *out) {
+    if (json && n && b[0] == '{') return json_spans(b, n, out);
+    if (n == 0 || b[0] == '"') return 0;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (b[k] & 0x80 || b[k] == '|') return 0;
+    int status;
+    if (!access_match(b, n, &out->m0, &out->m1, &out->t0, &out->t1, &status)) return 0;
+    out->status = status;
+    return 1;
+}
+
+/* A span as a new str (ASCII), upper-cased for a method. */
+static PyObject *span_text(bytes_t b, Py_ssize_t s, Py_ssize_t e, int upper) {
+    PyObject *text = PyUnicode_New(e - s, 127);
+    if (text == NULL) return NULL;
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
+    for (Py_ssize_t k = s; k < e; k++) *out++ = (Py_UCS1)(upper && b[k] >= 'a' && b[k] <= 'z' ? b[k] - 32 : b[k]);
+    return text;
 }
 
 /* The reading of requests_of_records for each value: (method, target, status), or None
@@ -509,29 +526,21 @@ static PyObject *read_requests(PyObject *values, int json) {
     PyObject *out = PyList_New(count);
     if (out == NULL) return NULL;
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *value = PyList_GET_ITEM(values, i), *item = NULL;
+        PyObject *value = PyList_GET_ITEM(values, i), *item = Py_None;
         if (!PyBytes_Check(value)) {
             Py_DECREF(out);
             PyErr_SetString(PyExc_TypeError, "requests takes a list of bytes");
             return NULL;
         }
         bytes_t b = (bytes_t)PyBytes_AS_STRING(value);
-        Py_ssize_t n = PyBytes_GET_SIZE(value), m0, m1, t0, t1;
-        if (json && n && b[0] == '{') {
-            item = json_request(b, n);
-        } else {
-            int status, plain = n > 0 && b[0] != '"';
-            for (Py_ssize_t k = 0; plain && k < n; k++)  /* ASCII, and no "|" (a compose prefix: Python decides) */
-                if (b[k] & 0x80 || b[k] == '|') plain = 0;
-            if (plain && access_match(b, n, &m0, &m1, &t0, &t1, &status))
-                item = Py_BuildValue("(s#s#i)", (const char *)b + m0, m1 - m0, (const char *)b + t0, t1 - t0, status);
-        }
-        if (item == NULL) {
-            if (PyErr_Occurred()) {
+        request_t r;
+        if (request_spans(b, PyBytes_GET_SIZE(value), json, &r)) {
+            item = Py_BuildValue("(NNl)", span_text(b, r.m0, r.m1, 1), span_text(b, r.t0, r.t1, 0), r.status);
+            if (item == NULL) {
                 Py_DECREF(out);
                 return NULL;
             }
-            item = Py_None;
+        } else {
             Py_INCREF(item);
         }
         PyList_SET_ITEM(out, i, item);
@@ -586,73 +595,79 @@ static int id_segment(bytes_t b, Py_ssize_t n) {
     return digits == n || digits >= 2 || n >= 20 || (hex == n && n >= 12);
 }
 
-/* findings.normalise_endpoint(method, target) for each (method, target) whose method is
- * ASCII letters and whose target is printable ASCII without "://"; None for any other
- * (the caller asks the Python function). */
+/* findings.normalise_endpoint(method, target) into `buffer` (ROUTE_BUFFER bytes) for a
+ * method of ASCII letters and a target of printable ASCII without "://": its length, or
+ * -1 for any other (the caller asks the Python function). */
+#define ROUTE_BUFFER 4096
+static Py_ssize_t route_into(const char *method, Py_ssize_t ml, const char *target, Py_ssize_t tl, char *buffer) {
+    /* a one-character id becomes "{id}": the route is at most 2.5 times the target */
+    if (ml + 3 * tl + 8 >= ROUTE_BUFFER) return -1;
+    for (Py_ssize_t k = 0; k < ml; k++)
+        if (!((method[k] >= 'A' && method[k] <= 'Z') || (method[k] >= 'a' && method[k] <= 'z'))) return -1;
+    for (Py_ssize_t k = 0; k < tl; k++)
+        if ((unsigned char)target[k] <= ' ' || (unsigned char)target[k] >= 0x7f) return -1;
+    for (Py_ssize_t k = 0; k + 2 < tl; k++)
+        if (target[k] == ':' && target[k + 1] == '/' && target[k + 2] == '/') return -1;
+    if (ml == 0 && tl == 0) return 0;
+    Py_ssize_t w = 0, end = 0;
+    for (Py_ssize_t k = 0; k < ml; k++)
+        buffer[w++] = (method[k] >= 'a' && method[k] <= 'z') ? (char)(method[k] - 32) : method[k];
+    if (ml) buffer[w++] = ' ';
+    while (end < tl && target[end] != '?' && target[end] != '#') end++;
+    /* "/" + path, each segment after a "/" replaced by {id} when it is one; the leading
+     * "/" dropped again, and "/" for an empty route. */
+    Py_ssize_t route = w, k = 0;
+    int leading = 1;  /* the "/" put in front of the path */
+    while (k <= end) {
+        Py_ssize_t seg = k;
+        while (k < end && target[k] != '/') k++;
+        int ident = 1;
+        for (Py_ssize_t j = seg; ident && j < k; j++) {
+            unsigned char c = (unsigned char)target[j];
+            ident = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+        }
+        if (!leading) buffer[w++] = '/';
+        leading = 0;
+        if (ident && id_segment((bytes_t)target + seg, k - seg)) {
+            memcpy(buffer + w, "{id}", 4);
+            w += 4;
+        } else {
+            memcpy(buffer + w, target + seg, (size_t)(k - seg));
+            w += k - seg;
+        }
+        k++;  /* past the "/" (or the end) */
+    }
+    if (w == route) buffer[w++] = '/';
+    return w;
+}
+
+/* normalise_endpoint of each (method, target) of `pairs` that route_into takes; None for
+ * the others. */
 static PyObject *routes(PyObject *self, PyObject *args) {
     PyObject *pairs;
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &pairs)) return NULL;
     Py_ssize_t count = PyList_GET_SIZE(pairs);
     PyObject *out = PyList_New(count);
     if (out == NULL) return NULL;
-    char buffer[4096];
+    char buffer[ROUTE_BUFFER];
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *pair = PyList_GET_ITEM(pairs, i), *item = NULL;
-        Py_ssize_t ml = 0, tl = 0;
-        const char *method = NULL, *target = NULL;
+        Py_ssize_t ml = 0, tl = 0, length = -1;
         if (PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2 && PyUnicode_Check(PyTuple_GET_ITEM(pair, 0))
             && PyUnicode_Check(PyTuple_GET_ITEM(pair, 1))) {
-            method = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 0), &ml);
-            target = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 1), &tl);
+            const char *method = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 0), &ml);
+            const char *target = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(pair, 1), &tl);
             if (method == NULL || target == NULL) {
                 Py_DECREF(out);
                 return NULL;
             }
+            length = route_into(method, ml, target, tl, buffer);
         }
-        /* a one-character id becomes "{id}": the route is at most 2.5 times the target */
-        int plain = method != NULL && ml + 3 * tl + 8 < (Py_ssize_t)sizeof(buffer);
-        for (Py_ssize_t k = 0; plain && k < ml; k++)
-            plain = (method[k] >= 'A' && method[k] <= 'Z') || (method[k] >= 'a' && method[k] <= 'z');
-        for (Py_ssize_t k = 0; plain && k < tl; k++)
-            plain = (unsigned char)target[k] > ' ' && (unsigned char)target[k] < 0x7f;
-        for (Py_ssize_t k = 0; plain && k + 2 < tl; k++)
-            plain = !(target[k] == ':' && target[k + 1] == '/' && target[k + 2] == '/');
-        if (!plain) {
+        if (length < 0) {
             item = Py_None;
             Py_INCREF(item);
-        } else if (ml == 0 && tl == 0) {
-            item = PyUnicode_FromStringAndSize("", 0);
         } else {
-            Py_ssize_t w = 0, end = 0;
-            for (Py_ssize_t k = 0; k < ml; k++)
-                buffer[w++] = (method[k] >= 'a' && method[k] <= 'z') ? (char)(method[k] - 32) : method[k];
-            if (ml) buffer[w++] = ' ';
-            while (end < tl && target[end] != '?' && target[end] != '#') end++;
-            /* "/" + path, each segment after a "/" replaced by {id} when it is one; the
-             * leading "/" dropped again, and "/" for an empty route. */
-            Py_ssize_t route = w, k = 0;
-            int leading = 1;  /* the "/" put in front of the path */
-            while (k <= end) {
-                Py_ssize_t seg = k;
-                while (k < end && target[k] != '/') k++;
-                int ident = 1;
-                for (Py_ssize_t j = seg; ident && j < k; j++) {
-                    unsigned char c = (unsigned char)target[j];
-                    ident = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
-                }
-                if (!leading) buffer[w++] = '/';
-                leading = 0;
-                if (ident && id_segment((bytes_t)target + seg, k - seg)) {
-                    memcpy(buffer + w, "{id}", 4);
-                    w += 4;
-                } else {
-                    memcpy(buffer + w, target + seg, (size_t)(k - seg));
-                    w += k - seg;
-                }
-                k++;  /* past the "/" (or the end) */
-            }
-            if (w == route) buffer[w++] = '/';
-            item = PyUnicode_FromStringAndSize(buffer, w);
+            item = PyUnicode_FromStringAndSize(buffer, length);
         }
         if (item == NULL) {
             Py_DECREF(out);
@@ -884,7 +899,8 @@ static PyObject *compose_service_time(PyObject *self, PyObject *args) {
 /* ---- The lines that are only counted: PartitionExtractor._feed's fast path ----------
  *
  * count_lines(records, values, stamps, index, to_parse, wanted, key_services, lag,
- *             open_services, announcing, may_continue, slots, pending, watermark, since,
+ *             open_services, announcing, may_continue, slots, (services, starts, values),
+ *             watermark, since,
  *             width, lateness, calibrate_every) -> (index, watermark, since)
  *
  * From `index`, counts each record the fast path of partition.py's loop counts, while
@@ -895,7 +911,8 @@ static PyObject *compose_service_time(PyObject *self, PyObject *args) {
  * loop runs its own body for it, then calls again. Counting a line is adding one to
  * its window's LINES, or for a late line (its window closed) to the LINES and LATE of
  * the earliest open window, as `WindowAccounts.count_line` does; a record in `wanted`
- * also goes on `pending` as (service, window start, value), as the loop puts it. The loop's code stays the
+ * also goes on the three lists of requests to read (its service, the start of the
+ * window it was counted in, its value), as the loop puts it. The loop's code stays the
  * reference (tests/unit/extract/test_compiled_count.py). */
 
 /* Python's float floor division (floatobject.c, float_floor_div) for finite values. */
@@ -918,14 +935,15 @@ static PyObject *KEY_ATTR, *ONE;
 
 static PyObject *count_lines(PyObject *self, PyObject *args) {
     PyObject *records, *values, *stamps, *to_parse, *wanted, *key_services, *lag, *open_services, *announcing;
-    PyObject *continues, *slots, *pending;
+    PyObject *continues, *slots, *pending_services, *pending_starts, *pending_values;
     Py_ssize_t index, calibrate;
     long long since, width;
     double watermark, lateness;
-    if (!PyArg_ParseTuple(args, "O!O!O!nO!O!O!O!OOOO!O!dLLdn", &PyList_Type, &records, &PyList_Type, &values,
+    if (!PyArg_ParseTuple(args, "O!O!O!nO!O!O!O!OOOO!(O!O!O!)dLLdn", &PyList_Type, &records, &PyList_Type, &values,
                           &PyList_Type, &stamps, &index, &PySet_Type, &to_parse, &PySet_Type, &wanted,
                           &PyDict_Type, &key_services, &PyDict_Type, &lag, &open_services, &announcing, &continues,
-                          &PyDict_Type, &slots, &PyList_Type, &pending, &watermark, &since, &width, &lateness,
+                          &PyDict_Type, &slots, &PyList_Type, &pending_services, &PyList_Type, &pending_starts,
+                          &PyList_Type, &pending_values, &watermark, &since, &width, &lateness,
                           &calibrate))
         return NULL;
     Py_ssize_t count = PyList_GET_SIZE(records);
@@ -1018,20 +1036,141 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
             }
             PyList_SetItem(counts, at_slot, counted);
         }
-        if (request) {
-            PyObject *item = PyTuple_Pack(3, service, slot_start, value);
-            if (item == NULL || PyList_Append(pending, item) < 0) {
-                Py_XDECREF(item);
-                Py_DECREF(slot_start);
-                return NULL;
-            }
-            Py_DECREF(item);
+        if (request && (PyList_Append(pending_services, service) < 0 || PyList_Append(pending_starts, slot_start) < 0
+                        || PyList_Append(pending_values, value) < 0)) {
+            Py_DECREF(slot_start);
+            return NULL;
         }
         Py_DECREF(slot_start);
         watermark = mark;
         since++;
     }
     return Py_BuildValue("(ndL)", index, watermark, since);
+}
+
+/* ---- The routes of the lines that are only counted: PartitionExtractor._count_requests
+ *
+ * tally_requests(services, starts, values, read, route) -> {(service, start): {route:
+ * [requests, failed]}}, the windows in the order their first request came, each
+ * window's routes too: what _count_requests adds up, from the three lists it keeps (a
+ * line's service, the start of the window it was counted in, its raw value). Each value
+ * is read as `requests` reads it, and `read` (formats.request_of_record) reads those it
+ * leaves; each route normalised as `routes` does, and `route`
+ * (findings.normalise_endpoint) the others. The Python method stays the reference
+ * (tests/unit/extract/test_compiled_count.py). */
+static PyObject *tally_requests(PyObject *self, PyObject *args) {
+    PyObject *services, *starts, *values, *read, *route;
+    if (!PyArg_ParseTuple(args, "O!O!O!OO", &PyList_Type, &services, &PyList_Type, &starts, &PyList_Type, &values,
+                          &read, &route))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(values);
+    if (PyList_GET_SIZE(services) != count || PyList_GET_SIZE(starts) != count) {
+        PyErr_SetString(PyExc_ValueError, "tally_requests: three lists of one length");
+        return NULL;
+    }
+    PyObject *out = PyDict_New(), *window = NULL, *last_service = NULL, *last_start = NULL;
+    if (out == NULL) return NULL;
+    char buffer[ROUTE_BUFFER];
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *value = PyList_GET_ITEM(values, i), *name = NULL, *method = NULL, *target = NULL;
+        if (!PyBytes_Check(value)) {
+            PyErr_SetString(PyExc_TypeError, "tally_requests: values are bytes");
+            goto fail;
+        }
+        bytes_t b = (bytes_t)PyBytes_AS_STRING(value);
+        request_t r;
+        long status;
+        Py_ssize_t length = -1;
+        if (request_spans(b, PyBytes_GET_SIZE(value), 1, &r)) {
+            status = r.status;
+            if (!status || (r.m1 == r.m0 && r.t1 == r.t0)) continue;  /* not a request */
+            length = route_into((const char *)b + r.m0, r.m1 - r.m0, (const char *)b + r.t0, r.t1 - r.t0, buffer);
+            if (length < 0) {
+                method = span_text(b, r.m0, r.m1, 1);
+                target = span_text(b, r.t0, r.t1, 0);
+                if (method == NULL || target == NULL) goto fail_line;
+            }
+        } else {
+            PyObject *found = PyObject_CallOneArg(read, value);
+            if (found == NULL) goto fail;
+            if (!PyTuple_Check(found) || PyTuple_GET_SIZE(found) != 3) {
+                Py_DECREF(found);
+                PyErr_SetString(PyExc_TypeError, "tally_requests: read gives (method, target, status)");
+                goto fail;
+            }
+            method = PyTuple_GET_ITEM(found, 0), target = PyTuple_GET_ITEM(found, 1);
+            status = PyLong_AsLong(PyTuple_GET_ITEM(found, 2));
+            int truth = status == -1 && PyErr_Occurred() ? -1
+                        : !status ? 0 : (PyObject_IsTrue(method) || PyObject_IsTrue(target));
+            Py_INCREF(method);
+            Py_INCREF(target);
+            Py_DECREF(found);
+            if (truth < 0) goto fail_line;
+            if (!truth) {
+                Py_DECREF(method);
+                Py_DECREF(target);
+                continue;
+            }
+        }
+        name = length >= 0 ? PyUnicode_FromStringAndSize(buffer, length)
+                           : PyObject_CallFunctionObjArgs(route, method, target, NULL);
+        Py_CLEAR(method);
+        Py_CLEAR(target);
+        if (name == NULL) goto fail;
+        PyObject *service = PyList_GET_ITEM(services, i), *start = PyList_GET_ITEM(starts, i);
+        int same = 0;
+        if (window != NULL && service == last_service) {
+            same = PyObject_RichCompareBool(start, last_start, Py_EQ);
+            if (same < 0) goto fail_name;
+        }
+        if (!same) {
+            PyObject *key = PyTuple_Pack(2, service, start);
+            if (key == NULL) goto fail_name;
+            window = PyDict_GetItemWithError(out, key);
+            if (window == NULL) {
+                if (PyErr_Occurred() || (window = PyDict_New()) == NULL) {
+                    Py_DECREF(key);
+                    goto fail_name;
+                }
+                int added = PyDict_SetItem(out, key, window);
+                Py_DECREF(window);  /* `out` holds it */
+                if (added < 0) {
+                    Py_DECREF(key);
+                    goto fail_name;
+                }
+            }
+            Py_DECREF(key);
+            last_service = service, last_start = start;
+        }
+        PyObject *counts = PyDict_GetItemWithError(window, name);
+        if (counts == NULL) {
+            if (PyErr_Occurred()) goto fail_name;
+            counts = Py_BuildValue("[ii]", 1, status >= 500);
+            if (counts == NULL) goto fail_name;
+            int added = PyDict_SetItem(window, name, counts);
+            Py_DECREF(counts);
+            if (added < 0) goto fail_name;
+        } else {
+            for (int slot = 0; slot < 1 + (status >= 500); slot++) {
+                PyObject *sum = PyNumber_Add(PyList_GET_ITEM(counts, slot), ONE);
+                if (sum == NULL) goto fail_name;
+                PyList_SetItem(counts, slot, sum);
+            }
+        }
+        Py_DECREF(name);
+        continue;
+    fail_name:
+        Py_DECREF(name);
+        goto fail;
+    fail_line:
+        Py_XDECREF(method);
+        Py_XDECREF(target);
+        goto fail;
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
 }
 
 static PyMethodDef methods[] = {
@@ -1044,9 +1183,12 @@ static PyMethodDef methods[] = {
     {"json_fields", json_fields, METH_NOARGS, "the names of the JSON request fields, in formats.py's order"},
     {"level_words", level_words, METH_NOARGS, "the level words of formats._LEVEL_WORDS"},
     {"routes", routes, METH_VARARGS, "routes(pairs: list[tuple[str, str]]) -> [route or None]"},
+    {"tally_requests", tally_requests, METH_VARARGS,
+     "tally_requests(services, starts, values, read, route) -> {(service, start): {route: [requests, failed]}}"},
     {"count_lines", count_lines, METH_VARARGS,
      "count_lines(records, values, stamps, index, to_parse, wanted, key_services, lag, open_services, announcing, "
-     "may_continue, slots, pending, watermark, since, width, lateness, calibrate_every) -> (index, watermark, since)"},
+     "may_continue, slots, (services, starts, values), watermark, since, width, lateness, calibrate_every) "
+     "-> (index, watermark, since)"},
     {"compose_service_time", compose_service_time, METH_VARARGS,
      "compose_service_time(line: bytes) -> (compose name, epoch or None) or None"},
     {NULL, NULL, 0, NULL},

@@ -28,10 +28,12 @@ def pure_python() -> Iterator[None]:
     (benchmarks measure both in one run; tests compare both)."""
     from agents.extract import findings, formats, partition, prefilter
 
-    held = prefilter._compiled, formats._compiled_requests, findings._compiled_routes, partition._compiled_count
-    prefilter._compiled = formats._compiled_requests = findings._compiled_routes = partition._compiled_count = None
+    held = (prefilter._compiled, formats._compiled_requests, findings._compiled_routes, partition._compiled_count,
+            partition._compiled_tally)
+    prefilter._compiled = formats._compiled_requests = findings._compiled_routes = None
+    partition._compiled_count = partition._compiled_tally = None
     try:
         yield
     finally:
-        (prefilter._compiled, formats._compiled_requests, findings._compiled_routes,
-         partition._compiled_count) = held
+        (prefilter._compiled, formats._compiled_requests, findings._compiled_routes, partition._compiled_count,
+         partition._compiled_tally) = held

@@ -89,3 +89,23 @@ def test_redaction_stays_cheap_on_ordinary_lines():
         redact(line)
     per_line = (time.process_time() - started) / len(lines)
     assert per_line < 200e-6, per_line  # ~30 µs here; samples are redacted on the hot path
+
+
+def test_remembered_answers_are_the_answers_and_follow_the_configured_kinds():
+    """redact keeps its last answers for short texts: asked again, every case is masked as
+    the first time (the rules themselves, `_redact`, give the same), also after the kinds
+    of personal data change, and what it keeps stays bounded."""
+    from agents import redact as module
+
+    first = [redact(case["text"]) for case in CASES]
+    assert [redact(case["text"]) for case in CASES] == first
+    assert first == [module._redact(case["text"], False, module._enabled) for case in CASES]
+    email = next(case for case in CASES if _family(case["kind"]) == "email")
+    assert email["secret"] not in redact(email["text"])
+    configure(RedactConfig(personal_kinds=[]))
+    assert email["secret"] in redact(email["text"])  # no personal kinds masked now: the text stays
+    configure(RedactConfig())
+    assert email["secret"] not in redact(email["text"])
+    for n in range(module._REMEMBERED + 10):
+        redact(f"token={n}")
+    assert len(module._remembered) <= module._REMEMBERED

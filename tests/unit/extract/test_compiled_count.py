@@ -1,10 +1,11 @@
-"""The compiled fast path (`_scan.count_lines`) counts what the Python loop of
-`PartitionExtractor._feed` counts: the same partials (lines, late lines, warnings,
-errors, routes, findings, watermark), the same calibration and lag, whatever the batch
-sizes, for lines in their own minute, late lines, lines of services with an exception
-open, keys that name no service and calibration rounds. The Python loop is the
-reference: each case runs once with the compiled counting and once without it (and once
-with no compiled part at all). No broker."""
+"""The compiled fast path (`_scan.count_lines`, `_scan.tally_requests`) counts what the
+Python loop of `PartitionExtractor._feed` and its `_count_requests` count: the same
+partials (lines, late lines, warnings, errors, routes, findings, watermark), the same
+calibration and lag, whatever the batch sizes, for lines in their own minute, late
+lines, lines of services with an exception open, keys that name no service and
+calibration rounds. The Python code is the reference: each case runs once compiled,
+once with the loop and the tally in Python, and once with no compiled part at all. No
+broker."""
 
 from __future__ import annotations
 
@@ -65,11 +66,13 @@ def _counted_in_c(rows: list[Row], cuts: list[int]) -> int:
 
 
 def _python_count(rows: list[Row], cuts: list[int], flush_every: int = 3) -> list:
-    held, partition._compiled_count = partition._compiled_count, None
+    """The loop and the routes' tally in Python, the rest compiled."""
+    held = partition._compiled_count, partition._compiled_tally
+    partition._compiled_count = partition._compiled_tally = None
     try:
         return _run(rows, cuts, flush_every)
     finally:
-        partition._compiled_count = held
+        partition._compiled_count, partition._compiled_tally = held
 
 
 def _all_three(rows: list[Row], cuts: list[int], flush_every: int = 3) -> list:
@@ -219,3 +222,55 @@ def test_random_records_count_the_same_both_ways(events, cut_seed):
     rng = random.Random(cut_seed)
     cuts = sorted(rng.sample(range(len(rows) + 1), min(len(rows), rng.randint(0, 6))))
     _all_three(rows, cuts)
+
+
+# --- the routes' tally ------------------------------------------------------------------
+
+def _tally_both(services: list[str], starts: list[int], values: list[bytes]) -> dict:
+    from agents.extract.findings import normalise_endpoint
+    from agents.extract.formats import request_of_record
+
+    compiled = partition._compiled_tally(services, starts, values, request_of_record, normalise_endpoint)
+    python = partition._tally_requests(services, starts, values)
+    assert compiled == python
+    assert list(compiled) == list(python)  # windows in the same order,
+    assert all(list(compiled[key]) == list(python[key]) for key in python)  # and their routes
+    return compiled
+
+
+def test_the_tally_of_the_benchmark_requests():
+    values = [value for _key, value in loadgen.mixed_lines(20_000)]
+    services = [f"svc-{i % 3}" for i in range(len(values))]
+    starts = [1_795_514_400 + 60 * (i // 7_000) for i in range(len(values))]
+    tally = _tally_both(services, starts, values)
+    requests = sum(n for window in tally.values() for n, _failed in window.values())
+    assert requests > 0.6 * len(values)  # two thirds of loadgen's lines are requests
+    assert {route for window in tally.values() for route in window} >= {"GET /api/users/{id}", "GET /healthz"}
+
+
+_REQUEST_LINES = [
+    b'10.0.0.1 - - [24/Nov/2026:10:00:02 +0000] "GET /api/cart/29985?x=1 HTTP/1.1" 304 5300 "-" "curl/8.5.0"',
+    b'10.0.0.1 - - [24/Nov/2026:10:00:02 +0000] "POST /v1/orders/77 HTTP/1.1" 503 1 "-" "-"',
+    b'10.0.0.1 - - [24/Nov/2026:10:00:02 +0000] "GET http://example.com/p/12345 HTTP/1.1" 200 1 "-" "-"',
+    b'nginx-1  | 10.0.0.1 - - [24/Nov/2026:10:00:02 +0000] "GET /a/1 HTTP/1.1" 502 1 "-" "-"',
+    b'10.0.0.1 - - [24/Nov/2026:10:00:02 +0000] "-" 400 0 "-" "-"',
+    b'nginx-1  | 10.0.0.1 - - [24/Nov/2026:10:00:02 +0000] "-" 400 0 "-" "-"',  # read in Python: no request line
+    b'{"level": "info", "status": 200, "path": "/users/42"}',
+    b'{"level": "info", "status": 500, "method": "post", "uri": "/v1/orders/9"}',
+    b'{"level": "info", "http": {"request": {"method": "GET"}}, "url.path": "/x/1", "statusCode": 201}',
+    rb'{"level": "info", "status": 200, "path": "/caf\u00e9/1"}',
+    rb'{"level": "info", "status": 200, "path": "/t\tab"}',
+    b'{"status": 200, "path": "/no/level/1"}',
+    b'{"level": "info", "path": "/usr/lib/python3/glogging.py"}',
+    b'method=GET path=/logfmt/5 status=404',
+    b'plain words',
+    b'\xff\xfe "GET /a HTTP/1.1" 200 ',
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(st.tuples(st.sampled_from(_REQUEST_LINES), st.sampled_from(["api", "web"]),
+                                st.sampled_from([0, 60, 120])), max_size=30))
+def test_the_tally_of_awkward_requests_in_any_order(lines):
+    _tally_both([service for _v, service, _s in lines], [1_795_514_400 + s for _v, _svc, s in lines],
+                [value for value, _svc, _s in lines])
