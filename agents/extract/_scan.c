@@ -294,8 +294,12 @@ static const char *PATH_KEYS[] = {"req.url", "request.uri", "request.url", "http
                                   "uri", "request_uri", NULL};
 static const char *PLAIN_PATH_KEYS[] = {"req.url", "request.uri", "request.url", "http.path", "url.path", "http.url",
                                         "request_uri", NULL};
-enum { F_LEVEL, F_STATUS, F_METHOD, F_PATH, F_PLAIN_PATH, FIELDS };
-static const char **FIELD_KEYS[FIELDS] = {LEVEL_KEYS, STATUS_KEYS, METHOD_KEYS, PATH_KEYS, PLAIN_PATH_KEYS};
+static const char *TIME_KEYS[] = {"timestamp", "@timestamp", "time", "ts", "date", "datetime", "asctime", "t",
+                                  "eventTime", "record.time", "__REALTIME_TIMESTAMP", "time_local", NULL};
+static const char *BUNYAN_KEYS[] = {"v", NULL};  /* bunyan's version: its `name` may name the service */
+enum { F_LEVEL, F_STATUS, F_METHOD, F_PATH, F_PLAIN_PATH, F_TIME, F_BUNYAN, FIELDS };
+static const char **FIELD_KEYS[FIELDS] = {LEVEL_KEYS, STATUS_KEYS, METHOD_KEYS, PATH_KEYS, PLAIN_PATH_KEYS, TIME_KEYS,
+                                          BUNYAN_KEYS};
 static const char *LEVEL_WORDS[] = {
     "trace", "debug", "dbug", "d", "verbose", "v", "info", "information", "informational", "i", "notice", "log", "n",
     "statement", "detail", "hint", "system", "note", "warn", "warning", "w", "error", "err", "e", "eror", "severe",
@@ -303,7 +307,7 @@ static const char *LEVEL_WORDS[] = {
 
 /* The distinct names, and for each field the index of each of its names among them
  * (-1 ends the list); filled by the module's init. */
-#define MAX_NAMES 48
+#define MAX_NAMES 64
 static const char *NAMES[MAX_NAMES];
 static Py_ssize_t NAME_LEN[MAX_NAMES];
 static int NAME_COUNT;
@@ -424,11 +428,18 @@ typedef struct {
     long status;
 } request_t;
 
-/* requests_of_records' answer for a JSON record, as spans of it: 1, or 0 where Python
- * decides. */
-static int json_spans(bytes_t b, Py_ssize_t n, request_t *out) {
-    jvalue values[MAX_NAMES];
+/* The values of the known names (and of `extra` names, when given) in a flat JSON object:
+ * 1, or 0 where Python decides (see above). */
+#define MAX_EXTRA 32
+typedef struct {
+    int count;
+    const char *names[MAX_EXTRA];
+    Py_ssize_t lens[MAX_EXTRA];
+} names_t;
+
+static int json_object(bytes_t b, Py_ssize_t n, jvalue *values, const names_t *extra, jvalue *extra_values) {
     for (int k = 0; k < NAME_COUNT; k++) values[k].type = V_ABSENT;
+    for (int k = 0; extra && k < extra->count; k++) extra_values[k].type = V_ABSENT;
     Py_ssize_t p = 1;
     if (n == 0 || b[0] != '{') return 0;
     while (p < n && json_space(b[p])) p++;
@@ -451,17 +462,23 @@ static int json_spans(bytes_t b, Py_ssize_t n, request_t *out) {
             p = json_string(b, n, p, &escaped);
             v.type = escaped ? V_ESCAPED : V_STRING, v.e = p - 1;
         } else if (c == '-' || is_digit(c)) {
+            v.s = p;
             p = json_number(b, n, p, &v);
+            v.e = p;
         } else if (AT_EXACT(b, n, p, "true") || AT_EXACT(b, n, p, "null")) {
-            v.type = c == 't' ? V_BOOL : V_NULL, p += 4;
+            v.type = c == 't' ? V_BOOL : V_NULL, v.number = 1, p += 4;
         } else if (AT_EXACT(b, n, p, "false")) {
-            v.type = V_BOOL, p += 5;
+            v.type = V_BOOL, v.number = 0, p += 5;
         } else {
             return 0;  /* a nested object or array, or not JSON */
         }
         if (p < 0) return 0;
-        for (int k = 0; k < NAME_COUNT; k++)  /* the last of repeated keys counts, as in a dict */
+        /* the last of repeated keys counts, as in a dict */
+        for (int k = 0; k < NAME_COUNT; k++)
             if (NAME_LEN[k] == ke - ks && memcmp(NAMES[k], b + ks, (size_t)(ke - ks)) == 0) values[k] = v;
+        for (int k = 0; extra && k < extra->count; k++)
+            if (extra->lens[k] == ke - ks && memcmp(extra->names[k], b + ks, (size_t)(ke - ks)) == 0)
+                extra_values[k] = v;
         while (p < n && json_space(b[p])) p++;
         if (p < n && b[p] == ',') {
             for (p++; p < n && json_space(b[p]); p++) {}
@@ -471,9 +488,13 @@ static int json_spans(bytes_t b, Py_ssize_t n, request_t *out) {
         return 0;
     }
     for (p++; p < n && json_space(b[p]); p++) {}
-    if (p != n) return 0;
-    const jvalue *level = first_of(values, F_LEVEL), *status = first_of(values, F_STATUS);
-    if (level == NULL || level_known(b, level) != 1) return 0;  /* no level: a wrapped line */
+    return p == n;
+}
+
+/* The request fields (_STATUS, _METHOD, then _PATH or _PLAIN_PATH) of a scanned record,
+ * as spans: 1, or 0 where Python decides. */
+static int request_fields_of(bytes_t b, const jvalue *values, request_t *out) {
+    const jvalue *status = first_of(values, F_STATUS);
     long code = 0;
     if (status != NULL) {
         if (status->type == V_INT) {
@@ -495,6 +516,16 @@ static int json_spans(bytes_t b, Py_ssize_t n, request_t *out) {
     out->t0 = target ? target->s : 0, out->t1 = target ? target->e : 0;
     out->status = code;
     return 1;
+}
+
+/* requests_of_records' answer for a JSON record, as spans of it: 1, or 0 where Python
+ * decides. */
+static int json_spans(bytes_t b, Py_ssize_t n, request_t *out) {
+    jvalue values[MAX_NAMES];
+    if (!json_object(b, n, values, NULL, NULL)) return 0;
+    const jvalue *level = first_of(values, F_LEVEL);
+    if (level == NULL || level_known(b, level) != 1) return 0;  /* no level: a wrapped line */
+    return request_fields_of(b, values, out);
 }
 
 /* The request of an access line (ASCII, no "|": a compose prefix is Python's) or, with
@@ -575,8 +606,8 @@ static PyObject *names_tuple(const char **names) {
 }
 
 static PyObject *json_fields(PyObject *self, PyObject *unused) {
-    return Py_BuildValue("(NNNNN)", names_tuple(LEVEL_KEYS), names_tuple(STATUS_KEYS), names_tuple(METHOD_KEYS),
-                         names_tuple(PATH_KEYS), names_tuple(PLAIN_PATH_KEYS));
+    return Py_BuildValue("(NNNNNN)", names_tuple(LEVEL_KEYS), names_tuple(STATUS_KEYS), names_tuple(METHOD_KEYS),
+                         names_tuple(PATH_KEYS), names_tuple(PLAIN_PATH_KEYS), names_tuple(TIME_KEYS));
 }
 
 static PyObject *level_words(PyObject *self, PyObject *unused) { return names_tuple(LEVEL_WORDS); }
@@ -1173,6 +1204,117 @@ fail:
     return NULL;
 }
 
+/* ---- JSON warnings: PartitionExtractor._warning's reading of a record ----------------
+ *
+ * json_warning(value, service_fields) -> (route or None, status, service named, time
+ * value) for a flat JSON record whose level is a warning and whose status is not a
+ * server error; False for a flat record that is not such a warning; None where Python
+ * decides. The service named is field_service's answer (the first of `service_fields`
+ * holding a non-blank string, stripped; a record with bunyan's "v" is left to Python),
+ * the time value what json_time parses (`_first` of formats._TIME), the route
+ * normalise_endpoint's for a request. partition._warning_fields is the reference
+ * (tests/unit/extract/test_compiled_json_requests.py). */
+
+/* normalise_level(value) == "warning": 1, 0, or -1 where Python decides. */
+static int level_is_warning(bytes_t b, const jvalue *v) {
+    if (v == NULL || v->type == V_BOOL) return 0;
+    long long number = v->number;
+    if (v->type == V_STRING) {
+        Py_ssize_t s = v->s, e = v->e;
+        while (s < e && b[s] == ' ') s++;
+        while (e > s && b[e - 1] == ' ') e--;
+        int digits = s < e;
+        for (Py_ssize_t k = s; digits && k < e; k++) digits = is_digit(b[k]);
+        if (!digits)
+            return (e - s == 1 && LOWER[b[s]] == 'w') || (e - s == 4 && at_lower(b, e, s, "warn", 4))
+                   || (e - s == 7 && at_lower(b, e, s, "warning", 7));
+        if (e - s > 18) return -1;
+        for (number = 0; s < e; s++) number = number * 10 + (b[s] - '0');
+    } else if (v->type != V_INT) {
+        return -1;
+    }
+    return number >= 10 ? number >= 40 && number <= 49 : number == 4;  /* pino/bunyan, or syslog */
+}
+
+static PyObject *FIELDS_SEEN;  /* the service_fields of the last call, and their names */
+static names_t FIELDS_NAMES;
+
+static PyObject *json_warning(PyObject *self, PyObject *args) {
+    const char *raw;
+    Py_ssize_t n;
+    PyObject *fields;
+    if (!PyArg_ParseTuple(args, "y#O", &raw, &n, &fields)) return NULL;
+    if (fields != FIELDS_SEEN) {
+        if (!PyList_Check(fields) && !PyTuple_Check(fields)) Py_RETURN_NONE;
+        Py_ssize_t count = PySequence_Fast_GET_SIZE(fields);
+        if (count > MAX_EXTRA) Py_RETURN_NONE;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            PyObject *name = PySequence_Fast_GET_ITEM(fields, k);
+            if (!PyUnicode_Check(name)) Py_RETURN_NONE;
+            FIELDS_NAMES.names[k] = PyUnicode_AsUTF8AndSize(name, &FIELDS_NAMES.lens[k]);
+            if (FIELDS_NAMES.names[k] == NULL) return NULL;
+        }
+        FIELDS_NAMES.count = (int)count;
+        Py_INCREF(fields);  /* held: the names point into its strings */
+        Py_XSETREF(FIELDS_SEEN, fields);
+    }
+    bytes_t b = (bytes_t)raw;
+    jvalue values[MAX_NAMES], named[MAX_EXTRA];
+    if (!json_object(b, n, values, &FIELDS_NAMES, named)) Py_RETURN_NONE;
+    int warning = level_is_warning(b, first_of(values, F_LEVEL));
+    if (warning < 0) Py_RETURN_NONE;
+    request_t r;
+    if (!warning) Py_RETURN_FALSE;
+    if (!request_fields_of(b, values, &r)) Py_RETURN_NONE;
+    if (r.status >= 500) Py_RETURN_FALSE;  /* a server error whatever its level says */
+    const jvalue *service = NULL;
+    for (int k = 0; k < FIELDS_NAMES.count && service == NULL; k++) {
+        const jvalue *v = &named[k];
+        if (v->type == V_ESCAPED) Py_RETURN_NONE;
+        if (v->type != V_STRING) continue;
+        Py_ssize_t s = v->s, e = v->e;
+        while (s < e && b[s] == ' ') s++;
+        if (s < e) service = v;
+    }
+    if (service == NULL && first_of(values, F_BUNYAN) != NULL) Py_RETURN_NONE;
+    const jvalue *when = first_of(values, F_TIME);
+    if (when != NULL && when->type == V_ESCAPED) Py_RETURN_NONE;
+    char buffer[ROUTE_BUFFER];
+    Py_ssize_t length = 0;
+    int request = r.status && (r.m1 > r.m0 || r.t1 > r.t0);
+    if (request) {
+        length = route_into((const char *)b + r.m0, r.m1 - r.m0, (const char *)b + r.t0, r.t1 - r.t0, buffer);
+        if (length < 0) Py_RETURN_NONE;
+    }
+    PyObject *route = request ? PyUnicode_FromStringAndSize(buffer, length) : Py_NewRef(Py_None);
+    PyObject *name;
+    if (service == NULL) {
+        name = PyUnicode_FromStringAndSize("", 0);
+    } else {
+        Py_ssize_t s = service->s, e = service->e;
+        while (s < e && b[s] == ' ') s++;
+        while (e > s && b[e - 1] == ' ') e--;
+        name = span_text(b, s, e, 0);
+    }
+    PyObject *time;
+    if (when == NULL) {
+        time = Py_NewRef(Py_None);
+    } else if (when->type == V_STRING) {
+        time = span_text(b, when->s, when->e, 0);
+    } else if (when->type == V_BOOL) {
+        time = PyBool_FromLong((long)when->number);
+    } else {  /* a number: at most 18 digits and a sign and a point */
+        char digits[32];
+        Py_ssize_t size = when->e - when->s;
+        memcpy(digits, b + when->s, (size_t)size);
+        digits[size] = 0;
+        time = when->type == V_INT ? PyLong_FromString(digits, NULL, 10)
+                                   : PyFloat_FromDouble(PyOS_string_to_double(digits, NULL, NULL));
+        if (time == NULL || PyErr_Occurred()) Py_CLEAR(time);
+    }
+    return Py_BuildValue("(NlNN)", route, r.status, name, time);
+}
+
 static PyMethodDef methods[] = {
     {"scan_batch", scan_batch, METH_VARARGS,
      "scan_batch(values: list[bytes], max_bytes: int) -> (set of indices to parse, list of request indices)"},
@@ -1185,6 +1327,8 @@ static PyMethodDef methods[] = {
     {"routes", routes, METH_VARARGS, "routes(pairs: list[tuple[str, str]]) -> [route or None]"},
     {"tally_requests", tally_requests, METH_VARARGS,
      "tally_requests(services, starts, values, read, route) -> {(service, start): {route: [requests, failed]}}"},
+    {"json_warning", json_warning, METH_VARARGS,
+     "json_warning(value: bytes, service_fields) -> (route, status, service, time) or False or None"},
     {"count_lines", count_lines, METH_VARARGS,
      "count_lines(records, values, stamps, index, to_parse, wanted, key_services, lag, open_services, announcing, "
      "may_continue, slots, (services, starts, values), watermark, since, width, lateness, calibrate_every) "

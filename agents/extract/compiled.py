@@ -29,11 +29,11 @@ def pure_python() -> Iterator[None]:
     from agents.extract import findings, formats, partition, prefilter
 
     held = (prefilter._compiled, formats._compiled_requests, findings._compiled_routes, partition._compiled_count,
-            partition._compiled_tally)
+            partition._compiled_tally, partition._compiled_warning)
     prefilter._compiled = formats._compiled_requests = findings._compiled_routes = None
-    partition._compiled_count = partition._compiled_tally = None
+    partition._compiled_count = partition._compiled_tally = partition._compiled_warning = None
     try:
         yield
     finally:
         (prefilter._compiled, formats._compiled_requests, findings._compiled_routes, partition._compiled_count,
-         partition._compiled_tally) = held
+         partition._compiled_tally, partition._compiled_warning) = held

@@ -27,8 +27,9 @@ from agents.service_name import SYSLOG_5424 as _SYSLOG_5424
 from agents.service_name import syslog_iso as _syslog_iso
 from agents.service_name import field_service
 
-__all__ = ["LEVEL_RANK", "LogLine", "json_level", "json_time", "lookup", "normalise_level", "parse_json_object",
-           "parse_text", "request_fields", "request_of_record", "requests_of_records", "shaped_request"]
+__all__ = ["LEVEL_RANK", "LogLine", "json_level", "json_time", "json_time_value", "lookup", "normalise_level",
+           "parse_json_object", "parse_text", "request_fields", "request_of_record", "requests_of_records",
+           "shaped_request"]
 
 # error and above make findings; warning is counted.
 LEVEL_RANK = {"": 0, "debug": 1, "info": 2, "warning": 3, "error": 4, "critical": 5, "fatal": 6}
@@ -199,6 +200,11 @@ def json_level(obj: dict[str, Any]) -> str:
 def json_time(obj: dict[str, Any], reference: float) -> float | None:
     """The timestamp `parse_json_object` reads from a record (None when it has none)."""
     return parse_timestamp(_first(obj, _TIME), reference)
+
+
+def json_time_value(obj: dict[str, Any]) -> Any:
+    """The value `json_time` parses: the record's first time field that is not empty."""
+    return _first(obj, _TIME)
 
 
 def request_fields(obj: dict[str, Any]) -> tuple[str, str, int]:

@@ -35,10 +35,11 @@ from agents.extract.accounts import LINES, WARNINGS, WindowAccounts
 from agents.extract.compiled import function
 from agents.extract.config import ExtractConfig
 from agents.extract.findings import Signal, normalise_endpoint, normalise_endpoints, sample_text
-from agents.extract.formats import (LogLine, json_time, parse_json_object, parse_text, request_of_record,
+from agents.extract.formats import (LogLine, json_time_value, parse_json_object, parse_text, request_of_record,
                                     requests_of_records, shaped_request)
 from agents.extract.lines import classify, request_of, split_message
 from agents.extract.prefilter import TICK_PREFIX, is_candidate, may_continue, scan_batch
+from agents.extract.timestamps import parse_timestamp
 from agents.extract.traces import OpenTrace, TraceJoiner, signal_of_block, starts_exception
 from agents.service_name import field_service, resolve, text_service
 from schemas.records import DeadLetter, PartialAggregate
@@ -53,6 +54,7 @@ SOURCE_TOPIC = "logs.raw"
 # not built: the loop below does it all, and stays the reference).
 _compiled_count = function("count_lines")
 _compiled_tally = function("tally_requests")
+_compiled_warning = function("json_warning")
 
 
 class ConsumerRecordLike(Protocol):
@@ -214,23 +216,20 @@ class PartitionExtractor:
         the parse; False (nothing done) for anything else. Only for a service that has
         no open block (a record closes its stream's) and is known by its key, when the
         record's own fields name that same service: the caller sees to the first two."""
-        if len(value) > self.cfg.max_line_bytes or value.startswith(TICK_PREFIX):
-            return False
-        try:
-            obj = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return False
-        if type(obj) is not dict:
-            return False
-        level, method, path, status = shaped_request(obj)
-        if level != "warning" or status >= 500:  # a server error whatever its level says
-            return False
         cfg = self.cfg
-        if resolve(field_service(obj, cfg.service_fields), key, cfg.service_map) != service:
+        if len(value) > cfg.max_line_bytes or value.startswith(TICK_PREFIX):
+            return False
+        read = _compiled_warning(value, cfg.service_fields) if _compiled_warning is not None else None
+        if read is None:  # not compiled, or not a record it reads
+            read = _warning_fields(value, cfg.service_fields)
+        if not read:
+            return False
+        route, _status, named, when = read
+        if resolve(named, key, cfg.service_map) != service:
             return False
         accounts = self.accounts
         at = broker_ts + self._lag[service]
-        stamp = json_time(obj, broker_ts)
+        stamp = parse_timestamp(when, broker_ts)
         if stamp is not None and stamp <= broker_ts + cfg.max_future_skew_s:
             at = stamp
             if not accounts.is_late(at):
@@ -239,8 +238,8 @@ class PartitionExtractor:
         accounts.advance(at)
         counts, start = accounts.slot(service, at)
         counts[LINES] += 1
-        if status and (method or path):
-            accounts.count_routes(service, start, {normalise_endpoint(method, path): [1, 0]})
+        if route is not None:
+            accounts.count_routes(service, start, {route: [1, 0]})
         counts[WARNINGS] += 1
         return True
 
@@ -443,6 +442,24 @@ class PartitionExtractor:
         """Fatal findings noted since the last call: (service, window start, finding so far).
         Call it after `flush`, which completes the exceptions still open."""
         return self.accounts.take_urgent()
+
+
+def _warning_fields(value: bytes, service_fields: list[str]) -> tuple[str | None, int, str, object] | None:
+    """What `_warning` reads of a JSON record that is a warning and not a server error:
+    its route (None when it is no request), status, the service its fields name and its
+    time field's value, as the whole parse reads them; None for anything else. The
+    compiled `_scan.json_warning` gives the same for the flat records it reads."""
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if type(obj) is not dict:
+        return None
+    level, method, path, status = shaped_request(obj)
+    if level != "warning" or status >= 500:  # a server error whatever its level says
+        return None
+    route = normalise_endpoint(method, path) if status and (method or path) else None
+    return route, status, field_service(obj, service_fields), json_time_value(obj)
 
 
 def _tally_requests(services: list[str], starts: list[int],

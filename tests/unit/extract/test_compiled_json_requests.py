@@ -35,7 +35,8 @@ def _read(value: bytes):
 
 def test_the_field_names_and_level_words_are_those_of_formats():
     flat = [[name for name, _head in paths.entries]
-            for paths in (formats._LEVEL, formats._STATUS, formats._METHOD, formats._PATH, formats._PLAIN_PATH)]
+            for paths in (formats._LEVEL, formats._STATUS, formats._METHOD, formats._PATH, formats._PLAIN_PATH,
+                          formats._TIME)]
     assert [list(names) for names in _scan.json_fields()] == flat
     assert sorted(_scan.level_words()) == sorted(formats._LEVEL_WORDS)
 
@@ -165,3 +166,80 @@ def test_every_json_sample_of_the_test_data_reads_as_the_reference():
     for value, found in zip(values, read):
         if found is not None:
             assert found == formats.request_of_record(value), value
+
+
+# --- JSON warnings: _scan.json_warning against partition._warning_fields -------------------
+
+from agents.extract.config import ExtractConfig  # noqa: E402
+from agents.extract.partition import _warning_fields  # noqa: E402
+
+FIELDS = ExtractConfig().service_fields
+_TIME_NAMES = [name for name, _head in formats._TIME.entries]
+
+
+def _warning_both(value: bytes, fields=FIELDS):
+    found = _scan.json_warning(value, fields)
+    expected = _warning_fields(value, list(fields))
+    if found is not None:  # where C answers, it answers as the reference
+        assert (found or None) == expected, value
+        if found:  # the same types too: parse_timestamp reads an int, a float and a str apart
+            assert [type(x) for x in found] == [type(x) for x in expected], value
+    return found
+
+
+WARNINGS = [
+    (b'{"timestamp": 1790000000.25, "level": "warning", "service": "svc-01", "event": "request handled",'
+     b' "path": "/api/users/42", "status": 200, "duration_ms": 12}',
+     ("/api/users/{id}", 200, "svc-01", 1790000000.25)),
+    (b'{"level":40,"time":1700000000000,"name":"api","v":1,"msg":"slow","req.method":"GET","req.url":"/a/7",'
+     b'"res.statusCode":404}', None),  # bunyan's "v": Python reads it
+    (b'{"levelname": " WARN ", "app": "  billing ", "asctime": "2024-01-02 03:04:05,678", "message": "x"}',
+     (None, 0, "billing", "2024-01-02 03:04:05,678")),
+    (b'{"severity": 4, "SYSLOG_IDENTIFIER": "cron", "ts": 1700000000}', (None, 0, "cron", 1700000000)),
+    (b'{"level": "w", "service": "", "app": "  ", "container_name": "web-1", "timestamp": true}',
+     (None, 0, "web-1", True)),
+    (b'{"level": "warning", "status": 503, "path": "/a"}', False),  # a server error whatever its level says
+    (b'{"level": "error", "service": "api"}', False),
+    (b'{"level": "warning", "service": "caf\\u00e9"}', None),  # an escaped service name
+    (b'{"level": "warning", "service": {"name": "api"}}', None),  # ECS: nested
+]
+
+
+@pytest.mark.parametrize("value, expected", WARNINGS)
+def test_known_warnings_read_in_c(value, expected):
+    assert _warning_both(value) == expected
+
+
+_FIELD_NAMES = list(FIELDS)[:6] + ["v", "name"] + _TIME_NAMES[:5]
+_warning_item = st.one_of(
+    _item,
+    st.tuples(st.sampled_from(_FIELD_NAMES), st.sampled_from(
+        ["api", " web ", "", " ", None, 0, 1, 7, True, 1700000000, 1700000000123, 1.7e9 + 0.5, -3, "2024-05-01T10:00:00Z",
+         "1700000000.5", r"a\"b", {"name": "x"}]), _SPACE),
+)
+_warning_items = st.tuples(
+    st.tuples(st.sampled_from(_LEVEL_NAMES), st.sampled_from(["warning", "warn", " W ", "WARNING", "40", "4", 45, 4,
+                                                              49, 50, 30, 8, "error", True, 40.5]), _SPACE),
+    st.lists(_warning_item, max_size=8), st.integers(0, 8)).map(lambda t: t[1][: t[2]] + [t[0]] + t[1][t[2]:])
+_warning_record = _warning_items.map(
+    lambda items: b"{" + b",".join(sp + _encode(k) + sp + b":" + sp + (
+        _encode(v) if not isinstance(v, (dict, list)) else json.dumps(v).encode()) for k, v, sp in items) + b"}")
+
+
+@settings(max_examples=4000, deadline=None)
+@given(value=st.one_of(_warning_record, _warning_record, _record, _broken))
+def test_generated_warnings_read_in_c_as_python_reads_them(value):
+    _warning_both(value)
+
+
+def test_c_reads_the_benchmark_warnings():
+    values = [value for _key, value in loadgen.mixed_lines(20_000) if value[:1] == b"{" and b'"warning"' in value]
+    found = [_warning_both(value) for value in values]
+    assert len(values) > 1_000 and all(found), "every loadgen JSON warning is read in C"
+
+
+def test_other_service_fields_are_read_as_configured():
+    value = b'{"level": "warn", "service": "a", "team": "payments"}'
+    assert _warning_both(value, ["team", "service"])[2] == "payments"
+    assert _warning_both(value, ["service", "team"])[2] == "a"
+    assert _warning_both(value, [])[2] == ""
