@@ -204,6 +204,29 @@ fail:
 }
 
 
+/* scan_batch's answers as one byte a record: 1 to be parsed, 2 may be a request. */
+static PyObject *scan_flags(PyObject *self, PyObject *args) {
+    PyObject *values;
+    Py_ssize_t max_bytes;
+    if (!PyArg_ParseTuple(args, "O!n", &PyList_Type, &values, &max_bytes)) return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(values);
+    PyObject *flags = PyByteArray_FromStringAndSize(NULL, count);
+    if (flags == NULL) return NULL;
+    char *out = PyByteArray_AS_STRING(flags);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *value = PyList_GET_ITEM(values, i);
+        if (!PyBytes_Check(value)) {
+            Py_DECREF(flags);
+            PyErr_SetString(PyExc_TypeError, "scan_flags takes a list of bytes");
+            return NULL;
+        }
+        bytes_t b = (bytes_t)PyBytes_AS_STRING(value);
+        Py_ssize_t n = PyBytes_GET_SIZE(value);
+        out[i] = (char)(must_parse(b, n, max_bytes) | (request(b, n) << 1));
+    }
+    return flags;
+}
+
 /* --- requests: formats._ACCESS_BYTES and findings.normalise_endpoint ------------------ */
 
 static inline int token_char(unsigned char c) {  /* [^\s\x1c-\x1f] */
@@ -929,154 +952,192 @@ static PyObject *compose_service_time(PyObject *self, PyObject *args) {
 
 /* ---- The lines that are only counted: PartitionExtractor._feed's fast path ----------
  *
- * count_lines(records, values, stamps, index, to_parse, wanted, key_services, lag,
- *             open_services, announcing, may_continue, slots, (services, starts, values),
- *             watermark, since,
- *             width, lateness, calibrate_every) -> (index, watermark, since)
+ * count_lines(records, values, stamps, index, flags, key_services, lag, open_services,
+ *             announcing, may_continue, slots, (services, starts, values), watermark,
+ *             since, width, lateness, calibrate_every) -> (index, watermark, since)
  *
  * From `index`, counts each record the fast path of partition.py's loop counts, while
- * its service's window is cached in `slots` (service -> start -> (counters, open until)), and
- * stops at the first record the loop must see (a key that names no service, a record
- * to parse, a service with no lag yet, a calibration due, a possible frame of an open
- * exception, a window not cached, a time that is not finite), returning its index: the
- * loop runs its own body for it, then calls again. Counting a line is adding one to
- * its window's LINES, or for a late line (its window closed) to the LINES and LATE of
- * the earliest open window, as `WindowAccounts.count_line` does; a record in `wanted`
- * also goes on the three lists of requests to read (its service, the start of the
- * window it was counted in, its value), as the loop puts it. The loop's code stays the
- * reference (tests/unit/extract/test_compiled_count.py). */
+ * its service's window is in `slots` (service -> start -> (counters, open until)), and
+ * stops at the first record the loop must see (flagged to be parsed by the scan, a key
+ * that names no service, a service with no lag yet, a calibration due, a possible frame
+ * of an open exception, a window not in `slots`, a time that is not finite), returning
+ * its index: the loop runs its own body for it, then calls again. Counting a line is
+ * adding one to its window's LINES, or for a late line (its window closed) to the
+ * LINES and LATE of the earliest open window, as `WindowAccounts.count_line` does (the
+ * sums are added when the call ends); a record flagged as a request also goes on the
+ * three lists of requests to read (its service, the start of the window it was counted
+ * in, its value), as the loop puts it. The loop's code stays the reference
+ * (tests/unit/extract/test_compiled_count.py). */
 
-/* Python's float floor division (floatobject.c, float_floor_div) for finite values. */
-static double py_floor_div(double vx, double wx) {
-    double mod = fmod(vx, wx), div = (vx - mod) / wx, floordiv;
-    if (mod) {
-        if ((wx < 0) != (mod < 0)) div -= 1.0;
-    }
-    if (div) {
-        floordiv = floor(div);
-        if (div - floordiv > 0.5) floordiv += 1.0;
-    } else {
-        floordiv = copysign(0.0, vx / wx);
-    }
-    return floordiv;
+/* int(at // width) * width, as Python computes it (its float floor division is the
+ * exact floor of the quotient; floor(at / width) is too, but for a quotient that a tie
+ * rounds up to an integer, which the two tests put right): 0 where |at| is too large
+ * to be sure. */
+static int window_of(double at, long long width, long long *start) {
+    if (!(fabs(at) < 4e15)) return 0;
+    long long k = (long long)floor(at / (double)width);
+    if ((double)(k * width) > at) k--;  /* the division rounded up to the next integer */
+    else if ((double)((k + 1) * width) <= at) k++;
+    *start = k * width;
+    return 1;
 }
 
 static PyObject *KEY_ATTR, *ONE;
 #define LATE_SLOT 3  /* accounts.LATE: the counters are LINES, ERRORS, WARNINGS, LATE, IGNORED */
 
+/* One service met in a call: its lag, its windows (`slots`' entry) and the window last
+ * counted in, with the lines counted there and not yet added to its counters. */
+typedef struct {
+    PyObject *service, *by_start, *counts;  /* borrowed: held by key_services and slots */
+    double shift, until;
+    long long start, lines, late;
+} seen_t;
+#define SEEN 64
+
+static int add_counts(seen_t *seen) {
+    for (int slot = 0; slot < 2; slot++) {
+        long long more = slot ? seen->late : seen->lines;
+        Py_ssize_t at = slot ? LATE_SLOT : 0;
+        if (more == 0) continue;
+        PyObject *amount = PyLong_FromLongLong(more);
+        if (amount == NULL) return -1;
+        PyObject *sum = PyNumber_Add(PyList_GET_ITEM(seen->counts, at), amount);
+        Py_DECREF(amount);
+        if (sum == NULL) return -1;
+        PyList_SetItem(seen->counts, at, sum);
+    }
+    seen->lines = seen->late = 0;
+    return 0;
+}
+
 static PyObject *count_lines(PyObject *self, PyObject *args) {
-    PyObject *records, *values, *stamps, *to_parse, *wanted, *key_services, *lag, *open_services, *announcing;
+    PyObject *records, *values, *stamps, *flags, *key_services, *lag, *open_services, *announcing;
     PyObject *continues, *slots, *pending_services, *pending_starts, *pending_values;
     Py_ssize_t index, calibrate;
     long long since, width;
     double watermark, lateness;
-    if (!PyArg_ParseTuple(args, "O!O!O!nO!O!O!O!OOOO!(O!O!O!)dLLdn", &PyList_Type, &records, &PyList_Type, &values,
-                          &PyList_Type, &stamps, &index, &PySet_Type, &to_parse, &PySet_Type, &wanted,
-                          &PyDict_Type, &key_services, &PyDict_Type, &lag, &open_services, &announcing, &continues,
-                          &PyDict_Type, &slots, &PyList_Type, &pending_services, &PyList_Type, &pending_starts,
-                          &PyList_Type, &pending_values, &watermark, &since, &width, &lateness,
-                          &calibrate))
+    if (!PyArg_ParseTuple(args, "O!O!O!nO!O!O!OOOO!(O!O!O!)dLLdn", &PyList_Type, &records, &PyList_Type, &values,
+                          &PyList_Type, &stamps, &index, &PyByteArray_Type, &flags, &PyDict_Type, &key_services,
+                          &PyDict_Type, &lag, &open_services, &announcing, &continues, &PyDict_Type, &slots,
+                          &PyList_Type, &pending_services, &PyList_Type, &pending_starts, &PyList_Type,
+                          &pending_values, &watermark, &since, &width, &lateness, &calibrate))
         return NULL;
     Py_ssize_t count = PyList_GET_SIZE(records);
-    if (PyList_GET_SIZE(values) < count || PyList_GET_SIZE(stamps) < count || width <= 0) {
-        PyErr_SetString(PyExc_ValueError, "count_lines: values and stamps must cover the records");
+    if (PyList_GET_SIZE(values) < count || PyList_GET_SIZE(stamps) < count || PyByteArray_GET_SIZE(flags) < count
+        || width <= 0) {
+        PyErr_SetString(PyExc_ValueError, "count_lines: values, stamps and flags must cover the records");
         return NULL;
     }
-    int any_open = PyObject_IsTrue(open_services);
+    const char *flag = PyByteArray_AS_STRING(flags);
+    int any_open = PyObject_IsTrue(open_services), known = 0;
     if (any_open < 0) return NULL;
+    seen_t seen[SEEN];
     for (; index < count; index++) {
+        if (flag[index] & 1) break;  /* to be parsed */
         PyObject *key = PyObject_GetAttr(PyList_GET_ITEM(records, index), KEY_ATTR);
-        if (key == NULL) return NULL;
+        if (key == NULL) goto fail;
         PyObject *service = key == Py_None ? NULL : PyDict_GetItemWithError(key_services, key);
         Py_DECREF(key);
         if (service == NULL) {
-            if (PyErr_Occurred()) return NULL;
+            if (PyErr_Occurred()) goto fail;
             break;
         }
         if (!PyUnicode_Check(service) || PyUnicode_GET_LENGTH(service) == 0) break;
-        PyObject *at_index = PyLong_FromSsize_t(index);
-        if (at_index == NULL) return NULL;
-        int parse = PySet_Contains(to_parse, at_index), request = PySet_Contains(wanted, at_index);
-        Py_DECREF(at_index);
-        if (parse < 0 || request < 0) return NULL;
-        if (parse) break;
-        PyObject *lag_of = PyDict_GetItemWithError(lag, service);
-        if (lag_of == NULL) {
-            if (PyErr_Occurred()) return NULL;
-            break;
+        seen_t *at_service = NULL;
+        for (int k = 0; k < known && at_service == NULL; k++)
+            if (seen[k].service == service) at_service = &seen[k];
+        if (at_service == NULL) {
+            PyObject *lag_of = PyDict_GetItemWithError(lag, service);
+            if (lag_of == NULL) {
+                if (PyErr_Occurred()) goto fail;
+                break;  /* its lag is not known yet: the line is parsed */
+            }
+            if (known == SEEN) break;
+            double shift = PyFloat_AsDouble(lag_of);
+            if (shift == -1.0 && PyErr_Occurred()) goto fail;
+            PyObject *by_start = PyDict_GetItemWithError(slots, service);
+            if (by_start == NULL && PyErr_Occurred()) goto fail;
+            at_service = &seen[known++];
+            *at_service = (seen_t){service, by_start != NULL && PyDict_Check(by_start) ? by_start : NULL, NULL,
+                                   shift, 0.0, 0, 0, 0};
         }
         if (since + 1 >= calibrate) break;
         PyObject *value = PyList_GET_ITEM(values, index);
         if (any_open) {
             int open = PySequence_Contains(open_services, service);
-            if (open < 0) return NULL;
+            if (open < 0) goto fail;
             if (open) {
                 int told = PySequence_Contains(announcing, service);
-                if (told < 0) return NULL;
+                if (told < 0) goto fail;
                 if (told) break;
                 PyObject *match = PyObject_CallOneArg(continues, value);
-                if (match == NULL) return NULL;
+                if (match == NULL) goto fail;
                 int frame = PyObject_IsTrue(match);
                 Py_DECREF(match);
                 if (frame) {
-                    if (frame < 0) return NULL;
+                    if (frame < 0) goto fail;
                     break;
                 }
             }
         }
-        double stamp = PyFloat_AsDouble(PyList_GET_ITEM(stamps, index)), shift = PyFloat_AsDouble(lag_of);
-        if ((stamp == -1.0 || shift == -1.0) && PyErr_Occurred()) return NULL;
-        double at = stamp + shift;
+        double stamp = PyFloat_AsDouble(PyList_GET_ITEM(stamps, index));
+        if (stamp == -1.0 && PyErr_Occurred()) goto fail;
+        double at = stamp + at_service->shift;
         if (!isfinite(at)) break;
         double mark = at > watermark ? at : watermark;
-        double start = py_floor_div(at, (double)width);
-        if (fabs(start) > 9e15) break;
-        PyObject *by_start = PyDict_GetItemWithError(slots, service);
-        if (by_start == NULL) {
-            if (PyErr_Occurred()) return NULL;
-            break;
-        }
-        if (!PyDict_Check(by_start)) break;
         /* Its own window while that is open; a late line (its window closed) counts in
          * the earliest open one, as late (WindowAccounts.count_line). */
-        long long own = (long long)start * width;
+        long long own;
+        if (!window_of(at, width, &own)) break;
         int late = (double)(own + width) + lateness <= mark;
-        if (late) {
-            double earliest = py_floor_div(mark - lateness, (double)width);
-            if (fabs(earliest) > 9e15) break;
-            own = (long long)earliest * width;
-        }
-        PyObject *slot_start = PyLong_FromLongLong(own);
-        if (slot_start == NULL) return NULL;
-        PyObject *cached = PyDict_GetItemWithError(by_start, slot_start);
-        PyObject *counts = cached != NULL && PyTuple_Check(cached) && PyTuple_GET_SIZE(cached) == 2
-                           ? PyTuple_GET_ITEM(cached, 0) : NULL;
-        double until = counts != NULL ? PyFloat_AsDouble(PyTuple_GET_ITEM(cached, 1)) : 0.0;
-        if (counts == NULL || PyErr_Occurred() || !(until > mark) || !PyList_Check(counts)
-            || PyList_GET_SIZE(counts) <= LATE_SLOT) {
-            Py_DECREF(slot_start);
-            if (PyErr_Occurred()) return NULL;
-            break;
-        }
-        for (int slot = 0; slot <= late; slot++) {  /* LINES, and LATE for a late line */
-            Py_ssize_t at_slot = slot ? LATE_SLOT : 0;
-            PyObject *counted = PyNumber_Add(PyList_GET_ITEM(counts, at_slot), ONE);
-            if (counted == NULL) {
-                Py_DECREF(slot_start);
-                return NULL;
+        if (late && !window_of(mark - lateness, width, &own)) break;
+        if (at_service->counts == NULL || at_service->start != own) {
+            if (at_service->by_start == NULL) break;
+            if (at_service->counts != NULL && add_counts(at_service) < 0) goto fail;
+            PyObject *start = PyLong_FromLongLong(own);
+            if (start == NULL) goto fail;
+            PyObject *cached = PyDict_GetItemWithError(at_service->by_start, start);
+            Py_DECREF(start);
+            if (cached == NULL) {
+                if (PyErr_Occurred()) goto fail;
+                at_service->counts = NULL;
+                break;  /* a window not met in this batch yet: the loop opens it */
             }
-            PyList_SetItem(counts, at_slot, counted);
+            PyObject *counts = PyTuple_Check(cached) && PyTuple_GET_SIZE(cached) == 2 ? PyTuple_GET_ITEM(cached, 0)
+                                                                                       : NULL;
+            if (counts == NULL || !PyList_Check(counts) || PyList_GET_SIZE(counts) <= LATE_SLOT) {
+                at_service->counts = NULL;
+                break;
+            }
+            double until = PyFloat_AsDouble(PyTuple_GET_ITEM(cached, 1));
+            if (until == -1.0 && PyErr_Occurred()) goto fail;
+            at_service->counts = counts, at_service->start = own, at_service->until = until;
         }
-        if (request && (PyList_Append(pending_services, service) < 0 || PyList_Append(pending_starts, slot_start) < 0
-                        || PyList_Append(pending_values, value) < 0)) {
-            Py_DECREF(slot_start);
-            return NULL;
+        if (!(at_service->until > mark)) break;
+        at_service->lines++;
+        at_service->late += late;
+        if (flag[index] & 2) {  /* a request: read after the loop */
+            PyObject *start = PyLong_FromLongLong(own);
+            int appended = start != NULL && PyList_Append(pending_services, service) == 0
+                           && PyList_Append(pending_starts, start) == 0 && PyList_Append(pending_values, value) == 0;
+            Py_XDECREF(start);
+            if (!appended) goto fail;
         }
-        Py_DECREF(slot_start);
         watermark = mark;
         since++;
     }
+    for (int k = 0; k < known; k++)
+        if (seen[k].counts != NULL && add_counts(&seen[k]) < 0) return NULL;
     return Py_BuildValue("(ndL)", index, watermark, since);
+fail:
+    for (int k = 0; k < known; k++)  /* what was counted stays counted */
+        if (seen[k].counts != NULL) {
+            PyObject *type, *error, *trace;
+            PyErr_Fetch(&type, &error, &trace);
+            add_counts(&seen[k]);
+            PyErr_Restore(type, error, trace);
+        }
+    return NULL;
 }
 
 /* ---- The routes of the lines that are only counted: PartitionExtractor._count_requests
@@ -1318,6 +1379,7 @@ static PyObject *json_warning(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"scan_batch", scan_batch, METH_VARARGS,
      "scan_batch(values: list[bytes], max_bytes: int) -> (set of indices to parse, list of request indices)"},
+    {"scan_flags", scan_flags, METH_VARARGS, "scan_flags(values: list[bytes], max_bytes: int) -> bytearray"},
     {"access_requests", access_requests, METH_VARARGS,
      "access_requests(values: list[bytes]) -> [(method, target, status) or None]"},
     {"requests", requests, METH_VARARGS,
@@ -1330,7 +1392,7 @@ static PyMethodDef methods[] = {
     {"json_warning", json_warning, METH_VARARGS,
      "json_warning(value: bytes, service_fields) -> (route, status, service, time) or False or None"},
     {"count_lines", count_lines, METH_VARARGS,
-     "count_lines(records, values, stamps, index, to_parse, wanted, key_services, lag, open_services, announcing, "
+     "count_lines(records, values, stamps, index, flags, key_services, lag, open_services, announcing, "
      "may_continue, slots, (services, starts, values), watermark, since, width, lateness, calibrate_every) "
      "-> (index, watermark, since)"},
     {"compose_service_time", compose_service_time, METH_VARARGS,

@@ -28,12 +28,12 @@ def pure_python() -> Iterator[None]:
     (benchmarks measure both in one run; tests compare both)."""
     from agents.extract import findings, formats, partition, prefilter
 
-    held = (prefilter._compiled, formats._compiled_requests, findings._compiled_routes, partition._compiled_count,
-            partition._compiled_tally, partition._compiled_warning)
-    prefilter._compiled = formats._compiled_requests = findings._compiled_routes = None
+    held = (prefilter._compiled, prefilter._compiled_flags, formats._compiled_requests, findings._compiled_routes,
+            partition._compiled_count, partition._compiled_tally, partition._compiled_warning)
+    prefilter._compiled = prefilter._compiled_flags = formats._compiled_requests = findings._compiled_routes = None
     partition._compiled_count = partition._compiled_tally = partition._compiled_warning = None
     try:
         yield
     finally:
-        (prefilter._compiled, formats._compiled_requests, findings._compiled_routes, partition._compiled_count,
-         partition._compiled_tally, partition._compiled_warning) = held
+        (prefilter._compiled, prefilter._compiled_flags, formats._compiled_requests, findings._compiled_routes,
+         partition._compiled_count, partition._compiled_tally, partition._compiled_warning) = held

@@ -38,7 +38,7 @@ from agents.extract.findings import Signal, normalise_endpoint, normalise_endpoi
 from agents.extract.formats import (LogLine, json_time_value, parse_json_object, parse_text, request_of_record,
                                     requests_of_records, shaped_request)
 from agents.extract.lines import classify, request_of, split_message
-from agents.extract.prefilter import TICK_PREFIX, is_candidate, may_continue, scan_batch
+from agents.extract.prefilter import PARSE, REQUEST, TICK_PREFIX, is_candidate, may_continue, scan_flags
 from agents.extract.timestamps import parse_timestamp
 from agents.extract.traces import OpenTrace, TraceJoiner, signal_of_block, starts_exception
 from agents.service_name import field_service, resolve, text_service
@@ -116,10 +116,12 @@ class PartitionExtractor:
             records, stamps = [records[i] for i in kept], [stamps[i] for i in kept]
         values = [record.value for record in records]
         if None in values:  # tombstones: parsed (dead-lettered) one by one
-            to_parse, requests = scan_batch([v or b"" for v in values], self.cfg.max_line_bytes)
-            to_parse.update(i for i, v in enumerate(values) if v is None)
+            flags = scan_flags([v or b"" for v in values], self.cfg.max_line_bytes)
+            for index, value in enumerate(values):
+                if value is None:
+                    flags[index] = PARSE
         else:
-            to_parse, requests = scan_batch(values, self.cfg.max_line_bytes)
+            flags = scan_flags(values, self.cfg.max_line_bytes)
         if self._first_offset < 0:
             self._first_offset = records[0].offset
         accounts = self.accounts
@@ -133,7 +135,6 @@ class PartitionExtractor:
         lateness = self.cfg.allowed_lateness_s
         watermark = accounts.watermark
         since = self._since_calibration
-        wanted = set(requests)
         pending = self._requests
         pending_services, pending_starts, pending_values = pending
         # service -> window start -> (its counters, open until): most lines hit this cache
@@ -144,7 +145,7 @@ class PartitionExtractor:
         index, count = 0, len(records)
         while index < count:
             if counter is not None:
-                index, watermark, since = counter(records, values, stamps, index, to_parse, wanted, key_services, lag,
+                index, watermark, since = counter(records, values, stamps, index, flags, key_services, lag,
                                                   open_services, announcing, may_continue, slots, pending, watermark,
                                                   since, width, lateness, CALIBRATE_EVERY)
                 if index >= count:
@@ -152,7 +153,7 @@ class PartitionExtractor:
             record = records[index]
             key = record.key
             service = key_services.get(key) if key is not None else None
-            if service and index not in to_parse and service in lag:
+            if service and not flags[index] & PARSE and service in lag:
                 since += 1
                 if since < CALIBRATE_EVERY and not (open_services and service in open_services
                                                     and (service in announcing or may_continue(values[index]))):
@@ -172,7 +173,7 @@ class PartitionExtractor:
                             if by_start is None:
                                 by_start = slots[service] = {}
                             by_start[start] = (accounts.window(service, start).counts, start + width + lateness)
-                    if index in wanted:
+                    if flags[index] & REQUEST:
                         pending_services.append(service)
                         pending_starts.append(start)
                         pending_values.append(values[index])

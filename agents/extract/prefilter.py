@@ -22,8 +22,8 @@ from typing import Iterator, Sequence
 
 from agents.extract.compiled import function
 
-__all__ = ["COMPILED", "TICK_PREFIX", "is_candidate", "may_continue", "records_to_parse", "scan_batch",
-           "scan_batch_python"]
+__all__ = ["COMPILED", "PARSE", "REQUEST", "TICK_PREFIX", "is_candidate", "may_continue", "records_to_parse",
+           "scan_batch", "scan_batch_python", "scan_flags"]
 
 TICK_PREFIX = b'{"tick":'
 
@@ -121,6 +121,26 @@ def scan_batch(values: Sequence[bytes], max_bytes: int) -> tuple[set[int], list[
     return scan_batch_python(values, max_bytes)
 
 
+PARSE, REQUEST = 1, 2  # the bits of `scan_flags`
+
+
+def scan_flags(values: Sequence[bytes], max_bytes: int) -> bytearray:
+    """`scan_batch` as one byte a record: PARSE set for each record to parse, REQUEST for
+    each that may be a request (compiled where it was built)."""
+    if _compiled_flags is not None and type(values) is list:
+        try:
+            return _compiled_flags(values, max_bytes)
+        except TypeError:  # a value that is not bytes
+            pass
+    to_parse, requests = scan_batch(values, max_bytes)
+    flags = bytearray(len(values))
+    for index in to_parse:
+        flags[index] = PARSE
+    for index in requests:
+        flags[index] |= REQUEST
+    return flags
+
+
 def scan_batch_python(values: Sequence[bytes], max_bytes: int) -> tuple[set[int], list[int]]:
     """`scan_batch` in Python: the reference the compiled scan is tested against."""
     lengths = list(map(len, values))
@@ -164,4 +184,5 @@ def _matching(pattern: re.Pattern[bytes], blob: bytes, starts: list[int]) -> Ite
 
 
 _compiled = function("scan_batch")
+_compiled_flags = function("scan_flags")
 COMPILED = _compiled is not None  # whether the compiled scan runs (for the benchmarks' output)

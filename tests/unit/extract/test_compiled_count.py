@@ -186,6 +186,20 @@ def test_a_late_line_counts_in_the_earliest_minute_still_open():
         str(int(base)): (5, 3), str(int(base) + 60): (1, 0)}
 
 
+def test_a_service_going_back_and_forth_between_two_open_minutes():
+    """Lines of one service alternating between 10:00 and 10:01 (both open): each is
+    counted in its own minute, whichever way the loop goes through them."""
+    base = 1_795_514_400.0
+    rows: list[Row] = [(b"web", _text("web", base + 1), int((base + 1) * 1000))]
+    for n in range(200):
+        second = 30 + n * 0.1 if n % 2 else 61 + n * 0.01  # 10:00:30.. and 10:01:01..
+        rows.append((b"api", _text("api", base + second), int(round((base + second) * 1000))))
+    partial = _all_three(rows, [])[-1][0]
+    assert {start: w["lines"] for start, w in partial["windows"]["api"].items()} == {
+        str(int(base)): 100, str(int(base) + 60): 100}
+    assert _counted_in_c(rows, []) > 150
+
+
 # Records from a small palette, times that wander back and forth across minutes.
 _SERVICES = ["api", "web", "db"]
 
