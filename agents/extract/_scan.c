@@ -47,59 +47,49 @@ static inline int at_exact(bytes_t b, Py_ssize_t n, Py_ssize_t i, const char *li
 #define AT_LOWER(b, n, i, lit) at_lower(b, n, i, lit, (Py_ssize_t)(sizeof(lit) - 1))
 #define AT_EXACT(b, n, i, lit) at_exact(b, n, i, lit, (Py_ssize_t)(sizeof(lit) - 1))
 
+/* Each test below at one position i of the record: the loop in scan_one tries it where
+ * a byte of the kind it starts with stands (CLASS). */
+
 /* _CANDIDATE_WORDS on the lower-cased record:
  * [efcptwsa](?:r(?:r|it|aceback)|a(?:tal|nic|rn)|xception|evere|merg|lert|egmentation|igsegv| memory: kill) */
-static int candidate_word(bytes_t b, Py_ssize_t n) {
-    for (Py_ssize_t i = 0; i + 2 < n; i++) {
-        if (!FIRST[b[i]]) continue;
-        Py_ssize_t j = i + 2;
-        switch (LOWER[b[i + 1]]) {
-        case 'r':
-            if (AT_LOWER(b, n, j, "r") || AT_LOWER(b, n, j, "it") || AT_LOWER(b, n, j, "aceback")) return 1;
-            break;
-        case 'a':
-            if (AT_LOWER(b, n, j, "tal") || AT_LOWER(b, n, j, "nic") || AT_LOWER(b, n, j, "rn")) return 1;
-            break;
-        case 'x':
-            if (AT_LOWER(b, n, j, "ception")) return 1;
-            break;
-        case 'e':
-            if (AT_LOWER(b, n, j, "vere") || AT_LOWER(b, n, j, "gmentation")) return 1;
-            break;
-        case 'm':
-            if (AT_LOWER(b, n, j, "erg")) return 1;
-            break;
-        case 'l':
-            if (AT_LOWER(b, n, j, "ert")) return 1;
-            break;
-        case 'i':
-            if (AT_LOWER(b, n, j, "gsegv")) return 1;
-            break;
-        case ' ':
-            if (AT_LOWER(b, n, j, "memory: kill")) return 1;
-            break;
-        }
+static int candidate_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
+    if (i + 2 >= n || !FIRST[b[i]]) return 0;
+    Py_ssize_t j = i + 2;
+    switch (LOWER[b[i + 1]]) {
+    case 'r':
+        return AT_LOWER(b, n, j, "r") || AT_LOWER(b, n, j, "it") || AT_LOWER(b, n, j, "aceback");
+    case 'a':
+        return AT_LOWER(b, n, j, "tal") || AT_LOWER(b, n, j, "nic") || AT_LOWER(b, n, j, "rn");
+    case 'x':
+        return AT_LOWER(b, n, j, "ception");
+    case 'e':
+        return AT_LOWER(b, n, j, "vere") || AT_LOWER(b, n, j, "gmentation");
+    case 'm':
+        return AT_LOWER(b, n, j, "erg");
+    case 'l':
+        return AT_LOWER(b, n, j, "ert");
+    case 'i':
+        return AT_LOWER(b, n, j, "gsegv");
+    case ' ':
+        return AT_LOWER(b, n, j, "memory: kill");
     }
     return 0;
 }
 
 /* _STATUS_5XX_LOWER on the lower-cased record: status(?:_?code)?"?\s?[:=]\s?"?5\d\d\b */
-static int status_5xx(bytes_t b, Py_ssize_t n) {
-    for (Py_ssize_t i = 0; i + 6 <= n; i++) {
-        if (LOWER[b[i]] != 's' || !AT_LOWER(b, n, i, "status")) continue;
-        Py_ssize_t q = i + 6;
-        if (AT_LOWER(b, n, q, "_code")) q += 5;
-        else if (AT_LOWER(b, n, q, "code")) q += 4;
-        if (q < n && b[q] == '"') q++;
-        if (q < n && is_space(b[q])) q++;
-        if (q >= n || (b[q] != ':' && b[q] != '=')) continue;
-        q++;
-        if (q < n && is_space(b[q])) q++;
-        if (q < n && b[q] == '"') q++;
-        if (q + 3 > n || b[q] != '5' || !is_digit(b[q + 1]) || !is_digit(b[q + 2])) continue;
-        if (q + 3 == n || !is_word(b[q + 3])) return 1;  /* \b: the record's end is a NUL */
-    }
-    return 0;
+static int status_5xx_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
+    if (i + 6 > n || LOWER[b[i]] != 's' || !AT_LOWER(b, n, i, "status")) return 0;
+    Py_ssize_t q = i + 6;
+    if (AT_LOWER(b, n, q, "_code")) q += 5;
+    else if (AT_LOWER(b, n, q, "code")) q += 4;
+    if (q < n && b[q] == '"') q++;
+    if (q < n && is_space(b[q])) q++;
+    if (q >= n || (b[q] != ':' && b[q] != '=')) return 0;
+    q++;
+    if (q < n && is_space(b[q])) q++;
+    if (q < n && b[q] == '"') q++;
+    if (q + 3 > n || b[q] != '5' || !is_digit(b[q + 1]) || !is_digit(b[q + 2])) return 0;
+    return q + 3 == n || !is_word(b[q + 3]);  /* \b: the record's end is a NUL */
 }
 
 /* _BLOB_AT_START: \x00(?:<|[EFW](?:\d{4}|\d{1,3}(?=\x00))|[ \t]\s*(?:at \S|File ")|{"tick":)
@@ -123,52 +113,57 @@ static int at_start(bytes_t b, Py_ssize_t n) {
 }
 
 /* _SERVER_ERROR: " 5\d\d (a space after) ; _NUMERIC_LEVEL: "level":\s?[4-6]\d */
-static int inside(bytes_t b, Py_ssize_t n) {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (b[i] != '"') continue;
-        if (i + 6 <= n && b[i + 1] == ' ' && b[i + 2] == '5' && is_digit(b[i + 3]) && is_digit(b[i + 4])
-            && b[i + 5] == ' ')
-            return 1;
-        if (AT_EXACT(b, n, i, "\"level\":")) {
-            Py_ssize_t q = i + 8;
-            if (q < n && is_space(b[q])) q++;
-            if (q + 2 <= n && b[q] >= '4' && b[q] <= '6' && is_digit(b[q + 1])) return 1;
-        }
+static int inside_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
+    if (b[i] != '"') return 0;
+    if (i + 6 <= n && b[i + 1] == ' ' && b[i + 2] == '5' && is_digit(b[i + 3]) && is_digit(b[i + 4])
+        && b[i + 5] == ' ')
+        return 1;
+    if (AT_EXACT(b, n, i, "\"level\":")) {
+        Py_ssize_t q = i + 8;
+        if (q < n && is_space(b[q])) q++;
+        if (q + 2 <= n && b[q] >= '4' && b[q] <= '6' && is_digit(b[q + 1])) return 1;
     }
     return 0;
 }
 
 /* _REQUEST: \] \\?"  or  status(?:_?code|Code)?"?\s*[:=]\s*"?\d{3} */
-static int request(bytes_t b, Py_ssize_t n) {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char c = b[i];
-        if (c == ']') {
-            if (i + 2 < n && b[i + 1] == ' ' && (b[i + 2] == '"' || (b[i + 2] == '\\' && i + 3 < n && b[i + 3] == '"')))
-                return 1;
-        } else if (c == 's' && AT_EXACT(b, n, i, "status")) {
-            Py_ssize_t q = i + 6;
-            if (AT_EXACT(b, n, q, "_code")) q += 5;
-            else if (AT_EXACT(b, n, q, "code") || AT_EXACT(b, n, q, "Code")) q += 4;
-            if (q < n && b[q] == '"') q++;
-            while (q < n && is_space(b[q])) q++;
-            if (q >= n || (b[q] != ':' && b[q] != '=')) continue;
-            q++;
-            while (q < n && is_space(b[q])) q++;
-            if (q < n && b[q] == '"') q++;
-            if (q + 3 <= n && is_digit(b[q]) && is_digit(b[q + 1]) && is_digit(b[q + 2])) return 1;
-        }
-    }
-    return 0;
+static int request_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
+    unsigned char c = b[i];
+    if (c == ']')
+        return i + 2 < n && b[i + 1] == ' ' && (b[i + 2] == '"' || (b[i + 2] == '\\' && i + 3 < n && b[i + 3] == '"'));
+    if (c != 's' || !AT_EXACT(b, n, i, "status")) return 0;
+    Py_ssize_t q = i + 6;
+    if (AT_EXACT(b, n, q, "_code")) q += 5;
+    else if (AT_EXACT(b, n, q, "code") || AT_EXACT(b, n, q, "Code")) q += 4;
+    if (q < n && b[q] == '"') q++;
+    while (q < n && is_space(b[q])) q++;
+    if (q >= n || (b[q] != ':' && b[q] != '=')) return 0;
+    q++;
+    while (q < n && is_space(b[q])) q++;
+    if (q < n && b[q] == '"') q++;
+    return q + 3 <= n && is_digit(b[q]) && is_digit(b[q + 1]) && is_digit(b[q + 2]);
 }
 
-static int must_parse(bytes_t b, Py_ssize_t n, Py_ssize_t max_bytes) {
-    if (n > max_bytes) return 1;
-    if (n && memchr(b, 0, (size_t)n)) return 1;
-    if (at_start(b, n)) return 1;
-    if (n && b[0] == '{' && b[n - 1] != '}') return 1;  /* _CUT_JSON */
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (b[i] & 0x80) return 1;  /* _NON_ASCII */
-    return candidate_word(b, n) || status_5xx(b, n) || inside(b, n);
+/* The kinds of byte a test starts at (CLASS): a NUL or a byte over 0x7f makes the record
+ * one to parse at once; the others start a test. */
+enum { K_PARSE = 1, K_WORD = 2, K_STATUS = 4, K_QUOTE = 8, K_BRACKET = 16 };
+static unsigned char CLASS[256];
+
+/* One record: bit 1 when it must be parsed (an error or warning candidate, a tick,
+ * non-ASCII, unfinished JSON, over max_bytes), bit 2 when it may be a request: the
+ * tests of prefilter.py, in one pass over its bytes. */
+static int scan_one(bytes_t b, Py_ssize_t n, Py_ssize_t max_bytes) {
+    int parse = n > max_bytes || at_start(b, n) || (n && b[0] == '{' && b[n - 1] != '}');  /* _CUT_JSON */
+    int request = 0;
+    for (Py_ssize_t i = 0; i < n && !(parse && request); i++) {
+        unsigned char kind = CLASS[b[i]];
+        if (!kind) continue;
+        if (!parse)
+            parse = (kind & K_PARSE) || ((kind & K_WORD) && candidate_at(b, n, i))
+                    || ((kind & K_STATUS) && status_5xx_at(b, n, i)) || ((kind & K_QUOTE) && inside_at(b, n, i));
+        if (!request && (kind & (K_BRACKET | K_STATUS))) request = request_at(b, n, i);
+    }
+    return parse | (request << 1);
 }
 
 static PyObject *scan_batch(PyObject *self, PyObject *args) {
@@ -184,9 +179,8 @@ static PyObject *scan_batch(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "scan_batch takes a list of bytes");
             goto fail;
         }
-        bytes_t b = (bytes_t)PyBytes_AS_STRING(value);
-        Py_ssize_t n = PyBytes_GET_SIZE(value);
-        int parse = must_parse(b, n, max_bytes), maybe_request = request(b, n);
+        int answer = scan_one((bytes_t)PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), max_bytes);
+        int parse = answer & 1, maybe_request = answer >> 1;
         if (parse || maybe_request) {
             PyObject *index = PyLong_FromSsize_t(i);
             if (index == NULL) goto fail;
@@ -220,9 +214,7 @@ static PyObject *scan_flags(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_TypeError, "scan_flags takes a list of bytes");
             return NULL;
         }
-        bytes_t b = (bytes_t)PyBytes_AS_STRING(value);
-        Py_ssize_t n = PyBytes_GET_SIZE(value);
-        out[i] = (char)(must_parse(b, n, max_bytes) | (request(b, n) << 1));
+        out[i] = (char)scan_one((bytes_t)PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), max_bytes);
     }
     return flags;
 }
@@ -1376,6 +1368,40 @@ static PyObject *json_warning(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NlNN)", route, r.status, name, time);
 }
 
+/* (values, stamps) of fetched records: each one's value, and its broker time in
+ * seconds (timestamp / 1000.0), as the two list comprehensions of
+ * PartitionExtractor.feed_records make them. */
+static PyObject *VALUE_ATTR, *TIMESTAMP_ATTR, *THOUSAND;
+
+static PyObject *values_and_stamps(PyObject *self, PyObject *args) {
+    PyObject *records;
+    if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &records)) return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(records);
+    PyObject *values = PyList_New(count), *stamps = PyList_New(count);
+    if (values == NULL || stamps == NULL) goto fail;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *record = PyList_GET_ITEM(records, i);
+        PyObject *value = PyObject_GetAttr(record, VALUE_ATTR);
+        if (value == NULL) goto fail;
+        PyList_SET_ITEM(values, i, value);
+        PyObject *timestamp = PyObject_GetAttr(record, TIMESTAMP_ATTR);
+        if (timestamp == NULL) goto fail;
+        PyObject *stamp = PyLong_CheckExact(timestamp) ? PyFloat_FromDouble(PyLong_AsDouble(timestamp) / 1000.0)
+                                                       : PyNumber_TrueDivide(timestamp, THOUSAND);
+        Py_DECREF(timestamp);
+        if (stamp == NULL || PyErr_Occurred()) {
+            Py_XDECREF(stamp);
+            goto fail;
+        }
+        PyList_SET_ITEM(stamps, i, stamp);
+    }
+    return Py_BuildValue("(NN)", values, stamps);
+fail:
+    Py_XDECREF(values);
+    Py_XDECREF(stamps);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"scan_batch", scan_batch, METH_VARARGS,
      "scan_batch(values: list[bytes], max_bytes: int) -> (set of indices to parse, list of request indices)"},
@@ -1391,6 +1417,8 @@ static PyMethodDef methods[] = {
      "tally_requests(services, starts, values, read, route) -> {(service, start): {route: [requests, failed]}}"},
     {"json_warning", json_warning, METH_VARARGS,
      "json_warning(value: bytes, service_fields) -> (route, status, service, time) or False or None"},
+    {"values_and_stamps", values_and_stamps, METH_VARARGS,
+     "values_and_stamps(records) -> ([record.value], [record.timestamp / 1000.0])"},
     {"count_lines", count_lines, METH_VARARGS,
      "count_lines(records, values, stamps, index, flags, key_services, lag, open_services, announcing, "
      "may_continue, slots, (services, starts, values), watermark, since, width, lateness, calibrate_every) "
@@ -1405,8 +1433,16 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scan", NULL, -1, me
 PyMODINIT_FUNC PyInit__scan(void) {
     for (int c = 0; c < 256; c++) LOWER[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
     for (const char *p = "efcptwsaEFCPTWSA"; *p; p++) FIRST[(unsigned char)*p] = 1;
+    for (int c = 0; c < 256; c++)
+        CLASS[c] = (unsigned char)((c == 0 || c >= 0x80 ? K_PARSE : 0) | (FIRST[c] ? K_WORD : 0)
+                                   | (c == 's' || c == 'S' ? K_STATUS : 0) | (c == '"' ? K_QUOTE : 0)
+                                   | (c == ']' ? K_BRACKET : 0));
     json_init();
     KEY_ATTR = PyUnicode_InternFromString("key");
+    VALUE_ATTR = PyUnicode_InternFromString("value");
+    TIMESTAMP_ATTR = PyUnicode_InternFromString("timestamp");
+    THOUSAND = PyFloat_FromDouble(1000.0);
+    if (VALUE_ATTR == NULL || TIMESTAMP_ATTR == NULL || THOUSAND == NULL) return NULL;
     ONE = PyLong_FromLong(1);
     if (KEY_ATTR == NULL || ONE == NULL) return NULL;
     return PyModule_Create(&module);

@@ -5,6 +5,7 @@ where a C compiler is present): each is None where it was not built, or when
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from typing import Any, Iterator
 
@@ -22,18 +23,22 @@ def function(name: str) -> Any:
     return getattr(_scan, name, None)
 
 
+# Where each compiled function is held: (module of agents.extract, attribute).
+_HELD = (("prefilter", "_compiled"), ("prefilter", "_compiled_flags"), ("formats", "_compiled_requests"),
+         ("findings", "_compiled_routes"), ("partition", "_compiled_count"), ("partition", "_compiled_tally"),
+         ("partition", "_compiled_warning"), ("partition", "_compiled_fields"))
+
+
 @contextlib.contextmanager
 def pure_python() -> Iterator[None]:
     """Within: every compiled function of the core switched off, as where none was built
     (benchmarks measure both in one run; tests compare both)."""
-    from agents.extract import findings, formats, partition, prefilter
-
-    held = (prefilter._compiled, prefilter._compiled_flags, formats._compiled_requests, findings._compiled_routes,
-            partition._compiled_count, partition._compiled_tally, partition._compiled_warning)
-    prefilter._compiled = prefilter._compiled_flags = formats._compiled_requests = findings._compiled_routes = None
-    partition._compiled_count = partition._compiled_tally = partition._compiled_warning = None
+    modules = {name: importlib.import_module(f"agents.extract.{name}") for name, _attribute in _HELD}
+    held = [getattr(modules[name], attribute) for name, attribute in _HELD]
+    for name, attribute in _HELD:
+        setattr(modules[name], attribute, None)
     try:
         yield
     finally:
-        (prefilter._compiled, prefilter._compiled_flags, formats._compiled_requests, findings._compiled_routes,
-         partition._compiled_count, partition._compiled_tally, partition._compiled_warning) = held
+        for (name, attribute), value in zip(_HELD, held):
+            setattr(modules[name], attribute, value)

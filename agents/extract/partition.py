@@ -55,6 +55,7 @@ SOURCE_TOPIC = "logs.raw"
 _compiled_count = function("count_lines")
 _compiled_tally = function("tally_requests")
 _compiled_warning = function("json_warning")
+_compiled_fields = function("values_and_stamps")
 
 
 class ConsumerRecordLike(Protocol):
@@ -105,16 +106,24 @@ class PartitionExtractor:
 
     def feed_records(self, records: Sequence[ConsumerRecordLike]) -> None:
         """Every record of one fetched batch, in order (the production path)."""
-        if records:
+        if not records:
+            return
+        if _compiled_fields is not None and type(records) is list:
+            values, stamps = _compiled_fields(records)
+            self._feed(records, stamps, values)
+        else:
             self._feed(records, [record.timestamp / 1000.0 for record in records])
 
-    def _feed(self, records: Sequence[ConsumerRecordLike], stamps: list[float]) -> None:
+    def _feed(self, records: Sequence[ConsumerRecordLike], stamps: list[float],
+              values: list[bytes | None] | None = None) -> None:
         if records[0].offset <= self.resume_after:  # just after a restart: skip what was covered
             kept = [i for i, r in enumerate(records) if r.offset > self.resume_after]
             if not kept:
                 return
             records, stamps = [records[i] for i in kept], [stamps[i] for i in kept]
-        values = [record.value for record in records]
+            values = None
+        if values is None:
+            values = [record.value for record in records]
         if None in values:  # tombstones: parsed (dead-lettered) one by one
             flags = scan_flags([v or b"" for v in values], self.cfg.max_line_bytes)
             for index, value in enumerate(values):

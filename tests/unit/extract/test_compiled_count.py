@@ -288,3 +288,27 @@ _REQUEST_LINES = [
 def test_the_tally_of_awkward_requests_in_any_order(lines):
     _tally_both([service for _v, service, _s in lines], [1_795_514_400 + s for _v, _svc, s in lines],
                 [value for value, _svc, _s in lines])
+
+
+def test_pure_python_switches_off_every_compiled_function_of_the_core():
+    """The benchmarks' "before" and the tests' reference run with nothing compiled: every
+    module attribute holding a compiled function is among those `pure_python` clears."""
+    import importlib
+    import pkgutil
+
+    import agents.extract
+    from agents.extract import _scan
+
+    compiled = {name for name in dir(_scan) if callable(getattr(_scan, name))}
+    holders = []
+    for module_info in pkgutil.iter_modules(agents.extract.__path__):
+        if module_info.name == "_scan":
+            continue
+        module = importlib.import_module(f"agents.extract.{module_info.name}")
+        holders += [(module, name) for name, value in vars(module).items()
+                    if callable(value) and getattr(value, "__name__", None) in compiled
+                    and getattr(value, "__module__", None) == "agents.extract._scan"]
+    assert len(holders) >= 8
+    with pure_python():
+        assert [(m.__name__, name) for m, name in holders if getattr(m, name) is not None] == []
+    assert all(getattr(m, name) is not None for m, name in holders)
