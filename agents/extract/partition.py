@@ -38,7 +38,8 @@ from agents.extract.findings import Signal, normalise_endpoint, normalise_endpoi
 from agents.extract.formats import (LogLine, json_time_value, parse_json_object, parse_text, request_of_record,
                                     requests_of_records, shaped_request)
 from agents.extract.lines import classify, request_of, split_message
-from agents.extract.prefilter import PARSE, REQUEST, TICK_PREFIX, is_candidate, may_continue, scan_flags
+from agents.extract.prefilter import (PARSE, REQUEST, TICK_PREFIX, continuation, is_candidate, may_continue,
+                                      scan_flags)
 from agents.extract.timestamps import parse_timestamp
 from agents.extract.traces import OpenTrace, TraceJoiner, signal_of_block, starts_exception
 from agents.service_name import field_service, resolve, text_service
@@ -155,7 +156,7 @@ class PartitionExtractor:
         while index < count:
             if counter is not None:
                 index, watermark, since = counter(records, values, stamps, index, flags, key_services, lag,
-                                                  open_services, announcing, may_continue, slots, pending, watermark,
+                                                  open_services, announcing, continuation, slots, pending, watermark,
                                                   since, width, lateness, CALIBRATE_EVERY)
                 if index >= count:
                     break

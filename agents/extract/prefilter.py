@@ -22,8 +22,8 @@ from typing import Iterator, Sequence
 
 from agents.extract.compiled import function
 
-__all__ = ["COMPILED", "PARSE", "REQUEST", "TICK_PREFIX", "is_candidate", "may_continue", "records_to_parse",
-           "scan_batch", "scan_batch_python", "scan_flags"]
+__all__ = ["COMPILED", "PARSE", "REQUEST", "TICK_PREFIX", "continuation", "is_candidate", "may_continue",
+           "records_to_parse", "scan_batch", "scan_batch_python", "scan_flags"]
 
 TICK_PREFIX = b'{"tick":'
 
@@ -76,6 +76,11 @@ _CONTINUATION_BYTES = re.compile(
 def may_continue(value: bytes) -> bool:
     """Whether a raw line may be a frame of an open exception (and must be parsed)."""
     return _CONTINUATION_BYTES.match(value) is not None
+
+
+# The same test as a callable whose answer is truthy exactly when `may_continue` is True
+# (a match or None): what the compiled counting calls, without a Python frame a line.
+continuation = _CONTINUATION_BYTES.match
 
 
 # The same tests over "\0v0\0v1\0...\0". None of the patterns can match a NUL, so no
