@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef const unsigned char *bytes_t;
@@ -32,6 +33,19 @@ static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static int is_hex(unsigned char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 static inline int is_word(unsigned char c) {  /* `\w` of a bytes pattern */
     return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* No byte over 0x7f: eight bytes at a time. */
+static int ascii(bytes_t b, Py_ssize_t n) {
+    Py_ssize_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t word;
+        memcpy(&word, b + k, 8);
+        if (word & 0x8080808080808080ULL) return 0;
+    }
+    for (; k < n; k++)
+        if (b[k] & 0x80) return 0;
+    return 1;
 }
 
 /* `lit` (lower case) at b[i:], compared lower-cased. */
@@ -328,6 +342,14 @@ static Py_ssize_t NAME_LEN[MAX_NAMES];
 static int NAME_COUNT;
 static int FIELD_NAMES[FIELDS][16];
 
+static unsigned char STRING_STOP[256];  /* in a JSON string: a quote, a backslash, a control or non-ASCII byte */
+
+/* The names by length and first byte, chained: a key is compared with the few names of
+ * its length that start like it. */
+#define NAME_LONGEST 40
+static signed char NAME_HEAD[NAME_LONGEST][128];
+static signed char NAME_NEXT[MAX_NAMES];
+
 static void json_init(void) {
     for (int f = 0; f < FIELDS; f++) {
         int k = 0;
@@ -343,6 +365,13 @@ static void json_init(void) {
             FIELD_NAMES[f][k] = found;
         }
         FIELD_NAMES[f][k] = -1;
+    }
+    for (int c = 0; c < 256; c++) STRING_STOP[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+    memset(NAME_HEAD, -1, sizeof(NAME_HEAD));
+    for (int j = NAME_COUNT - 1; j >= 0; j--) {  /* every name is shorter than NAME_LONGEST, ASCII */
+        unsigned char first = (unsigned char)NAMES[j][0];
+        NAME_NEXT[j] = NAME_HEAD[NAME_LEN[j]][first];
+        NAME_HEAD[NAME_LEN[j]][first] = (signed char)j;
     }
 }
 
@@ -363,6 +392,7 @@ static Py_ssize_t json_string(bytes_t b, Py_ssize_t n, Py_ssize_t p, int *escape
     *escaped = 0;
     for (p++; p < n; p++) {
         unsigned char c = b[p];
+        if (!STRING_STOP[c]) continue;
         if (c == '"') return p + 1;
         if (c < 0x20 || c & 0x80) return -1;
         if (c != '\\') continue;
@@ -489,8 +519,9 @@ static int json_object(bytes_t b, Py_ssize_t n, jvalue *values, const names_t *e
         }
         if (p < 0) return 0;
         /* the last of repeated keys counts, as in a dict */
-        for (int k = 0; k < NAME_COUNT; k++)
-            if (NAME_LEN[k] == ke - ks && memcmp(NAMES[k], b + ks, (size_t)(ke - ks)) == 0) values[k] = v;
+        if (ke - ks > 0 && ke - ks < NAME_LONGEST && b[ks] < 128)
+            for (int k = NAME_HEAD[ke - ks][b[ks]]; k >= 0; k = NAME_NEXT[k])
+                if (memcmp(NAMES[k], b + ks, (size_t)(ke - ks)) == 0) values[k] = v;
         for (int k = 0; extra && k < extra->count; k++)
             if (extra->lens[k] == ke - ks && memcmp(extra->names[k], b + ks, (size_t)(ke - ks)) == 0)
                 extra_values[k] = v;
@@ -548,8 +579,7 @@ static int json_spans(bytes_t b, Py_ssize_t n, request_t *out) {
 static int request_spans(bytes_t b, Py_ssize_t n, int json, request_t *out) {
     if (json && n && b[0] == '{') return json_spans(b, n, out);
     if (n == 0 || b[0] == '"') return 0;
-    for (Py_ssize_t k = 0; k < n; k++)
-        if (b[k] & 0x80 || b[k] == '|') return 0;
+    if (!ascii(b, n) || memchr(b, '|', (size_t)n) != NULL) return 0;
     int status;
     if (!access_match(b, n, &out->m0, &out->m1, &out->t0, &out->t1, &status)) return 0;
     out->status = status;
@@ -890,8 +920,7 @@ static PyObject *compose_service_time(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y#", &raw, &n)) return NULL;
     bytes_t b = (bytes_t)raw;
     if (n == 0 || b[0] < 'a' || b[0] > 'z') Py_RETURN_NONE;
-    for (Py_ssize_t k = 0; k < n; k++)
-        if (b[k] & 0x80) Py_RETURN_NONE;
+    if (!ascii(b, n)) Py_RETURN_NONE;
     Py_ssize_t first = -1;  /* line.find(b" | ", 0, 80) */
     for (Py_ssize_t k = 0; k + 3 <= n && k + 3 <= 80; k++)
         if (b[k] == ' ' && b[k + 1] == '|' && b[k + 2] == ' ') {
