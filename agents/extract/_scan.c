@@ -1,19 +1,24 @@
-/* The batch prefilter of agents/extract/prefilter.py (`scan_batch`), compiled; the
- * reading of requests that are only counted (`access_requests`: formats._ACCESS_BYTES;
- * `routes`: findings.normalise_endpoint); and a replay's reading of a file line's service
- * and time (`compose_service_time`, at the end); each returning None where Python must
- * decide.
+/* The compiled parts of log extraction (agents/extract), each beside the Python code it
+ * stands in for, which stays the reference the tests hold it to:
+ *   scan_batch, scan_flags    the batch prefilter of prefilter.py;
+ *   requests, access_requests the reading of requests that are only counted
+ *                             (formats.requests_of_records: access lines, flat JSON);
+ *   routes                    findings.normalise_endpoint;
+ *   count_lines               the fast path's loop of partition.PartitionExtractor._feed;
+ *   tally_requests            its routes added up per window (_count_requests);
+ *   json_warning              the reading of a JSON warning (partition._warning_fields);
+ *   values_and_stamps         the values and broker times of a fetched batch;
+ *   compose_service_time      a replay's reading of a file line's service and time.
+ * Each answers None (or stops, for count_lines) where Python must decide.
  *
- * Same answers as the Python reference for every batch of bytes values: the indices of
- * the records that must be parsed, and the indices (ascending) of those that may be
- * requests. Each regular expression of prefilter.py is written out below as the byte
- * test it amounts to; the Python module stays the reference, and the tests compare the
- * two on the test corpus, generated days and random bytes
+ * The prefilter gives the same answers as the Python reference for every batch of bytes
+ * values: the records that must be parsed, and those that may be requests. Each regular
+ * expression of prefilter.py is written out below as the byte test it amounts to
  * (tests/unit/extract/test_compiled_scan.py).
  *
  * Optional: built by `pip install` where a C compiler is present (setup.py); without
- * it, or with LOGWARDEN_PURE_PYTHON=1, prefilter.py runs its own code. Never raises on
- * any bytes; a value that is not bytes raises TypeError (the caller then falls back).
+ * it, or with LOGWARDEN_PURE_PYTHON=1, the Python code runs. Never raises on any bytes;
+ * a value that is not bytes raises TypeError (the caller then falls back).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1326,7 +1331,7 @@ static PyObject *json_warning(PyObject *self, PyObject *args) {
     Py_ssize_t n;
     PyObject *fields;
     if (!PyArg_ParseTuple(args, "y#O", &raw, &n, &fields)) return NULL;
-    if (fields != FIELDS_SEEN) {
+    if (fields != FIELDS_SEEN) {  /* a config's list: read again when another one comes, never changed in place */
         if (!PyList_Check(fields) && !PyTuple_Check(fields)) Py_RETURN_NONE;
         Py_ssize_t count = PySequence_Fast_GET_SIZE(fields);
         if (count > MAX_EXTRA) Py_RETURN_NONE;

@@ -3,12 +3,16 @@
 `PartitionExtractor.feed_records` takes one fetched batch. The byte-level tests of
 `prefilter.py` run once over the whole batch; most lines (no error or warning word, no
 open exception, a key known to name their service) are then only counted under their
-service and minute (`accounts.py`): that is the fast path. Access-log lines on it
-still count one request for their route, read per batch after the loop
-(`formats.requests_of_records`: a regex match or a JSON decode, never a full parse), so
-`WindowSummary.routes` covers every request. A JSON warning of a service with no open
-exception, under a key that names it, is counted by `_warning` from its level, status,
-time and service fields alone, as the whole parse would count it. The rest are decoded, parsed
+service and minute (`accounts.py`): that is the fast path. Requests on it (access-log
+lines, JSON records with a status) still count one request for their route, read per
+batch after the loop (`_tally_requests`: a regex match or a JSON decode, never a full
+parse), so `WindowSummary.routes` covers every request. A JSON warning of a service
+with no open exception, under a key that names it, is counted by `_warning` from its
+level, status, time and service fields alone (`_warning_fields`), as the whole parse
+would count it. Where `agents/extract/_scan.c` was built, the loop over the lines that
+are only counted, the tally of their routes and the warnings' reading run in C
+(`count_lines`, `tally_requests`, `json_warning`), with the Python code here as the
+reference the tests hold them to. The rest are decoded, parsed
 (`formats.py`), classified (`lines.py`), joined into multi-line exceptions (`traces.py`)
 and fingerprinted (`findings.py`). `flush` hands over what was seen since the previous
 flush as a `PartialAggregate` plus the dead letters; `take_urgent` the fatal findings to
