@@ -28,7 +28,7 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["PERSONAL_KINDS", "RedactConfig", "configure", "redact"]
+__all__ = ["PERSONAL_KINDS", "RedactConfig", "configure", "forget", "redact"]
 
 MASK = "[REDACTED]"
 
@@ -295,6 +295,11 @@ def redact(text: str, *, mask_ips: bool = False, personal: frozenset[str] | None
 _REMEMBERED = 2048
 _REMEMBERED_CHARS = 2048  # so at most about 8 MB of text kept
 _remembered: dict[tuple[str, bool, frozenset[str]], str] = {}
+
+
+def forget() -> None:
+    """Drop the answers kept so far (a benchmark's runs each start without them)."""
+    _remembered.clear()
 
 
 def _redact(text: str, mask_ips: bool, kinds: frozenset[str]) -> str:

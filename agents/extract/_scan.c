@@ -95,19 +95,28 @@ static int candidate_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
     return 0;
 }
 
-/* _STATUS_5XX_LOWER on the lower-cased record: status(?:_?code)?"?\s?[:=]\s?"?5\d\d\b */
-static int status_5xx_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
-    if (i + 6 > n || LOWER[b[i]] != 's' || !AT_LOWER(b, n, i, "status")) return 0;
+/* A status field's name and separator at i, as two patterns of prefilter.py write it:
+ * loose (`_STATUS_5XX_LOWER`, on the lower-cased record):  status(?:_?code)?"?\s?[:=]\s?"?
+ * exact (`_REQUEST`):                   status(?:_?code|Code)?"?\s*[:=]\s*"?
+ * the index after it, or -1. */
+static Py_ssize_t status_field(bytes_t b, Py_ssize_t n, Py_ssize_t i, int loose) {
+    if (loose ? !AT_LOWER(b, n, i, "status") : !AT_EXACT(b, n, i, "status")) return -1;
     Py_ssize_t q = i + 6;
-    if (AT_LOWER(b, n, q, "_code")) q += 5;
-    else if (AT_LOWER(b, n, q, "code")) q += 4;
+    if (loose ? AT_LOWER(b, n, q, "_code") : AT_EXACT(b, n, q, "_code")) q += 5;
+    else if (loose ? AT_LOWER(b, n, q, "code") : AT_EXACT(b, n, q, "code") || AT_EXACT(b, n, q, "Code")) q += 4;
     if (q < n && b[q] == '"') q++;
-    if (q < n && is_space(b[q])) q++;
-    if (q >= n || (b[q] != ':' && b[q] != '=')) return 0;
+    for (int blanks = 0; q < n && is_space(b[q]) && (!loose || blanks < 1); blanks++) q++;
+    if (q >= n || (b[q] != ':' && b[q] != '=')) return -1;
     q++;
-    if (q < n && is_space(b[q])) q++;
+    for (int blanks = 0; q < n && is_space(b[q]) && (!loose || blanks < 1); blanks++) q++;
     if (q < n && b[q] == '"') q++;
-    if (q + 3 > n || b[q] != '5' || !is_digit(b[q + 1]) || !is_digit(b[q + 2])) return 0;
+    return q;
+}
+
+/* _STATUS_5XX_LOWER: the loose status field, then 5\d\d\b */
+static int status_5xx_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
+    Py_ssize_t q = status_field(b, n, i, 1);
+    if (q < 0 || q + 3 > n || b[q] != '5' || !is_digit(b[q + 1]) || !is_digit(b[q + 2])) return 0;
     return q + 3 == n || !is_word(b[q + 3]);  /* \b: the record's end is a NUL */
 }
 
@@ -145,22 +154,12 @@ static int inside_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
     return 0;
 }
 
-/* _REQUEST: \] \\?"  or  status(?:_?code|Code)?"?\s*[:=]\s*"?\d{3} */
+/* _REQUEST: \] \\?"  or the exact status field, then \d{3} */
 static int request_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
-    unsigned char c = b[i];
-    if (c == ']')
+    if (b[i] == ']')
         return i + 2 < n && b[i + 1] == ' ' && (b[i + 2] == '"' || (b[i + 2] == '\\' && i + 3 < n && b[i + 3] == '"'));
-    if (c != 's' || !AT_EXACT(b, n, i, "status")) return 0;
-    Py_ssize_t q = i + 6;
-    if (AT_EXACT(b, n, q, "_code")) q += 5;
-    else if (AT_EXACT(b, n, q, "code") || AT_EXACT(b, n, q, "Code")) q += 4;
-    if (q < n && b[q] == '"') q++;
-    while (q < n && is_space(b[q])) q++;
-    if (q >= n || (b[q] != ':' && b[q] != '=')) return 0;
-    q++;
-    while (q < n && is_space(b[q])) q++;
-    if (q < n && b[q] == '"') q++;
-    return q + 3 <= n && is_digit(b[q]) && is_digit(b[q + 1]) && is_digit(b[q + 2]);
+    Py_ssize_t q = b[i] == 's' ? status_field(b, n, i, 0) : -1;
+    return q >= 0 && q + 3 <= n && is_digit(b[q]) && is_digit(b[q + 1]) && is_digit(b[q + 2]);
 }
 
 /* The kinds of byte a test starts at (CLASS): a NUL or a byte over 0x7f makes the record
@@ -339,6 +338,8 @@ static const char *LEVEL_WORDS[] = {
     "statement", "detail", "hint", "system", "note", "warn", "warning", "w", "error", "err", "e", "eror", "severe",
     "critical", "crit", "c", "alert", "fatal", "f", "panic", "emerg", "emergency", "dpanic", NULL};
 
+static Py_ssize_t LEVEL_WORD_LEN[sizeof(LEVEL_WORDS) / sizeof(LEVEL_WORDS[0])];
+
 /* The distinct names, and for each field the index of each of its names among them
  * (-1 ends the list); filled by the module's init. */
 #define MAX_NAMES 64
@@ -371,6 +372,7 @@ static void json_init(void) {
         }
         FIELD_NAMES[f][k] = -1;
     }
+    for (int k = 0; LEVEL_WORDS[k]; k++) LEVEL_WORD_LEN[k] = (Py_ssize_t)strlen(LEVEL_WORDS[k]);
     for (int c = 0; c < 256; c++) STRING_STOP[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
     memset(NAME_HEAD, -1, sizeof(NAME_HEAD));
     for (int j = NAME_COUNT - 1; j >= 0; j--) {  /* every name is shorter than NAME_LONGEST, ASCII */
@@ -450,8 +452,8 @@ static int level_known(bytes_t b, const jvalue *v) {
         int digits = s < e;
         for (Py_ssize_t k = s; digits && k < e; k++) digits = is_digit(b[k]);
         if (!digits) {
-            for (const char **word = LEVEL_WORDS; *word; word++)
-                if ((Py_ssize_t)strlen(*word) == e - s && at_lower(b, e, s, *word, e - s)) return 1;
+            for (int k = 0; LEVEL_WORDS[k]; k++)
+                if (LEVEL_WORD_LEN[k] == e - s && at_lower(b, e, s, LEVEL_WORDS[k], e - s)) return 1;
             return 0;
         }
         if (e - s > 18) return -1;

@@ -88,7 +88,7 @@ async def raw_read(bootstrap: str, n: int) -> float:
 async def extract_run(cfg, n: int) -> float:
     """The production batch loop of the extract stage, over every partition from the start
     (with nothing remembered from the run before: redaction's answers start empty)."""
-    redact._remembered.clear()
+    redact.forget()
     consumer = client.consumer(cfg.broker, group=f"bench-{uuid.uuid4().hex[:8]}",
                                max_partition_fetch_bytes=8 * 1024 * 1024)
     producer = client.producer(cfg.broker)

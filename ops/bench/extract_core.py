@@ -111,7 +111,7 @@ class _Fetched(NamedTuple):
 
 
 def _run_extractor(records: list[tuple[bytes, bytes, float]], reference: bool = False) -> tuple[float, int]:
-    redact._remembered.clear()  # nothing remembered from the run before
+    redact.forget()  # nothing remembered from the run before
     extractor = PartitionExtractor(0, ExtractConfig())
     if not reference:
         return _timed(extractor, records)

@@ -97,6 +97,7 @@ def test_remembered_answers_are_the_answers_and_follow_the_configured_kinds():
     of personal data change, and what it keeps stays bounded."""
     from agents import redact as module
 
+    module.forget()
     first = [redact(case["text"]) for case in CASES]
     assert [redact(case["text"]) for case in CASES] == first
     assert first == [module._redact(case["text"], False, module._enabled) for case in CASES]

@@ -101,10 +101,12 @@ def test_known_lines_each_rule_selects():
         b"Status: 5000 bytes",                             # 13: no 5xx (a word goes on after 500), a request
         b"STATUS=503, retrying",                           # 14: a 5xx status, any case; not a request (case)
         b"status=503x",                                    # 15: a request only
+        b"status  : 503 x",                                # 16: a request (any blanks), no 5xx (one blank at most)
+        b"sTATUS=200",                                     # 17: neither: a request's field is case-exact
     ]
     found, requests = _scan.scan_batch(lines, 65536)
     assert found == {1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14}
-    assert requests == [2, 3, 8, 15]
+    assert requests == [2, 3, 8, 15, 16]
     assert (found, requests) == prefilter.scan_batch_python(lines, 65536)
     assert _scan.scan_batch([b"x" * 20, b"y"], 10) == ({0}, [])
 
