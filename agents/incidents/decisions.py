@@ -85,7 +85,7 @@ def _apply_impact(step: Step, incident: Incident, finding: Finding, traffic: Tra
     decision = incident.decisions.get(finding.fingerprint)
     if decision is not None and not impact.severity and impact.reason and not decision.floor:
         # No floor, but the route's numbers say why it is no worse ("3 of 900 requests to
-        # GET /search failed (0.33%, read path)"): the alert's impact line says it.
+        # GET /search failed in one minute (0.33%, read path)"): the alert's impact line says it.
         decision.impact = impact.reason
     if not impact.severity or decision is None or higher_severity(decision.floor, impact.severity) == decision.floor:
         return

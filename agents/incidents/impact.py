@@ -141,7 +141,7 @@ def impact_floor(finding: Finding, traffic: Traffic, rules: SeverityRules) -> Im
     if traffic.endpoint_requests >= rules.endpoint_min_requests:
         failed = min(traffic.endpoint_failed, traffic.endpoint_requests)
         share = failed / traffic.endpoint_requests
-        what = (f"{failed} of {traffic.endpoint_requests} requests to {finding.endpoint} failed "
+        what = (f"{failed} of {traffic.endpoint_requests} requests to {finding.endpoint} failed in one minute "
                 f"({percent(share)}, {path})")
         if share >= rules.endpoint_outage_share:
             return Impact("P1" if write else "P2", reason=what)
@@ -150,5 +150,5 @@ def impact_floor(finding: Finding, traffic: Traffic, rules: SeverityRules) -> Im
         return Impact(reason=what)
     if (write and finding.count >= rules.unreachable_write_min_count and _UNREACHABLE.search(text)):
         return Impact("P1", reason=f"every write to {finding.endpoint} fails: a dependency refuses connections "
-                                   f"({finding.count} in the window)")
+                                   f"({finding.count} in one minute)")
     return Impact()

@@ -115,11 +115,11 @@ def _low_share(inp: ClassifyInput, category: str, message: str) -> str:
     if route is not None and route.requests >= _MIN_REQUESTS:
         share = min(route.failed, route.requests) / route.requests
         if share < _LOW_SHARE:
-            return f"{route.failed} of {route.requests} requests to {endpoint} failed ({_percent(share)})"
+            return f"{route.failed} of {route.requests} requests to {endpoint} failed in one minute ({_percent(share)})"
         return ""
     if category in _LOWERED_BY_SHARE and inp.window_lines and inp.window_errors / inp.window_lines < _LOW_SHARE:
         share = inp.window_errors / inp.window_lines
-        return f"{inp.window_errors} of the window's {inp.window_lines} lines were errors ({_percent(share)})"
+        return f"{inp.window_errors} of the minute's {inp.window_lines} lines were errors ({_percent(share)})"
     return ""
 
 
@@ -229,7 +229,7 @@ def classify_locally(inp: ClassifyInput) -> ClassifyOutput:
 
     where = f" on {finding.endpoint}" if finding.endpoint else ""
     what = finding.label or "error"  # readable: never a template id or a masked `<*>`
-    probable_cause = f"{cause} ({what}{where}, {finding.count}x in the window)"
+    probable_cause = f"{cause} ({what}{where}, {finding.count}x in one minute)"
     return ClassifyOutput(
         severity=severity,  # type: ignore[arg-type]
         one_off=one_off,

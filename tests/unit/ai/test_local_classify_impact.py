@@ -50,7 +50,7 @@ def test_the_routes_failing_share_decides_an_unhandled_error(failed, severity):
     out = _classify(finding, errors=3, lines=3000, route=RouteCount(requests=900, failed=failed))
     assert out.severity == severity
     if failed == 3:
-        assert "3 of 900 requests to GET /books/{id} failed (0.3%)" in out.probable_cause
+        assert "3 of 900 requests to GET /books/{id} failed in one minute (0.3%)" in out.probable_cause
 
 
 @pytest.mark.parametrize(("errors", "lines", "severity"), [
@@ -63,7 +63,7 @@ def test_without_access_logs_the_windows_error_share_decides(errors, lines, seve
     out = _classify(finding, errors=errors, lines=lines, seen_before=0)
     assert out.severity == severity
     if severity == "P3":
-        assert f"{errors} of the window's {lines} lines were errors (0.3%)" in out.probable_cause
+        assert f"{errors} of the minute's {lines} lines were errors (0.3%)" in out.probable_cause
 
 
 def test_a_low_share_never_lowers_a_data_store_a_crash_or_a_flood():

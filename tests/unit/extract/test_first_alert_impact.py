@@ -30,7 +30,7 @@ def test_the_first_alert_of_failing_order_writes_says_how_many_failed_in_its_fir
     alert = _first_alert([("POST", "/v1/orders", 201, ok), ("POST", "/v1/orders", 503, failed),
                           ("GET", "/v1/orders/17", 200, 200)])
     share = round(100 * failed / (ok + failed))  # 40 of 50: 80 %
-    expected = f"Impact: {failed} of {ok + failed} requests to POST /v1/orders failed ({share}%, write path)."
+    expected = f"Impact: {failed} of {ok + failed} requests to POST /v1/orders failed in one minute ({share}%, write path)."
     assert alert.severity == "P1"
     assert expected in _head(alert), alert.body
     for token in ("fp1:", "<*>"):
@@ -67,4 +67,4 @@ def test_a_p3_page_says_why_it_is_no_worse():
     # one decimal under 1 %.
     alert = _first_alert([("GET", "/v1/catalog/17", 200, 897), ("GET", "/v1/catalog/18", 502, 3)])
     assert alert.severity == "P3"
-    assert f"Impact: 3 of 900 requests to GET /v1/catalog/{{id}} failed ({100 * 3 / 900:.1f}%, read path)." in _head(alert), alert.body
+    assert f"Impact: 3 of 900 requests to GET /v1/catalog/{{id}} failed in one minute ({100 * 3 / 900:.1f}%, read path)." in _head(alert), alert.body

@@ -45,7 +45,7 @@ def test_most_order_writes_failing_in_the_access_log_pages_p1_and_says_how_many(
                           ("GET", "/v1/orders/17", 200, 200)])
     assert alert.severity == "P1"
     text = f"{alert.title}\n{alert.body}\n{alert.fields}"
-    assert "40 of 50 requests to POST /v1/orders failed (80%, write path)" in text
+    assert "40 of 50 requests to POST /v1/orders failed in one minute (80%, write path)" in text
 
 
 def test_three_failures_in_nine_hundred_reads_page_as_p3():

@@ -76,9 +76,9 @@ def test_fatal_levels_and_configuration():
 
 
 @pytest.mark.parametrize(("endpoint", "requests", "failed", "reason"), [
-    ("POST /v1/orders", 50, 40, "40 of 50 requests to POST /v1/orders failed (80%, write path)"),
-    ("GET /books/{id}", 900, 3, "3 of 900 requests to GET /books/{id} failed (0.3%, read path)"),
-    ("GET /", 10000, 2, "2 of 10000 requests to GET / failed (0.02%, read path)"),  # never "0%"
+    ("POST /v1/orders", 50, 40, "40 of 50 requests to POST /v1/orders failed in one minute (80%, write path)"),
+    ("GET /books/{id}", 900, 3, "3 of 900 requests to GET /books/{id} failed in one minute (0.3%, read path)"),
+    ("GET /", 10000, 2, "2 of 10000 requests to GET / failed in one minute (0.02%, read path)"),  # never "0%"
 ])
 def test_the_endpoint_reason_reads_as_arithmetic(endpoint, requests, failed, reason):
     finding = _finding(error_type="HTTP 500", endpoint=endpoint, title=f"{endpoint} returned 500", count=failed)

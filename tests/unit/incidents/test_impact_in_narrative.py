@@ -22,7 +22,7 @@ AT = 1_796_180_400.0  # START as a timestamp
 READ, WRITE = "GET /v1/orders/{id}", "POST /v1/payments"
 # 90 of 100 reads failing is 90 % of a read path (P2); 45 of 60 payments is 75 % of a
 # write path (P1): the payments are why it pages P1, though the reads fail more often.
-WRITE_IMPACT = "45 of 60 requests to POST /v1/payments failed (75%, write path)"
+WRITE_IMPACT = "45 of 60 requests to POST /v1/payments failed in one minute (75%, write path)"
 
 
 def _finding(endpoint: str, count: int) -> Finding:

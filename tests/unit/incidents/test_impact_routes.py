@@ -53,7 +53,7 @@ def test_forty_of_fifty_order_writes_failing_pages_p1_with_the_reason():
     window = _window([_finding("POST /v1/orders", 40)], lines=400,
                      routes={"POST /v1/orders": RouteCount(requests=50, failed=40)})
     run, state = _play(window, classify={"severity": "P2"})
-    reason = "40 of 50 requests to POST /v1/orders failed (80%, write path)"
+    reason = "40 of 50 requests to POST /v1/orders failed in one minute (80%, write path)"
     assert state.incident is not None and state.incident.severity == "P1"
     assert any(reason in text and "(at least P1)" in text for text in _timeline(state))
     alerts = [m for m in run.records(OutboxMessage) if m.kind == "alert"]
@@ -119,7 +119,7 @@ def test_a_classification_decided_after_an_ai_timeout_reads_the_same_counts():
     assert state.incident is not None
     decision = state.incident.decisions[window.findings[0].fingerprint]
     assert decision.stage == "done" and decision.severity == "P3"
-    assert "1 of 500 requests to GET /v1/orders/{id} failed (0.2%)" in decision.probable_cause
+    assert "1 of 500 requests to GET /v1/orders/{id} failed in one minute (0.2%)" in decision.probable_cause
     assert [m for m in run.outbox() if m.startswith("alert")] == ["alert P3"]
     assert state.incident.severity == "P3"
 
@@ -127,7 +127,7 @@ def test_a_classification_decided_after_an_ai_timeout_reads_the_same_counts():
 def test_a_classification_asked_again_says_the_count_of_its_window_not_the_running_total():
     # 8 errors in the first window, 8 more of the same in the next, and a model that never
     # answers: the classification decided when the request times out reads the window it
-    # was asked for ("8x in the window"), not the incident's running total of 16.
+    # was asked for ("8x in one minute"), not the incident's running total of 16.
     first = _window([_finding("POST /v1/orders", 8)], lines=400, routes={})
     again = _finding("POST /v1/orders", 8).model_copy(update={"first_seen": AT + 60, "last_seen": AT + 60})
     second = WindowSummary(id=f"orders|{AT + 60:.0f}|1", service="orders", window_start=AT + 60,
@@ -140,4 +140,4 @@ def test_a_classification_asked_again_says_the_count_of_its_window_not_the_runni
     assert state.incident.findings[fingerprint].count == 16
     decision = state.incident.decisions[fingerprint]
     assert decision.stage == "done"
-    assert "8x in the window" in decision.probable_cause, decision.probable_cause
+    assert "8x in one minute" in decision.probable_cause, decision.probable_cause
