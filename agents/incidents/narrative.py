@@ -74,7 +74,7 @@ def render_report(incident: Incident) -> str:
         f"- Resolved: {utc(resolved)}",
         f"- Duration: {duration(resolved - incident.opened_at)}",  # as the narrative below says it
         f"- Windows with errors: {incident.windows_with_errors}",
-        f"- Reopened: {incident.reopen_count} time(s)",
+        f"- Reopened: {'never' if not incident.reopen_count else _times(incident.reopen_count)}",
         "",
         "## Report",
         "",
@@ -112,3 +112,7 @@ _REPEATED_SECTIONS = ("\nSignatures (most frequent first):", "\nTimeline:")
 def _without_sections(text: str) -> str:
     cut = min([i for i in (text.find(marker) for marker in _REPEATED_SECTIONS) if i >= 0], default=len(text))
     return text[:cut].rstrip()
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"

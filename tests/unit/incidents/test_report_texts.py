@@ -47,3 +47,10 @@ def test_the_reports_duration_is_the_narratives_whole_minutes():
     incident = Incident(incident_id="orders-20260302T1001Z-1", service="orders", status="resolved",
                         opened_at=1_000_000.0, resolved_at=1_000_650.0, last_issue_at=1_000_100.0, title="t")
     assert "- Duration: 10 min\n" in render_report(incident)
+
+
+def test_the_report_says_how_often_the_incident_reopened_in_words():
+    incident = _resolved()
+    assert "- Reopened: never\n" in render_report(incident)
+    assert "- Reopened: once\n" in render_report(incident.model_copy(update={"reopen_count": 1}))
+    assert "- Reopened: 3 times\n" in render_report(incident.model_copy(update={"reopen_count": 3}))
