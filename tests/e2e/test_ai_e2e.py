@@ -90,9 +90,15 @@ def test_model_classifies_and_never_sees_secrets(fresh_broker, tmp_path):
             for m in range(0, 4):
                 lines += minute_lines(SERVICE, t0, m, errors=[ERROR] * 3 if m == 2 else None)
             produce(bootstrap, lines)
-            # Event time only moves with the log: let the model answer before it moves on.
+            # Event time only moves with the log: let the model answer, and the incident
+            # take the answer in (its registry entry), before it moves on. The answer on
+            # `ai.results` alone is not enough: the reducer reads that topic beside the
+            # windows', and under load the next windows could reach it first and time the
+            # request out in event time.
             results = wait_for(bootstrap, "ai.results",
                                lambda rs: any(r["task"] == "classify" for r in rs), worker=worker)
+            wait_for(bootstrap, "incidents.events", lambda evs: any(e["type"] == "registry_added" for e in evs),
+                     worker=worker)
             later = []
             for m in range(4, 11):
                 later += minute_lines(SERVICE, t0, m)
