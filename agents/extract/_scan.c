@@ -1010,22 +1010,29 @@ static int window_of(double at, long long width, long long *start) {
     return 1;
 }
 
+/* The JSON warnings count_lines counts (defined with json_warning below). */
+static int use_fields(PyObject *fields);
+static int warning_read(bytes_t b, Py_ssize_t n, jvalue *values, jvalue *named, request_t *r, int *request,
+                        const jvalue **service, const jvalue **when);
+static int time_of_value(bytes_t b, const jvalue *when, double *at);
+
 static PyObject *KEY_ATTR, *ONE;
 #define LATE_SLOT 3  /* accounts.LATE: the counters are LINES, ERRORS, WARNINGS, LATE, IGNORED */
+#define WARNINGS_SLOT 2
 
 /* One service met in a call: its lag, its windows (`slots`' entry) and the window last
  * counted in, with the lines counted there and not yet added to its counters. */
 typedef struct {
     PyObject *service, *by_start, *counts;  /* borrowed: held by key_services and slots */
     double shift, until;
-    long long start, lines, late;
+    long long start, lines, late, warnings;
 } seen_t;
 #define SEEN 64
 
 static int add_counts(seen_t *seen) {
-    for (int slot = 0; slot < 2; slot++) {
-        long long more = slot ? seen->late : seen->lines;
-        Py_ssize_t at = slot ? LATE_SLOT : 0;
+    for (int slot = 0; slot < 3; slot++) {
+        long long more = slot == 0 ? seen->lines : slot == 1 ? seen->late : seen->warnings;
+        Py_ssize_t at = slot == 0 ? 0 : slot == 1 ? LATE_SLOT : WARNINGS_SLOT;
         if (more == 0) continue;
         PyObject *amount = PyLong_FromLongLong(more);
         if (amount == NULL) return -1;
@@ -1034,22 +1041,142 @@ static int add_counts(seen_t *seen) {
         if (sum == NULL) return -1;
         PyList_SetItem(seen->counts, at, sum);
     }
-    seen->lines = seen->late = 0;
+    seen->lines = seen->late = seen->warnings = 0;
     return 0;
+}
+
+/* Point `seen` at the counters of its window starting at `own`, from `slots` (the sums
+ * so far added to the window it pointed at): 1 when that window is cached and still open
+ * at watermark `mark`, 0 when the loop must see the line (a window not met in this
+ * batch yet: the loop opens it), -1 on error. */
+static int window_open(seen_t *seen, long long own, double mark) {
+    if (seen->counts == NULL || seen->start != own) {
+        if (seen->by_start == NULL) return 0;
+        if (seen->counts != NULL && add_counts(seen) < 0) return -1;
+        PyObject *start = PyLong_FromLongLong(own);
+        if (start == NULL) return -1;
+        PyObject *cached = PyDict_GetItemWithError(seen->by_start, start);
+        Py_DECREF(start);
+        if (cached == NULL) {
+            seen->counts = NULL;
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        PyObject *counts = PyTuple_Check(cached) && PyTuple_GET_SIZE(cached) == 2 ? PyTuple_GET_ITEM(cached, 0) : NULL;
+        if (counts == NULL || !PyList_Check(counts) || PyList_GET_SIZE(counts) <= LATE_SLOT) {
+            seen->counts = NULL;
+            return 0;
+        }
+        double until = PyFloat_AsDouble(PyTuple_GET_ITEM(cached, 1));
+        if (until == -1.0 && PyErr_Occurred()) return -1;
+        seen->counts = counts, seen->start = own, seen->until = until;
+    }
+    return seen->until > mark;
+}
+
+static int pend_request(PyObject *services, PyObject *starts, PyObject *values, PyObject *service, long long own,
+                        PyObject *value) {
+    PyObject *start = PyLong_FromLongLong(own);
+    int appended = start != NULL && PyList_Append(services, service) == 0 && PyList_Append(starts, start) == 0
+                   && PyList_Append(values, value) == 0;
+    Py_XDECREF(start);
+    return appended ? 0 : -1;
+}
+
+/* A record flagged to be parsed, of a service known by its key with its lag (`seen`):
+ * counted here when it is a JSON warning PartitionExtractor._warning would count (the
+ * service has no open block, the record's own fields name that service or none, its
+ * window is cached and open), as _warning counts it: its own time if it has a trusted
+ * one (which, when not late, also sets the service's lag in `lag`), one line and one
+ * warning in its window (late: in the earliest open, and late there), and a request
+ * goes on the lists of requests to read, as a counted line's does. 1 counted, 0 the
+ * loop must see it (nothing changed), -1 on error. */
+static int count_warning(seen_t *seen, PyObject *value, PyObject *stamp_of, PyObject *holders, PyObject *lag,
+                         Py_ssize_t max_bytes, double skew, long long width, double lateness, double *watermark,
+                         PyObject *pending_services, PyObject *pending_starts, PyObject *pending_values) {
+    if (!PyBytes_Check(value)) return 0;
+    Py_ssize_t n = PyBytes_GET_SIZE(value);
+    bytes_t b = (bytes_t)PyBytes_AS_STRING(value);
+    if (n == 0 || b[0] != '{' || n > max_bytes || (n >= 8 && memcmp(b, "{\"tick\":", 8) == 0)) return 0;
+    int holds = PyDict_Contains(holders, seen->service);
+    if (holds != 0) return holds < 0 ? -1 : 0;
+    jvalue values[MAX_NAMES], named[MAX_EXTRA];
+    request_t r;
+    int request = 0;
+    const jvalue *service = NULL, *when = NULL;
+    if (warning_read(b, n, values, named, &r, &request, &service, &when) != 1) return 0;
+    if (service != NULL) {  /* resolve(named, key) must be the key's service: the same name */
+        Py_ssize_t s = service->s, e = service->e, size;
+        while (s < e && b[s] == ' ') s++;
+        while (e > s && b[e - 1] == ' ') e--;
+        const char *name = PyUnicode_AsUTF8AndSize(seen->service, &size);
+        if (name == NULL) return -1;
+        if (size != e - s || memcmp(name, b + s, (size_t)size) != 0) return 0;
+    }
+    double broker = PyFloat_AsDouble(stamp_of);
+    if (broker == -1.0 && PyErr_Occurred()) return -1;
+    double own_time = 0.0;
+    int timed = time_of_value(b, when, &own_time);
+    if (timed == -2) return -1;
+    if (timed < 0) return 0;
+    double at = broker + seen->shift, shift = seen->shift;
+    if (timed && own_time <= broker + skew) {
+        at = own_time;
+        long long own;
+        if (!window_of(at, width, &own)) return 0;
+        if (!(isfinite(*watermark) && (double)(own + width) + lateness <= *watermark)) {  /* not late */
+            double lagged = at - broker;
+            shift = fabs(lagged) > lateness ? lagged : 0.0;
+        }
+    }
+    if (!isfinite(at)) return 0;
+    double mark = at > *watermark ? at : *watermark;
+    long long own;
+    if (!window_of(at, width, &own)) return 0;
+    int late = (double)(own + width) + lateness <= mark;
+    if (late && !window_of(mark - lateness, width, &own)) return 0;
+    int open = window_open(seen, own, mark);
+    if (open <= 0) return open;
+    if (shift != seen->shift) {
+        PyObject *lagged = PyFloat_FromDouble(shift);
+        if (lagged == NULL || PyDict_SetItem(lag, seen->service, lagged) < 0) {
+            Py_XDECREF(lagged);
+            return -1;
+        }
+        Py_DECREF(lagged);
+        seen->shift = shift;
+    }
+    if (request && pend_request(pending_services, pending_starts, pending_values, seen->service, own, value) < 0)
+        return -1;
+    seen->lines++;
+    seen->late += late;
+    seen->warnings++;
+    *watermark = mark;
+    return 1;
 }
 
 static PyObject *count_lines(PyObject *self, PyObject *args) {
     PyObject *records, *values, *stamps, *flags, *key_services, *lag, *open_services, *announcing;
-    PyObject *continues, *slots, *pending_services, *pending_starts, *pending_values;
+    PyObject *continues, *slots, *pending_services, *pending_starts, *pending_values, *warn = Py_None;
     Py_ssize_t index, calibrate;
     long long since, width;
     double watermark, lateness;
-    if (!PyArg_ParseTuple(args, "O!O!O!nO!O!O!OOOO!(O!O!O!)dLLdn", &PyList_Type, &records, &PyList_Type, &values,
+    if (!PyArg_ParseTuple(args, "O!O!O!nO!O!O!OOOO!(O!O!O!)dLLdn|O", &PyList_Type, &records, &PyList_Type, &values,
                           &PyList_Type, &stamps, &index, &PyByteArray_Type, &flags, &PyDict_Type, &key_services,
                           &PyDict_Type, &lag, &open_services, &announcing, &continues, &PyDict_Type, &slots,
                           &PyList_Type, &pending_services, &PyList_Type, &pending_starts, &PyList_Type,
-                          &pending_values, &watermark, &since, &width, &lateness, &calibrate))
+                          &pending_values, &watermark, &since, &width, &lateness, &calibrate, &warn))
         return NULL;
+    /* JSON warnings too, when `warn` is (holders, service_fields, max_line_bytes, max_future_skew_s) */
+    PyObject *holders = NULL;
+    Py_ssize_t max_bytes = 0;
+    double skew = 0.0;
+    if (warn != Py_None) {
+        PyObject *fields;
+        if (!PyArg_ParseTuple(warn, "O!Ond", &PyDict_Type, &holders, &fields, &max_bytes, &skew)) return NULL;
+        int usable = use_fields(fields);
+        if (usable < 0) return NULL;
+        if (!usable) holders = NULL;
+    }
     Py_ssize_t count = PyList_GET_SIZE(records);
     if (PyList_GET_SIZE(values) < count || PyList_GET_SIZE(stamps) < count || PyByteArray_GET_SIZE(flags) < count
         || width <= 0) {
@@ -1061,7 +1188,8 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
     if (any_open < 0) return NULL;
     seen_t seen[SEEN];
     for (; index < count; index++) {
-        if (flag[index] & 1) break;  /* to be parsed */
+        int parse = flag[index] & 1;  /* to be parsed, unless it is a JSON warning counted below */
+        if (parse && holders == NULL) break;
         PyObject *key = PyObject_GetAttr(PyList_GET_ITEM(records, index), KEY_ATTR);
         if (key == NULL) goto fail;
         PyObject *service = key == Py_None ? NULL : PyDict_GetItemWithError(key_services, key);
@@ -1087,10 +1215,19 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
             if (by_start == NULL && PyErr_Occurred()) goto fail;
             at_service = &seen[known++];
             *at_service = (seen_t){service, by_start != NULL && PyDict_Check(by_start) ? by_start : NULL, NULL,
-                                   shift, 0.0, 0, 0, 0};
+                                   shift, 0.0, 0, 0, 0, 0};
+        }
+        PyObject *value = PyList_GET_ITEM(values, index);
+        if (parse) {
+            int counted = count_warning(at_service, value, PyList_GET_ITEM(stamps, index), holders, lag, max_bytes,
+                                        skew, width, lateness, &watermark, pending_services, pending_starts,
+                                        pending_values);
+            if (counted < 0) goto fail;
+            if (!counted) break;
+            since = 0;  /* as after a parsed line */
+            continue;
         }
         if (since + 1 >= calibrate) break;
-        PyObject *value = PyList_GET_ITEM(values, index);
         if (any_open) {
             int open = PySequence_Contains(open_services, service);
             if (open < 0) goto fail;
@@ -1119,38 +1256,13 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
         if (!window_of(at, width, &own)) break;
         int late = (double)(own + width) + lateness <= mark;
         if (late && !window_of(mark - lateness, width, &own)) break;
-        if (at_service->counts == NULL || at_service->start != own) {
-            if (at_service->by_start == NULL) break;
-            if (at_service->counts != NULL && add_counts(at_service) < 0) goto fail;
-            PyObject *start = PyLong_FromLongLong(own);
-            if (start == NULL) goto fail;
-            PyObject *cached = PyDict_GetItemWithError(at_service->by_start, start);
-            Py_DECREF(start);
-            if (cached == NULL) {
-                if (PyErr_Occurred()) goto fail;
-                at_service->counts = NULL;
-                break;  /* a window not met in this batch yet: the loop opens it */
-            }
-            PyObject *counts = PyTuple_Check(cached) && PyTuple_GET_SIZE(cached) == 2 ? PyTuple_GET_ITEM(cached, 0)
-                                                                                       : NULL;
-            if (counts == NULL || !PyList_Check(counts) || PyList_GET_SIZE(counts) <= LATE_SLOT) {
-                at_service->counts = NULL;
-                break;
-            }
-            double until = PyFloat_AsDouble(PyTuple_GET_ITEM(cached, 1));
-            if (until == -1.0 && PyErr_Occurred()) goto fail;
-            at_service->counts = counts, at_service->start = own, at_service->until = until;
-        }
-        if (!(at_service->until > mark)) break;
+        int open = window_open(at_service, own, mark);
+        if (open < 0) goto fail;
+        if (!open) break;
         at_service->lines++;
         at_service->late += late;
-        if (flag[index] & 2) {  /* a request: read after the loop */
-            PyObject *start = PyLong_FromLongLong(own);
-            int appended = start != NULL && PyList_Append(pending_services, service) == 0
-                           && PyList_Append(pending_starts, start) == 0 && PyList_Append(pending_values, value) == 0;
-            Py_XDECREF(start);
-            if (!appended) goto fail;
-        }
+        if ((flag[index] & 2) && pend_request(pending_services, pending_starts, pending_values, service, own, value) < 0)
+            goto fail;  /* a request: read after the loop */
         watermark = mark;
         since++;
     }
@@ -1328,49 +1440,70 @@ static int level_is_warning(bytes_t b, const jvalue *v) {
 static PyObject *FIELDS_SEEN;  /* the service_fields of the last call, and their names */
 static names_t FIELDS_NAMES;
 
+/* The names of `fields` (a config's service_fields) for json_object: 1, 0 where Python
+ * decides (not a list of at most MAX_EXTRA strings), -1 on error. */
+static int use_fields(PyObject *fields) {
+    if (fields == FIELDS_SEEN) return 1;  /* a config's list: read again when another one comes, never changed in place */
+    if (!PyList_Check(fields) && !PyTuple_Check(fields)) return 0;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(fields);
+    if (count > MAX_EXTRA) return 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(fields, k);
+        if (!PyUnicode_Check(name)) return 0;
+        FIELDS_NAMES.names[k] = PyUnicode_AsUTF8AndSize(name, &FIELDS_NAMES.lens[k]);
+        if (FIELDS_NAMES.names[k] == NULL) return -1;
+    }
+    FIELDS_NAMES.count = (int)count;
+    Py_INCREF(fields);  /* held: the names point into its strings */
+    Py_XSETREF(FIELDS_SEEN, fields);
+    return 1;
+}
+
+/* What json_warning reads of a record: 1 a warning that is no server error (its request
+ * fields in *r, *request when it is one, the service field's value in *service or NULL,
+ * the time field's in *when or NULL), 0 anything else, -1 where Python decides.
+ * `values` and `named` hold what the pointers point into. */
+static int warning_read(bytes_t b, Py_ssize_t n, jvalue *values, jvalue *named, request_t *r, int *request,
+                        const jvalue **service, const jvalue **when) {
+    if (!json_object(b, n, values, &FIELDS_NAMES, named)) return -1;
+    int warning = level_is_warning(b, first_of(values, F_LEVEL));
+    if (warning <= 0) return warning;
+    if (!request_fields_of(b, values, r)) return -1;
+    if (r->status >= 500) return 0;  /* a server error whatever its level says */
+    *service = NULL;
+    for (int k = 0; k < FIELDS_NAMES.count && *service == NULL; k++) {
+        const jvalue *v = &named[k];
+        if (v->type == V_ESCAPED) return -1;
+        if (v->type != V_STRING) continue;
+        Py_ssize_t s = v->s, e = v->e;
+        while (s < e && b[s] == ' ') s++;
+        if (s < e) *service = v;
+    }
+    if (*service == NULL && first_of(values, F_BUNYAN) != NULL) return -1;
+    *when = first_of(values, F_TIME);
+    if (*when != NULL && (*when)->type == V_ESCAPED) return -1;
+    *request = r->status && (r->m1 > r->m0 || r->t1 > r->t0);
+    return 1;
+}
+
 static PyObject *json_warning(PyObject *self, PyObject *args) {
     const char *raw;
     Py_ssize_t n;
     PyObject *fields;
     if (!PyArg_ParseTuple(args, "y#O", &raw, &n, &fields)) return NULL;
-    if (fields != FIELDS_SEEN) {  /* a config's list: read again when another one comes, never changed in place */
-        if (!PyList_Check(fields) && !PyTuple_Check(fields)) Py_RETURN_NONE;
-        Py_ssize_t count = PySequence_Fast_GET_SIZE(fields);
-        if (count > MAX_EXTRA) Py_RETURN_NONE;
-        for (Py_ssize_t k = 0; k < count; k++) {
-            PyObject *name = PySequence_Fast_GET_ITEM(fields, k);
-            if (!PyUnicode_Check(name)) Py_RETURN_NONE;
-            FIELDS_NAMES.names[k] = PyUnicode_AsUTF8AndSize(name, &FIELDS_NAMES.lens[k]);
-            if (FIELDS_NAMES.names[k] == NULL) return NULL;
-        }
-        FIELDS_NAMES.count = (int)count;
-        Py_INCREF(fields);  /* held: the names point into its strings */
-        Py_XSETREF(FIELDS_SEEN, fields);
-    }
+    int usable = use_fields(fields);
+    if (usable < 0) return NULL;
+    if (!usable) Py_RETURN_NONE;
     bytes_t b = (bytes_t)raw;
     jvalue values[MAX_NAMES], named[MAX_EXTRA];
-    if (!json_object(b, n, values, &FIELDS_NAMES, named)) Py_RETURN_NONE;
-    int warning = level_is_warning(b, first_of(values, F_LEVEL));
-    if (warning < 0) Py_RETURN_NONE;
     request_t r;
-    if (!warning) Py_RETURN_FALSE;
-    if (!request_fields_of(b, values, &r)) Py_RETURN_NONE;
-    if (r.status >= 500) Py_RETURN_FALSE;  /* a server error whatever its level says */
-    const jvalue *service = NULL;
-    for (int k = 0; k < FIELDS_NAMES.count && service == NULL; k++) {
-        const jvalue *v = &named[k];
-        if (v->type == V_ESCAPED) Py_RETURN_NONE;
-        if (v->type != V_STRING) continue;
-        Py_ssize_t s = v->s, e = v->e;
-        while (s < e && b[s] == ' ') s++;
-        if (s < e) service = v;
-    }
-    if (service == NULL && first_of(values, F_BUNYAN) != NULL) Py_RETURN_NONE;
-    const jvalue *when = first_of(values, F_TIME);
-    if (when != NULL && when->type == V_ESCAPED) Py_RETURN_NONE;
+    int request = 0;
+    const jvalue *service = NULL, *when = NULL;
+    int read = warning_read(b, n, values, named, &r, &request, &service, &when);
+    if (read < 0) Py_RETURN_NONE;
+    if (read == 0) Py_RETURN_FALSE;
     char buffer[ROUTE_BUFFER];
     Py_ssize_t length = 0;
-    int request = r.status && (r.m1 > r.m0 || r.t1 > r.t0);
     if (request) {
         length = route_into((const char *)b + r.m0, r.m1 - r.m0, (const char *)b + r.t0, r.t1 - r.t0, buffer);
         if (length < 0) Py_RETURN_NONE;
@@ -1402,6 +1535,59 @@ static PyObject *json_warning(PyObject *self, PyObject *args) {
         if (time == NULL || PyErr_Occurred()) Py_CLEAR(time);
     }
     return Py_BuildValue("(NlNN)", route, r.status, name, time);
+}
+
+/* timestamps._from_number: epoch seconds from s, ms, us or ns; 0 for none. */
+static int from_number(double number, double *out) {
+    if (!(number > 0)) return 0;
+    static const double divisors[4] = {1.0, 1e3, 1e6, 1e9};
+    for (int k = 0; k < 4; k++)
+        if (number / divisors[k] < 1e11) {
+            *out = number / divisors[k];
+            return 1;
+        }
+    return 0;
+}
+
+/* parse_timestamp(value, reference) of a JSON time field's value as warning_read found
+ * it (`when`; NULL: none): 1 with *at, 0 for None, -1 where Python decides (a string in
+ * a format other than ISO 8601 or the access log's, a month it does not know), -2 on error. */
+static int time_of_value(bytes_t b, const jvalue *when, double *at) {
+    if (when == NULL || when->type == V_BOOL || when->type == V_NULL) return 0;
+    char digits[32];
+    if (when->type == V_INT || when->type == V_FRACTION) {
+        Py_ssize_t size = when->e - when->s;
+        if (size <= 0 || size >= (Py_ssize_t)sizeof(digits)) return -1;
+        memcpy(digits, b + when->s, (size_t)size);
+        digits[size] = 0;
+        double number = PyOS_string_to_double(digits, NULL, NULL);
+        if (number == -1.0 && PyErr_Occurred()) return -2;
+        return from_number(number, at);
+    }
+    if (when->type != V_STRING) return -1;
+    Py_ssize_t lo = when->s, hi = when->e;  /* value.strip() */
+    while (lo < hi && is_uspace(b[lo])) lo++;
+    while (hi > lo && is_uspace(b[hi - 1])) hi--;
+    if (hi == lo) return 0;
+    int number = is_digit(b[lo]), dots = 0;  /* digits with one point at most: a number */
+    for (Py_ssize_t k = lo; number && k < hi; k++) {
+        if (b[k] == '.' && dots++ == 0) continue;
+        number = is_digit(b[k]);
+    }
+    if (number) {
+        if (hi - lo >= (Py_ssize_t)sizeof(digits)) return -1;
+        memcpy(digits, b + lo, (size_t)(hi - lo));
+        digits[hi - lo] = 0;
+        double value = PyOS_string_to_double(digits, NULL, NULL);
+        if (value == -1.0 && PyErr_Occurred()) return -2;
+        return from_number(value, at);
+    }
+    Py_ssize_t end = hi - lo < 48 ? hi - lo : 48;
+    int valid = 0, found = iso_search(b + lo, end, at, &valid);
+    if (found < 0) return -2;
+    if (!found) found = clf_search(b + lo, end, at, &valid);
+    if (found != 1) return -1;
+    return valid;
 }
 
 /* (values, stamps) of fetched records: each one's value, and its broker time in

@@ -31,6 +31,7 @@ Must never raise on any record, never import Faust or aiokafka, never read the c
 from __future__ import annotations
 
 import math
+import re
 from typing import Protocol, Sequence
 
 import orjson
@@ -54,6 +55,9 @@ __all__ = ["CALIBRATE_EVERY", "ConsumerRecordLike", "PartitionExtractor", "TICK_
 TICK_KEY = b"__tick__"
 AMBIGUOUS = ""  # a record key that does not name the service of its lines
 CALIBRATE_EVERY = 256
+_INDENTS = (b" ", b"\t")
+# What makes `parse_text` or `text_service` read a line as logfmt or find a service in it.
+_NAMED = re.compile(r"level=|msg=|lvl=|service=|app=")
 SOURCE_TOPIC = "logs.raw"
 # The fast path's loop over lines that are only counted, compiled (`_scan.c`; None where
 # not built: the loop below does it all, and stays the reference).
@@ -78,6 +82,9 @@ class PartitionExtractor:
     # JSON warnings counted without a whole parse (`_warning`); off: every one parsed,
     # the reference the tests compare with (the same partials).
     fast_warnings = True
+    # Indented lines of an open exception (frames) joined without a whole parse
+    # (`_frame`); off: every one parsed, the reference the tests compare with.
+    fast_frames = True
 
     def __init__(self, partition: int, cfg: ExtractConfig, *, watermark: float = -math.inf,
                  resume_after: int = -1) -> None:
@@ -144,6 +151,7 @@ class PartitionExtractor:
         announcing = self._joiner.announcing
         holders = self._joiner.holders  # services with any open block
         fast_warnings = self.fast_warnings
+        fast_frames = self.fast_frames
         lag = self._lag
         width = accounts.width
         lateness = self.cfg.allowed_lateness_s
@@ -156,12 +164,15 @@ class PartitionExtractor:
         # The compiled fast path counts runs of such lines and stops at any other record,
         # which the body below then takes, as it takes every record without it.
         counter = _compiled_count if type(records) is list and type(values) is list else None
+        # It counts the JSON warnings `_warning` would count too, given what it needs.
+        warn = ((holders, self.cfg.service_fields, self.cfg.max_line_bytes, self.cfg.max_future_skew_s)
+                if fast_warnings and not self.cfg.service_map and _compiled_warning is not None else None)
         index, count = 0, len(records)
         while index < count:
             if counter is not None:
                 index, watermark, since = counter(records, values, stamps, index, flags, key_services, lag,
                                                   open_services, announcing, continuation, slots, pending, watermark,
-                                                  since, width, lateness, CALIBRATE_EVERY)
+                                                  since, width, lateness, CALIBRATE_EVERY, warn)
                 if index >= count:
                     break
             record = records[index]
@@ -199,6 +210,12 @@ class PartitionExtractor:
             if (service and fast_warnings and service in lag and service not in holders and value is not None
                     and value[:1] == b"{" and self._warning(service, key, value, stamps[index])):
                 since = 0
+                watermark = accounts.watermark
+                index += 1
+                continue
+            if (service and fast_frames and open_services and service in open_services and value is not None
+                    and value[:1] in _INDENTS and service in lag and self._frame(service, value, stamps[index])):
+                since = 0  # as `_one` after a parsed line
                 watermark = accounts.watermark
                 index += 1
                 continue
@@ -253,9 +270,38 @@ class PartitionExtractor:
         accounts.advance(at)
         counts, start = accounts.slot(service, at)
         counts[LINES] += 1
-        if route is not None:
-            accounts.count_routes(service, start, {route: [1, 0]})
+        if route is not None:  # a request: its route read after the loop, as a counted line's
+            services, starts, values = self._requests
+            services.append(service)
+            starts.append(start)
+            values.append(value)
         counts[WARNINGS] += 1
+        return True
+
+    def _frame(self, service: str, value: bytes, broker_ts: float) -> bool:
+        """An indented text line (a frame: "  File ...", "\tat com.shop...") of a service
+        with an open exception block, known by its key: joined to that block as `_parse`
+        and `_observe` would join it, without the rest of the parse; False (nothing done)
+        where the whole parse could read it otherwise. Indented, it has no time or header
+        of its own: `parse_text` reads it as plain text, bare, its service the key's;
+        unless it looks like an access line ('] "'), logfmt or names a service (level=,
+        msg=, lvl=, service=, app=), holds a line break, or the block does not take it."""
+        if len(value) > self.cfg.max_line_bytes:
+            return False
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        text = text.rstrip("\r\n")
+        if "\n" in text or "\\n" in text or '] "' in text or ("=" in text and _NAMED.search(text) is not None):
+            return False
+        at = broker_ts + self._lag[service]
+        accounts = self.accounts
+        accounts.advance(at)
+        if not self._joiner.continue_block((service, "", ""), text, at, bare=True):
+            return False
+        counts, _start = accounts.slot(service, at)
+        counts[LINES] += 1
         return True
 
     def _one(self, offset: int, key: bytes | None, value: bytes | None, broker_ts: float) -> bool:
