@@ -1590,9 +1590,9 @@ static int time_of_value(bytes_t b, const jvalue *when, double *at) {
     return valid;
 }
 
-/* (values, stamps) of fetched records: each one's value, and its broker time in
- * seconds (timestamp / 1000.0), as the two list comprehensions of
- * PartitionExtractor.feed_records make them. */
+/* (values, stamps, tombstones) of fetched records: each one's value, and its broker
+ * time in seconds (timestamp / 1000.0), as the two list comprehensions of
+ * PartitionExtractor.feed_records make them, and whether a value is None. */
 static PyObject *VALUE_ATTR, *TIMESTAMP_ATTR, *THOUSAND;
 
 static PyObject *values_and_stamps(PyObject *self, PyObject *args) {
@@ -1600,11 +1600,13 @@ static PyObject *values_and_stamps(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &records)) return NULL;
     Py_ssize_t count = PyList_GET_SIZE(records);
     PyObject *values = PyList_New(count), *stamps = PyList_New(count);
+    int tombstones = 0;
     if (values == NULL || stamps == NULL) goto fail;
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *record = PyList_GET_ITEM(records, i);
         PyObject *value = PyObject_GetAttr(record, VALUE_ATTR);
         if (value == NULL) goto fail;
+        tombstones |= value == Py_None;
         PyList_SET_ITEM(values, i, value);
         PyObject *timestamp = PyObject_GetAttr(record, TIMESTAMP_ATTR);
         if (timestamp == NULL) goto fail;
@@ -1617,7 +1619,7 @@ static PyObject *values_and_stamps(PyObject *self, PyObject *args) {
         }
         PyList_SET_ITEM(stamps, i, stamp);
     }
-    return Py_BuildValue("(NN)", values, stamps);
+    return Py_BuildValue("(NNO)", values, stamps, tombstones ? Py_True : Py_False);
 fail:
     Py_XDECREF(values);
     Py_XDECREF(stamps);
@@ -1640,7 +1642,7 @@ static PyMethodDef methods[] = {
     {"json_warning", json_warning, METH_VARARGS,
      "json_warning(value: bytes, service_fields) -> (route, status, service, time) or False or None"},
     {"values_and_stamps", values_and_stamps, METH_VARARGS,
-     "values_and_stamps(records) -> ([record.value], [record.timestamp / 1000.0])"},
+     "values_and_stamps(records) -> ([record.value], [record.timestamp / 1000.0], any value None)"},
     {"count_lines", count_lines, METH_VARARGS,
      "count_lines(records, values, stamps, index, flags, key_services, lag, open_services, announcing, "
      "may_continue, slots, (services, starts, values), watermark, since, width, lateness, calibrate_every) "

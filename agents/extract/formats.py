@@ -152,33 +152,61 @@ _STATUS = _paths(("res.statusCode", "status", "status_code", "http.status_code",
 
 
 
+# The fields parse_json_object reads, in `_record_shape`'s order.
+_RECORD_FIELDS = (_MESSAGE, _EXCEPTION, _LEVEL, _STATUS, _METHOD, _PATH, _PLAIN_PATH, _TIME, _HOST, _STREAM, _LOGGER,
+                  _ERROR_CLASS)
+_RECORD_SHAPES: dict[tuple[str, ...], tuple[tuple[tuple[str, str | None], ...], ...]] = {}
+
+
+def _record_shape(obj: dict[str, Any]) -> tuple[tuple[tuple[str, str | None], ...], ...]:
+    """For each of `_RECORD_FIELDS`, the entries that can give this record a value (a
+    missing key or dotted head never does): worked out once per shape of keys, as
+    `shaped_request` does for the request fields. `_first_of` over them is `_first`."""
+    keys = tuple(obj)
+    shape = _RECORD_SHAPES.get(keys)
+    if shape is None:
+        present = set(keys)
+        shape = tuple(tuple((path, head) for path, head in paths.entries
+                            if path in present or (head is not None and head in present))
+                      for paths in _RECORD_FIELDS)
+        if len(_RECORD_SHAPES) < _SHAPES_KEPT:
+            _RECORD_SHAPES[keys] = shape
+    return shape
+
+
 def parse_json_object(obj: dict[str, Any], reference: float, service_fields: list[str]) -> LogLine:
     """A decoded JSON log record (any of the shippers and libraries above)."""
-    message = _first(obj, _MESSAGE)
+    (message_at, exception_at, level_at, status_at, method_at, path_at, plain_path_at, time_at, host_at, stream_at,
+     logger_at, error_class_at) = _record_shape(obj)
+    message = _first_of(obj, message_at) if message_at else None
     if isinstance(message, dict):  # loguru serialize: {"text": ..., "record": {...}}
         message = message.get("message") or ""
     text = message if isinstance(message, str) else ("" if message is None else str(message))
     service = field_service(obj, service_fields)
-    exception = _first(obj, _EXCEPTION)
+    exception = _first_of(obj, exception_at) if exception_at else None
     if isinstance(exception, dict):  # loguru: {"type": ..., "value": ..., "traceback": ...}
         exception = exception.get("traceback") or exception.get("value") or ""
     if exception is not None and not isinstance(exception, str):
         exception = str(exception)
-    level = json_level(obj)
-    method, path, status = request_fields(obj)
+    level = normalise_level(_first_of(obj, level_at)) if level_at else ""
+    # request_fields, from the entries the record's keys can fill
+    status = _status(_first_of(obj, status_at)) if status_at else 0
+    method = _text(_first_of(obj, method_at)).upper() if method_at else ""
+    where = path_at if (method or status) else plain_path_at
+    path = _text(_first_of(obj, where)) if where else ""
     line = LogLine(
         message=text,
         level=level,
-        timestamp=json_time(obj, reference),
+        timestamp=parse_timestamp(_first_of(obj, time_at), reference) if time_at else None,
         service=service if isinstance(service, str) else "",
-        host=_text(_first(obj, _HOST)),
-        stream=_text(_first(obj, _STREAM)),
-        logger=_text(_first(obj, _LOGGER)),
+        host=_text(_first_of(obj, host_at)) if host_at else "",
+        stream=_text(_first_of(obj, stream_at)) if stream_at else "",
+        logger=_text(_first_of(obj, logger_at)) if logger_at else "",
         method=method,
         path=path,
         status=status,
         exception=exception or "",
-        error_class=_error_class(obj),
+        error_class=_error_class_of(obj, error_class_at) if error_class_at else "",
         fields=obj,
     )
     if not line.level and text:
@@ -340,10 +368,8 @@ def _first_of(obj: dict[str, Any], entries: tuple[tuple[str, str | None], ...]) 
     return None
 
 
-def _error_class(obj: dict[str, Any]) -> str:
-    if obj.keys().isdisjoint(_ERROR_CLASS.keys):
-        return ""
-    for path, head in _ERROR_CLASS.entries:
+def _error_class_of(obj: dict[str, Any], entries: tuple[tuple[str, str | None], ...]) -> str:
+    for path, head in entries:
         value = obj.get(path)
         if value is None and head is not None and head in obj:
             value = lookup(obj, path)

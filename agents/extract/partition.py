@@ -121,22 +121,23 @@ class PartitionExtractor:
         if not records:
             return
         if _compiled_fields is not None and type(records) is list:
-            values, stamps = _compiled_fields(records)
-            self._feed(records, stamps, values)
+            values, stamps, tombstones = _compiled_fields(records)
+            self._feed(records, stamps, values, tombstones)
         else:
             self._feed(records, [record.timestamp / 1000.0 for record in records])
 
     def _feed(self, records: Sequence[ConsumerRecordLike], stamps: list[float],
-              values: list[bytes | None] | None = None) -> None:
+              values: list[bytes | None] | None = None, tombstones: bool | None = None) -> None:
+        """`tombstones`: whether a value is None, where the caller knows it."""
         if records[0].offset <= self.resume_after:  # just after a restart: skip what was covered
             kept = [i for i, r in enumerate(records) if r.offset > self.resume_after]
             if not kept:
                 return
             records, stamps = [records[i] for i in kept], [stamps[i] for i in kept]
-            values = None
+            values = tombstones = None
         if values is None:
             values = [record.value for record in records]
-        if None in values:  # tombstones: parsed (dead-lettered) one by one
+        if (None in values) if tombstones is None else tombstones:  # parsed (dead-lettered) one by one
             flags = scan_flags([v or b"" for v in values], self.cfg.max_line_bytes)
             for index, value in enumerate(values):
                 if value is None:

@@ -106,7 +106,24 @@ def describe_trace(text: str) -> TraceInfo:
     return TraceInfo("", frames, first.strip())
 
 
+# Frame lines recur (the same code paths fail again and again): each one's masked form is
+# worked out once, up to this many lines kept.
+_FRAMES_KEPT = 4096
+_frames: dict[str, str] = {}
+
+
 def _frame(line: str) -> str:
+    known = _frames.get(line)
+    if known is None:
+        known = _frame_of(line)
+        if len(_frames) >= _FRAMES_KEPT:
+            _frames.clear()
+        if len(line) <= 1024:
+            _frames[line] = known
+    return known
+
+
+def _frame_of(line: str) -> str:
     for pattern in _FRAME_PATTERNS:
         match = pattern.match(line)
         if match:

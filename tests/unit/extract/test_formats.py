@@ -245,3 +245,77 @@ def test_container_runtime_lines_cri_o_and_containerd():
                        "POST /v1/orders/7 failed", REF)
     assert (error.level, error.stream, error.message) == ("error", "stderr", "POST /v1/orders/7 failed")
     assert error.timestamp == pytest.approx(1712995177.505201169)  # the runtime's, with its zone
+
+
+def _record_objects() -> list[dict]:
+    """JSON objects written by others (filebeat's expected events, lnav's, python-json-logger,
+    pino, webhook payloads, the ECS fields of the severity set) and each one's keys in
+    reverse order, so the same keys come in two shapes."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "data"
+    objects: list[dict] = []
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            objects.append(value)
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    for path in sorted(root.rglob("*.json*")):
+        text = path.read_text(errors="replace")
+        try:
+            walk(json.loads(text))
+        except json.JSONDecodeError:
+            for line in text.splitlines():
+                try:
+                    walk(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    return objects + [dict(reversed(list(obj.items()))) for obj in objects]
+
+
+def test_parse_json_object_reads_each_record_as_field_by_field():
+    """`parse_json_object` looks each field up only under the keys the record's shape can
+    fill (worked out once per shape): over thousands of real records, the same line as
+    looking every field up in full (`_first`)."""
+    from agents.extract import formats as F
+
+    def reference(obj: dict) -> F.LogLine:
+        message = F._first(obj, F._MESSAGE)
+        if isinstance(message, dict):
+            message = message.get("message") or ""
+        text = message if isinstance(message, str) else ("" if message is None else str(message))
+        exception = F._first(obj, F._EXCEPTION)
+        if isinstance(exception, dict):
+            exception = exception.get("traceback") or exception.get("value") or ""
+        if exception is not None and not isinstance(exception, str):
+            exception = str(exception)
+        method, path, status = F.request_fields(obj)
+        error_class = (F._error_class_of(obj, F._ERROR_CLASS.entries)
+                       if not obj.keys().isdisjoint(F._ERROR_CLASS.keys) else "")
+        line = F.LogLine(message=text, level=F.json_level(obj), timestamp=F.json_time(obj, 1.7e9),
+                         service=F.field_service(obj, ["service"]), host=F._text(F._first(obj, F._HOST)),
+                         stream=F._text(F._first(obj, F._STREAM)), logger=F._text(F._first(obj, F._LOGGER)),
+                         method=method, path=path, status=status, exception=exception or "", error_class=error_class,
+                         fields=obj)
+        if not line.level and text:
+            inner = F.parse_text(text, 1.7e9)
+            line.level = inner.level
+            line.timestamp = line.timestamp if line.timestamp is not None else inner.timestamp
+            line.method, line.path, line.status = (line.method or inner.method, line.path or inner.path,
+                                                   line.status or inner.status)
+            line.message = inner.message
+            line.service = line.service or inner.service
+        return line
+
+    objects = _record_objects()
+    assert len(objects) > 1000
+    F._RECORD_SHAPES.clear()
+    mismatched = [obj for obj in objects if F.parse_json_object(obj, 1.7e9, ["service"]) != reference(obj)]
+    assert mismatched == []
+    assert len(F._RECORD_SHAPES) > 50

@@ -128,3 +128,27 @@ def test_python_top_frames_are_the_innermost():
     info = describe_trace((STACKS / "python_exc.log").read_text())
     assert info.frames[0].endswith("get")
     assert len(info.frames) == 3
+
+
+def test_frames_remembered_give_the_same_descriptions():
+    """`_frame` keeps each frame line's masked form: read again (warm), every real stack
+    trace is described as when each frame is worked out anew."""
+    from agents.extract import traces
+
+    stacks = [p.read_text(errors="replace") for p in sorted(STACKS.glob("*.log"))]
+    traces._frames.clear()
+    cold = [describe_trace(text) for text in stacks]
+    warm = [describe_trace(text) for text in stacks]
+    assert traces._frames and warm == cold
+    assert cold == [_described_without_memory(text) for text in stacks]
+
+
+def _described_without_memory(text: str):
+    from agents.extract import traces
+
+    real = traces._frame
+    traces._frame = traces._frame_of
+    try:
+        return describe_trace(text)
+    finally:
+        traces._frame = real
