@@ -207,27 +207,37 @@ def _mask_card(match: re.Match[str]) -> str:
 
 # (kind, pattern, replacement, needs seven digits, words one of which must be in the
 # lower-cased text, gate); in this order, so that a checked number (IBAN, card) is taken
-# whole before a looser pattern sees a part of it. The gate is what any match that changes
-# the text holds: literal pieces one of which must be in the text's shape (`_SHAPE`:
-# ASCII digits as "0", capitals as "A"), or a pattern found in the shape (bytes) or in
-# the text (str) that starts with a literal; a regex that starts with a look-behind or `\b`
-# is tried at every position (~3 µs over a 160-character sample), a piece is found at
-# once, so most patterns never run over a sample that cannot hold their kind.
-_Gate = "tuple[bytes, ...] | re.Pattern[bytes] | re.Pattern[str] | None"
-_PERSONAL: list[tuple[str, re.Pattern[str], "str | Callable[[re.Match[str]], str]", bool, tuple[str, ...], _Gate]] = [
-    ("email", _EMAIL, "[EMAIL]", False, ("@",), None),
-    ("iban", _IBAN, _mask_iban, True, (), (b"AA00",)),
-    ("card", _CARD, _mask_card, True, (), re.compile(rb"0(?:[ -]?0){12}")),
-    ("ssn", _SSN_FIELD, r"\1\2[SSN]", True, ("ssn", "social"), None),
-    ("ssn", _SSN, "[SSN]", True, ("-",), (b"000-00-0000",)),
-    ("ni_number", _NI, "[NI_NUMBER]", False, (), (b"AA00", b"AA 00")),
-    ("phone", _PHONE_FIELD, r"\1\2[PHONE]", True, ("phone", "tel", "mobile", "cell", "fax", "msisdn"), None),
-    ("phone", _PHONE_INTL, _mask_phone, True, ("+",), re.compile(r"\+[1-9]")),
-    ("phone", _PHONE_NANP, "[PHONE]", True, (), re.compile(rb"0(?:\) ?|[ .-])000[ .-]0000")),
+# whole before a looser pattern sees a part of it. The gate (`_GATES`) is what any match
+# that changes the text holds: literal pieces one of which must be in the text's shape
+# (`_SHAPE`: ASCII digits as "0", capitals as "A"), or a pattern found in the shape
+# (bytes) or in the text (str) that starts with a literal; a regex that starts with a
+# look-behind or `\b` is tried at every position (~3 µs over a 160-character sample), a
+# piece is found at once, so most patterns never run over a sample that cannot hold
+# their kind.
+_PERSONAL: list[tuple[str, re.Pattern[str], "str | Callable[[re.Match[str]], str]", bool, tuple[str, ...], str]] = [
+    ("email", _EMAIL, "[EMAIL]", False, ("@",), ""),
+    ("iban", _IBAN, _mask_iban, True, (), "iban"),
+    ("card", _CARD, _mask_card, True, (), "card"),
+    ("ssn", _SSN_FIELD, r"\1\2[SSN]", True, ("ssn", "social"), ""),
+    ("ssn", _SSN, "[SSN]", True, ("-",), "ssn"),
+    ("ni_number", _NI, "[NI_NUMBER]", False, (), "ni_number"),
+    ("phone", _PHONE_FIELD, r"\1\2[PHONE]", True, ("phone", "tel", "mobile", "cell", "fax", "msisdn"), ""),
+    ("phone", _PHONE_INTL, _mask_phone, True, ("+",), "intl"),
+    ("phone", _PHONE_NANP, "[PHONE]", True, (), "nanp"),
+    ("phone", _PHONE_TRUNK0, _mask_national_phone, True, ("0",), "trunk0"),
+]
+_Gate = "tuple[bytes, ...] | re.Pattern[bytes] | re.Pattern[str]"
+_GATES: dict[str, _Gate] = {
+    "iban": (b"AA00",),
+    "card": re.compile(rb"0(?:[ -]?0){12}"),
+    "ssn": (b"000-00-0000",),
+    "ni_number": (b"AA00", b"AA 00"),
+    "intl": re.compile(r"\+[1-9]"),
+    "nanp": re.compile(rb"0(?:\) ?|[ .-])000[ .-]0000"),
     # It masks only numbers of 10 to 12 digits: "0", a digit 1-9, then eight more digits
     # and at least one space or dash (an HTTP status and a size, "503 1234", is none).
-    ("phone", _PHONE_TRUNK0, _mask_national_phone, True, ("0",), re.compile(r"0[1-9][\d -]{9}")),
-]
+    "trunk0": re.compile(r"0[1-9][\d -]{9}"),
+}
 
 # Shapes of ASCII text, byte for byte: digits as "0", capitals as "A" (the gates above);
 # the characters of a high-entropy token as "x", all else as " " (its gate).
@@ -240,7 +250,7 @@ _TOKEN_GATE = b"x" * 32  # `_HIGH_ENTROPY` matches 32 or more such characters in
 _GATED = True
 
 
-def _passes(gate: _Gate, shape: bytes | None, text: str) -> bool:
+def _passes(gate: "_Gate | None", shape: bytes | None, text: str) -> bool:
     if gate is None or shape is None:
         return True
     if isinstance(gate, tuple):
@@ -248,21 +258,36 @@ def _passes(gate: _Gate, shape: bytes | None, text: str) -> bool:
     return gate.search(shape if isinstance(gate.pattern, bytes) else text) is not None
 
 
-def _mask_personal(text: str, kinds: frozenset[str]) -> str:
+def _mask_personal(text: str, kinds: frozenset[str], plan: int | None = None) -> str:
+    """`plan`: `_plan`'s personal bits for this text (None: look here)."""
+    original = text
     # As in `_apply_rules`: the word guards and gates hold for ASCII text only.
     ascii_text = _GATED and text.isascii()
-    shape = text.encode().translate(_SHAPE) if ascii_text else None
-    numeric = (_SOME_DIGITS_SHAPED.search(shape) is not None if shape is not None
-               else _SOME_DIGITS.search(text) is not None)
-    lowered = text.lower() if ascii_text else ""
-    for kind, pattern, repl, needs_digits, words, gate in _PERSONAL:
-        if (kind in kinds and (numeric or not needs_digits)
-                and (not words or not lowered or any(word in lowered for word in words))
-                and _passes(gate, shape, text)):
-            masked = pattern.sub(repl, text)
-            if masked != text:
-                text = masked
-                shape = text.encode().translate(_SHAPE) if shape is not None else None
+    shape = lowered = None
+    if plan is not None:
+        if not plan & _ENTRIES:  # no pattern's words and gate hold: most texts
+            return text
+        numeric = bool(plan & _NUMERIC)
+    else:
+        shape = text.encode().translate(_SHAPE) if ascii_text else None
+        numeric = (_SOME_DIGITS_SHAPED.search(shape) is not None if shape is not None
+                   else _SOME_DIGITS.search(text) is not None)
+        lowered = text.lower() if ascii_text else ""
+    for index, (kind, pattern, repl, needs_digits, words, gate) in enumerate(_PERSONAL):
+        if kind not in kinds or not (numeric or not needs_digits):
+            continue
+        if plan is not None:
+            if not plan >> index & 1:
+                continue
+        elif not ((not words or not lowered or any(word in lowered for word in words))
+                  and _passes(_GATES.get(gate), shape, text)):
+            continue
+        masked = pattern.sub(repl, text)
+        if masked != text:
+            if plan is not None:  # from here on as without one: the words of the text that came
+                plan, lowered = None, original.lower()
+            text = masked
+            shape = text.encode().translate(_SHAPE) if ascii_text else None
     return text
 
 
@@ -291,38 +316,66 @@ def _mask_high_entropy(match: re.Match[str]) -> str:
     return "[REDACTED_KEY]" if _entropy(token) >= 4.0 else token
 
 
-# Every rule's guard pieces, each once: (piece, look in the lower-cased text, rules).
-def _guard_index() -> list[tuple[str, bool, frozenset[int]]]:
-    rules: dict[tuple[str, bool], set[int]] = {}
+# Every rule's guard pieces, each once: (piece, look in the lower-cased text, its rules' bits).
+def _guard_index() -> list[tuple[str, bool, int]]:
+    rules: dict[tuple[str, bool], int] = {}
     for index, (_pattern, _repl, lower, exact) in enumerate(_RULES):
         for piece in lower:
-            rules.setdefault((piece, True), set()).add(index)
+            rules[(piece, True)] = rules.get((piece, True), 0) | 1 << index
         for piece in exact:
-            rules.setdefault((piece, False), set()).add(index)
-    return [(piece, lower, frozenset(indexes)) for (piece, lower), indexes in rules.items()]
+            rules[(piece, False)] = rules.get((piece, False), 0) | 1 << index
+    return [(piece, lower, mask) for (piece, lower), mask in rules.items()]
 
 
 _GUARDS = _guard_index()
 
 
-def _guarded_rules(text: str, lowered: str) -> set[int]:
-    """The rules whose guard holds in `text`: one look for each piece, not one per rule."""
-    wanted: set[int] = set()
-    for piece, lower, indexes in _GUARDS:
+def _guarded_rules(text: str, lowered: str) -> int:
+    """The rules whose guard holds in `text` (bit i: `_RULES[i]`): one look for each piece,
+    not one per rule."""
+    wanted = 0
+    for piece, lower, mask in _GUARDS:
         if piece in (lowered if lower else text):
-            wanted |= indexes
+            wanted |= mask
     return wanted
 
 
-def _apply_rules(text: str, *, guarded: bool) -> str:
+def _apply_rules(text: str, *, guarded: bool, plan: int | None = None) -> str:
+    """`plan`: `_plan`'s rule bits for this text (None: look here)."""
     guarded = guarded and _GATED
-    wanted = _guarded_rules(text, text.lower()) if guarded else None
+    wanted = (plan if plan is not None else _guarded_rules(text, text.lower())) if guarded else -1
+    if not wanted:  # no guard holds: most texts
+        return text
     for index, (pattern, repl, _lower, _exact) in enumerate(_RULES):
-        if wanted is None or index in wanted:
+        if wanted >> index & 1:
             text, changed = pattern.subn(repl, text)
             if changed and guarded:
                 wanted = _guarded_rules(text, text.lower())  # later guards look at what is left
     return text
+
+
+# `_plan`'s bits beside the personal patterns' (bit j: `_PERSONAL[j]`).
+_NUMERIC, _TOKEN = 1 << 30, 1 << 31
+_ENTRIES = (1 << len(_PERSONAL)) - 1
+
+
+def _plan(text: str) -> tuple[int, int]:
+    """What can change an ASCII text: the rules whose guards hold (bit i: `_RULES[i]`),
+    and the personal patterns whose words (if any) and gates hold (bit j: `_PERSONAL[j]`),
+    with `_NUMERIC` for seven digits close together and `_TOKEN` for a high-entropy key's
+    gate. `_scan.redact_plan` gives the same, compiled, in one pass."""
+    lowered = text.lower()
+    shape = text.encode().translate(_SHAPE)
+    personal = 0
+    for index, (_kind, _pattern, _repl, _digits, words, gate) in enumerate(_PERSONAL):
+        if ((not words or not lowered or any(word in lowered for word in words))
+                and _passes(_GATES.get(gate), shape, text)):
+            personal |= 1 << index
+    if _SOME_DIGITS_SHAPED.search(shape) is not None:
+        personal |= _NUMERIC
+    if _TOKEN_GATE in text.encode().translate(_TOKEN_SHAPE):
+        personal |= _TOKEN
+    return _guarded_rules(text, lowered), personal
 
 
 def redact(text: str, *, mask_ips: bool = False, personal: frozenset[str] | None = None) -> str:
@@ -362,11 +415,37 @@ def forget() -> None:
 def _redact(text: str, mask_ips: bool, kinds: frozenset[str]) -> str:
     # Unicode case folding lets (?i) match letters that lower() keeps apart ("ſ" ~ "s"):
     # guards hold for ASCII text only, anything else gets every rule.
-    text = _apply_rules(text, guarded=text.isascii())
-    text = _mask_personal(text, kinds)
-    if not (_GATED and text.isascii()) or _TOKEN_GATE in text.encode().translate(_TOKEN_SHAPE):
+    ascii_text = text.isascii()
+    plan = (_compiled_plan(text) if _compiled_plan is not None else _plan(text)) if _GATED and ascii_text else None
+    original = text
+    text = _apply_rules(text, guarded=ascii_text, plan=plan[0] if plan else None)
+    same = text == original
+    text = _mask_personal(text, kinds, plan[1] if plan and same else None)
+    same = same and text == original
+    if (not (_GATED and text.isascii()) or (plan[1] & _TOKEN if plan and same
+                                            else _TOKEN_GATE in text.encode().translate(_TOKEN_SHAPE))):
         text = _HIGH_ENTROPY.sub(_mask_high_entropy, text)
     if mask_ips:
         text = _IPV4.sub("[IP]", text)
         text = _IPV6.sub(_mask_ipv6, text)
     return text
+
+
+# `_plan`, compiled (`agents/extract/_scan.c`): set by the extraction stage, which owns
+# the extension and redacts the most (`use_compiled`); None: `_plan` runs.
+_compiled_plan: "Callable[[str], tuple[int, int] | None] | None" = None
+
+
+def use_compiled(setup: "Callable[..., None] | None", plan: "Callable[[str], tuple[int, int] | None] | None") -> None:
+    """Use the compiled `_plan` (`plan`), given this module's tables through `setup`; both
+    None where it was not built (then `_plan` runs, with the same answers)."""
+    global _compiled_plan
+    if setup is None or plan is None:
+        _compiled_plan = None
+        return
+    words: dict[str, int] = {}
+    for index, (*_rest, entry_words, _gate) in enumerate(_PERSONAL):
+        for word in entry_words:
+            words[word] = words.get(word, 0) | 1 << index
+    setup(list(_GUARDS), list(words.items()), [(bool(entry[4]), entry[5]) for entry in _PERSONAL], _NUMERIC, _TOKEN)
+    _compiled_plan = plan

@@ -8,7 +8,9 @@
  *   tally_requests            its routes added up per window (_count_requests);
  *   json_warning              the reading of a JSON warning (partition._warning_fields);
  *   values_and_stamps         the values and broker times of a fetched batch;
- *   compose_service_time      a replay's reading of a file line's service and time.
+ *   compose_service_time      a replay's reading of a file line's service and time;
+ *   redact_plan               which of agents/redact.py's rules and patterns can change
+ *                             a text (redact._plan: their guards and gates).
  * Each answers None (or stops, for count_lines) where Python must decide.
  *
  * The prefilter gives the same answers as the Python reference for every batch of bytes
@@ -1626,6 +1628,236 @@ fail:
     return NULL;
 }
 
+
+/* ---- Redaction's plan: redact._plan
+ *
+ * redact_setup(guards, words, entries, numeric_bit, token_bit) once, from redact.py's
+ * tables: guards [(piece, look in the lower-cased text, rules mask)], words [(piece,
+ * entries mask)], entries [(has words, gate name)]. redact_plan(text) -> (rules,
+ * personal) for an ASCII str (None for any other): the OR of the masks of the guard
+ * pieces found, and for each personal entry j, bit j when its words (if it has any)
+ * and its gate hold; the numeric bit for seven digits close together (`_SOME_DIGITS`),
+ * the token bit for 32 characters of a key in a row (`_TOKEN_GATE`). Each gate below is
+ * the byte test its pattern in redact._GATES amounts to (tests/unit/test_redaction_plan.py). */
+
+#define MAX_PIECES 128
+#define MAX_ENTRIES 30
+typedef struct {
+    const char *text;
+    Py_ssize_t len;
+    int lower;
+    unsigned long long mask;
+} piece_t;
+static piece_t GUARDS[MAX_PIECES], WORDS[MAX_PIECES];
+static int GUARD_COUNT = -1, WORD_COUNT, ENTRY_COUNT;
+static int ENTRY_WORDS[MAX_ENTRIES], ENTRY_GATE[MAX_ENTRIES];
+static unsigned long long NUMERIC_BIT, TOKEN_BIT;
+static PyObject *PLAN_TABLES;  /* held: the pieces point into its strings */
+enum { G_NONE, G_IBAN, G_CARD, G_SSN, G_NI, G_INTL, G_NANP, G_TRUNK0 };
+static const char *GATE_NAMES[] = {"", "iban", "card", "ssn", "ni_number", "intl", "nanp", "trunk0", NULL};
+
+static void index_pieces(void);
+
+static int read_pieces(PyObject *list, piece_t *out, int *count, int with_lower) {
+    if (!PyList_Check(list) || PyList_GET_SIZE(list) > MAX_PIECES) {
+        PyErr_SetString(PyExc_ValueError, "redact_setup: too many pieces");
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(list); k++) {
+        PyObject *item = PyList_GET_ITEM(list, k), *piece, *mask;
+        int lower = 1;
+        if (with_lower ? !PyArg_ParseTuple(item, "UpO", &piece, &lower, &mask)
+                       : !PyArg_ParseTuple(item, "UO", &piece, &mask))
+            return -1;
+        out[k].text = PyUnicode_AsUTF8AndSize(piece, &out[k].len);
+        out[k].mask = PyLong_AsUnsignedLongLong(mask);
+        out[k].lower = lower;
+        if (out[k].text == NULL || PyErr_Occurred()) return -1;
+        if (out[k].len == 0 || !PyUnicode_IS_ASCII(piece)) {
+            PyErr_SetString(PyExc_ValueError, "redact_setup: pieces are ASCII and not empty");
+            return -1;
+        }
+    }
+    *count = (int)PyList_GET_SIZE(list);
+    return 0;
+}
+
+static PyObject *redact_setup(PyObject *self, PyObject *args) {
+    PyObject *guards, *words, *entries;
+    unsigned long long numeric_bit, token_bit;
+    if (!PyArg_ParseTuple(args, "O!O!O!KK", &PyList_Type, &guards, &PyList_Type, &words, &PyList_Type, &entries,
+                          &numeric_bit, &token_bit))
+        return NULL;
+    GUARD_COUNT = -1;
+    if (PyList_GET_SIZE(entries) > MAX_ENTRIES) {
+        PyErr_SetString(PyExc_ValueError, "redact_setup: too many entries");
+        return NULL;
+    }
+    if (read_pieces(guards, GUARDS, &GUARD_COUNT, 1) < 0 || read_pieces(words, WORDS, &WORD_COUNT, 0) < 0) {
+        GUARD_COUNT = -1;
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(entries); k++) {
+        int has_words;
+        const char *gate;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(entries, k), "ps", &has_words, &gate)) {
+            GUARD_COUNT = -1;
+            return NULL;
+        }
+        int found = -1;
+        for (int g = 0; GATE_NAMES[g] != NULL; g++)
+            if (strcmp(GATE_NAMES[g], gate) == 0) found = g;
+        if (found < 0) {
+            GUARD_COUNT = -1;
+            PyErr_Format(PyExc_ValueError, "redact_setup: no gate named %s", gate);
+            return NULL;
+        }
+        ENTRY_WORDS[k] = has_words, ENTRY_GATE[k] = found;
+    }
+    ENTRY_COUNT = (int)PyList_GET_SIZE(entries);
+    NUMERIC_BIT = numeric_bit, TOKEN_BIT = token_bit;
+    index_pieces();
+    Py_XSETREF(PLAN_TABLES, Py_BuildValue("(OOO)", guards, words, entries));
+    if (PLAN_TABLES == NULL) GUARD_COUNT = -1;
+    return PLAN_TABLES == NULL ? NULL : Py_NewRef(Py_None);
+}
+
+/* The pieces by their first byte (lower-case for those looked for in the lower-cased
+ * text): one pass over the text tries at each byte only the pieces that start with it. */
+static short BY_FIRST[2][256][MAX_PIECES + 1];  /* [guards, words][byte]: indices, -1 ends */
+
+static void index_pieces(void) {
+    for (int table = 0; table < 2; table++) {
+        const piece_t *pieces = table ? WORDS : GUARDS;
+        int count = table ? WORD_COUNT : GUARD_COUNT;
+        for (int c = 0; c < 256; c++) {
+            int used = 0;
+            for (int k = 0; k < count; k++)
+                if ((unsigned char)pieces[k].text[0] == (pieces[k].lower ? LOWER[c] : c))
+                    BY_FIRST[table][c][used++] = (short)k;
+            BY_FIRST[table][c][used] = -1;
+        }
+    }
+}
+
+static inline int is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+static inline int is_token(unsigned char c) {
+    return is_digit(c) || is_alpha(c) || c == '+' || c == '/' || c == '_' || c == '=' || c == '-';
+}
+static inline int in_any(unsigned char c, const char *set) { return c != 0 && strchr(set, c) != NULL; }
+
+/* The gates of redact._GATES, as byte tests on the text (the shape maps ASCII digits to
+ * "0" and capitals to "A"). */
+static int gate_holds(int gate, bytes_t b, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        switch (gate) {
+        case G_IBAN:  /* AA00 */
+            if (i + 4 <= n && is_upper(b[i]) && is_upper(b[i + 1]) && is_digit(b[i + 2]) && is_digit(b[i + 3]))
+                return 1;
+            break;
+        case G_NI:  /* AA00, AA 00 */
+            if (i + 4 <= n && is_upper(b[i]) && is_upper(b[i + 1])
+                && ((is_digit(b[i + 2]) && is_digit(b[i + 3]))
+                    || (i + 5 <= n && b[i + 2] == ' ' && is_digit(b[i + 3]) && is_digit(b[i + 4]))))
+                return 1;
+            break;
+        case G_SSN:  /* 000-00-0000 */
+            if (i + 11 <= n && all_digits(b, n, i, 3) && b[i + 3] == '-' && all_digits(b, n, i + 4, 2)
+                && b[i + 6] == '-' && all_digits(b, n, i + 7, 4))
+                return 1;
+            break;
+        case G_CARD: {  /* 0(?:[ -]?0){12} */
+            if (!is_digit(b[i])) break;
+            Py_ssize_t p = i + 1;
+            int more = 0;
+            while (more < 12) {
+                if (p < n && is_digit(b[p])) p += 1;
+                else if (p + 1 < n && (b[p] == ' ' || b[p] == '-') && is_digit(b[p + 1])) p += 2;
+                else break;
+                more++;
+            }
+            if (more == 12) return 1;
+            break;
+        }
+        case G_INTL:  /* \+[1-9] */
+            if (i + 2 <= n && b[i] == '+' && b[i + 1] >= '1' && b[i + 1] <= '9') return 1;
+            break;
+        case G_NANP: {  /* 0(?:\) ?|[ .-])000[ .-]0000 */
+            if (!is_digit(b[i]) || i + 1 >= n) break;
+            Py_ssize_t p;
+            if (b[i + 1] == ')') p = i + 2 < n && b[i + 2] == ' ' ? i + 3 : i + 2;
+            else if (in_any(b[i + 1], " .-")) p = i + 2;
+            else break;
+            if (p + 8 <= n && all_digits(b, n, p, 3) && in_any(b[p + 3], " .-") && all_digits(b, n, p + 4, 4))
+                return 1;
+            break;
+        }
+        case G_TRUNK0: {  /* 0[1-9][\d -]{9}, in the text */
+            if (b[i] != '0' || i + 11 > n || b[i + 1] < '1' || b[i + 1] > '9') break;
+            int ok = 1;
+            for (Py_ssize_t k = i + 2; ok && k < i + 11; k++) ok = is_digit(b[k]) || b[k] == ' ' || b[k] == '-';
+            if (ok) return 1;
+            break;
+        }
+        default:
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *redact_plan(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "O", &text)) return NULL;
+    if (GUARD_COUNT < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "redact_plan: redact_setup was not called");
+        return NULL;
+    }
+    if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text)) Py_RETURN_NONE;
+    bytes_t b = (bytes_t)PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    unsigned char small[4096], *lowered = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc((size_t)n);
+    if (lowered == NULL) return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) lowered[i] = LOWER[b[i]];
+    unsigned long long rules = 0, words = 0, personal = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* a lower-case piece starts where the lower-cased text has its first byte, an exact
+         * one where the text has it: both are listed under the text's byte */
+        for (int table = 0; table < 2; table++) {
+            const piece_t *pieces = table ? WORDS : GUARDS;
+            unsigned long long *found = table ? &words : &rules;
+            for (const short *k = BY_FIRST[table][b[i]]; *k >= 0; k++) {
+                const piece_t *piece = &pieces[*k];
+                if ((*found & piece->mask) == piece->mask || i + piece->len > n) continue;
+                if (memcmp((piece->lower ? lowered : b) + i, piece->text, (size_t)piece->len) == 0)
+                    *found |= piece->mask;
+            }
+        }
+    }
+    if (lowered != small) PyMem_Free(lowered);
+    for (int j = 0; j < ENTRY_COUNT; j++)
+        if ((!ENTRY_WORDS[j] || n == 0 || (words >> j & 1)) && (ENTRY_GATE[j] == G_NONE || gate_holds(ENTRY_GATE[j], b, n)))
+            personal |= 1ULL << j;
+    /* `_SOME_DIGITS`: seven digits, each after at most three others that are no digit and no line break */
+    int run = 0, gap = 0, numeric = 0;
+    for (Py_ssize_t i = 0; i < n && !numeric; i++) {
+        if (is_digit(b[i])) {
+            run = run > 0 && gap <= 3 ? run + 1 : 1;
+            gap = 0;
+            numeric = run >= 7;
+        } else if (b[i] == '\n') {
+            run = 0;
+        } else {
+            gap++;
+        }
+    }
+    if (numeric) personal |= NUMERIC_BIT;
+    int token = 0;
+    for (Py_ssize_t i = 0; i < n && token < 32; i++) token = is_token(b[i]) ? token + 1 : 0;
+    if (token >= 32) personal |= TOKEN_BIT;
+    return Py_BuildValue("(KK)", rules, personal);
+}
+
 static PyMethodDef methods[] = {
     {"scan_batch", scan_batch, METH_VARARGS,
      "scan_batch(values: list[bytes], max_bytes: int) -> (set of indices to parse, list of request indices)"},
@@ -1647,6 +1879,9 @@ static PyMethodDef methods[] = {
      "count_lines(records, values, stamps, index, flags, key_services, lag, open_services, announcing, "
      "may_continue, slots, (services, starts, values), watermark, since, width, lateness, calibrate_every) "
      "-> (index, watermark, since)"},
+    {"redact_setup", redact_setup, METH_VARARGS,
+     "redact_setup(guards, words, entries, numeric_bit, token_bit): redact.py's tables, once"},
+    {"redact_plan", redact_plan, METH_VARARGS, "redact_plan(text: str) -> (rules, personal) or None"},
     {"compose_service_time", compose_service_time, METH_VARARGS,
      "compose_service_time(line: bytes) -> (compose name, epoch or None) or None"},
     {NULL, NULL, 0, NULL},

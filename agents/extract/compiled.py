@@ -23,17 +23,19 @@ def function(name: str) -> Any:
     return getattr(_scan, name, None)
 
 
-# Where each compiled function is held: (module of agents.extract, attribute).
-_HELD = (("prefilter", "_compiled"), ("prefilter", "_compiled_flags"), ("formats", "_compiled_requests"),
-         ("findings", "_compiled_routes"), ("partition", "_compiled_count"), ("partition", "_compiled_tally"),
-         ("partition", "_compiled_warning"), ("partition", "_compiled_fields"))
+# Where each compiled function is held: (module, attribute).
+_HELD = (("agents.extract.prefilter", "_compiled"), ("agents.extract.prefilter", "_compiled_flags"),
+         ("agents.extract.formats", "_compiled_requests"), ("agents.extract.findings", "_compiled_routes"),
+         ("agents.extract.partition", "_compiled_count"), ("agents.extract.partition", "_compiled_tally"),
+         ("agents.extract.partition", "_compiled_warning"), ("agents.extract.partition", "_compiled_fields"),
+         ("agents.redact", "_compiled_plan"))
 
 
 @contextlib.contextmanager
 def pure_python() -> Iterator[None]:
     """Within: every compiled function of the core switched off, as where none was built
     (benchmarks measure both in one run; tests compare both)."""
-    modules = {name: importlib.import_module(f"agents.extract.{name}") for name, _attribute in _HELD}
+    modules = {name: importlib.import_module(name) for name, _attribute in _HELD}
     held = [getattr(modules[name], attribute) for name, attribute in _HELD]
     for name, attribute in _HELD:
         setattr(modules[name], attribute, None)

@@ -20,6 +20,7 @@ import orjson
 from agents.extract.compiled import function
 from agents.extract.config import ExtractConfig
 from agents.extract.templates import WILDCARD, mask_message
+from agents import redact as redaction
 from agents.redact import redact
 
 __all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "exception_class", "fingerprint", "normalise_endpoint",
@@ -118,6 +119,9 @@ def normalise_endpoints_python(pairs: list[tuple[str, str]]) -> list[str]:
 _QUERY_TAIL = re.compile(r"[?#][^\x00]*")
 # `normalise_endpoint` compiled (`_scan.c`; None where not built).
 _compiled_routes = function("routes")
+# Redaction's plan, compiled with the rest of extraction's C (`_scan.redact_plan`): this
+# stage redacts every finding's title and samples, and owns the extension.
+redaction.use_compiled(function("redact_setup"), function("redact_plan"))
 _ID_SEGMENTS_JOINED = re.compile(_ID_SEGMENTS.pattern.replace("(?=/|$)", "(?=/|\x00|$)"))
 
 
