@@ -1088,7 +1088,8 @@ static int pend_request(PyObject *services, PyObject *starts, PyObject *values, 
  * counted here when it is a JSON warning PartitionExtractor._warning would count (the
  * service has no open block, the record's own fields name that service or none, its
  * window is cached and open), as _warning counts it: its own time if it has a trusted
- * one (which, when not late, also sets the service's lag in `lag`), one line and one
+ * one (which, when not late, sets the service's lag in `lag` to its own time minus its
+ * broker time, as a parsed line's does), one line and one
  * warning in its window (late: in the earliest open, and late there), and a request
  * goes on the lists of requests to read, as a counted line's does. 1 counted, 0 the
  * loop must see it (nothing changed), -1 on error. */
@@ -1125,10 +1126,8 @@ static int count_warning(seen_t *seen, PyObject *value, PyObject *stamp_of, PyOb
         at = own_time;
         long long own;
         if (!window_of(at, width, &own)) return 0;
-        if (!(isfinite(*watermark) && (double)(own + width) + lateness <= *watermark)) {  /* not late */
-            double lagged = at - broker;
-            shift = fabs(lagged) > lateness ? lagged : 0.0;
-        }
+        if (!(isfinite(*watermark) && (double)(own + width) + lateness <= *watermark))  /* not late */
+            shift = at - broker;
     }
     if (!isfinite(at)) return 0;
     double mark = at > *watermark ? at : *watermark;

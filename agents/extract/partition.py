@@ -265,9 +265,8 @@ class PartitionExtractor:
         stamp = parse_timestamp(when, broker_ts)
         if stamp is not None and stamp <= broker_ts + cfg.max_future_skew_s:
             at = stamp
-            if not accounts.is_late(at):
-                lag = at - broker_ts
-                self._lag[service] = lag if abs(lag) > cfg.allowed_lateness_s else 0.0
+            if not accounts.is_late(at):  # its lag becomes the service's, as in `_parse`
+                self._lag[service] = at - broker_ts
         accounts.advance(at)
         counts, start = accounts.slot(service, at)
         counts[LINES] += 1

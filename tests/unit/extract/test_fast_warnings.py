@@ -99,6 +99,22 @@ def test_the_same_partials_where_the_shortcut_must_step_aside(batch):
     assert [d["reason"] for d in whole[-1][1]] == ["invalid_json", "empty", "too_large"]
 
 
+def test_a_steady_shipping_delay_of_two_seconds_is_taken_off_as_the_whole_parse_takes_it():
+    """Lines stored two seconds after they were written: the warnings' own times set the
+    service's lag (-2 s) exactly as a parsed line's do, so the lines counted after them
+    fall in the minute they were written in (all 600 in one minute), not 18 of them in
+    the next (as when a lag under the allowed lateness was taken for none)."""
+    records = []
+    for n in range(600):
+        own = T0 + n * 0.1
+        level = "warning" if n % 10 == 0 else "info"
+        records.append((b"api", _json(time=own, level=level, service="api", msg="m"), own + 2.0))
+    fast, whole = _partials(records, True), _partials(records, False)
+    assert fast == whole
+    assert {start: w["lines"] for partial, _ in whole if partial for start, w in partial["windows"]["api"].items()} \
+        == {str(int(T0)): 600}
+
+
 def test_the_shortcut_is_taken():
     """Not only equal: the warnings of a generated day go the short way (in `_warning`,
     or where `_scan.c` was built, in its counting loop), not through the whole parse."""
