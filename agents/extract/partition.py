@@ -58,6 +58,8 @@ CALIBRATE_EVERY = 256
 _INDENTS = (b" ", b"\t")
 # What makes `parse_text` or `text_service` read a line as logfmt or find a service in it.
 _NAMED = re.compile(r"level=|msg=|lvl=|service=|app=")
+# Where a JSON record may name a host or a stream of its own (formats._HOST, _STREAM).
+_STREAM_NAMES = re.compile(rb"host|HOST|kubernetes|syslog|stream|container|source_type")
 SOURCE_TOPIC = "logs.raw"
 # The fast path's loop over lines that are only counted, compiled (`_scan.c`; None where
 # not built: the loop below does it all, and stays the reference).
@@ -208,7 +210,7 @@ class PartitionExtractor:
                 since -= 1
             accounts.watermark = watermark
             value = values[index]
-            if (service and fast_warnings and service in lag and service not in holders and value is not None
+            if (service and fast_warnings and service in lag and value is not None
                     and value[:1] == b"{" and self._warning(service, key, value, stamps[index])):
                 since = 0
                 watermark = accounts.watermark
@@ -245,12 +247,17 @@ class PartitionExtractor:
 
     def _warning(self, service: str, key: bytes | None, value: bytes, broker_ts: float) -> bool:
         """A JSON record that is a warning, counted as `_parse` and `_observe` would count
-        it (its own time, the service's lag, its route, one warning), without the rest of
-        the parse; False (nothing done) for anything else. Only for a service that has
-        no open block (a record closes its stream's) and is known by its key, when the
-        record's own fields name that same service: the caller sees to the first two."""
+        it (its own time, the service's lag, its route, one warning, and the block it
+        closes), without the rest of the parse; False (nothing done) for anything else.
+        Only for a service known by its key, when the record's own fields name that same
+        service (the caller sees to the first). A record closes the open block of its
+        stream: one that may name a host or stream of its own, while its service holds a
+        block, takes the whole parse; without, its stream is the service's alone."""
         cfg = self.cfg
         if len(value) > cfg.max_line_bytes or value.startswith(TICK_PREFIX):
+            return False
+        holding = service in self._joiner.holders
+        if holding and _STREAM_NAMES.search(value) is not None:
             return False
         read = _compiled_warning(value, cfg.service_fields) if _compiled_warning is not None else None
         if read is None:  # not compiled, or not a record it reads
@@ -270,6 +277,10 @@ class PartitionExtractor:
         accounts.advance(at)
         counts, start = accounts.slot(service, at)
         counts[LINES] += 1
+        if holding:
+            closed = self._joiner.close((service, "", ""))
+            if closed is not None:
+                self._emit(closed)
         if route is not None:  # a request: its route read after the loop, as a counted line's
             services, starts, values = self._requests
             services.append(service)

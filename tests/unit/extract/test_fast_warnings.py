@@ -79,6 +79,18 @@ def test_the_same_partials_where_the_shortcut_must_step_aside(batch):
         (api, b'  File "/app/pay.py", line 3, in pay', T0 + 10.6),
         (api, b"ValueError: bad card", T0 + 10.7),
         (api, _json(time=T0 + 11, level="warning", service="api", msg="after the trace"), T0 + 11),
+        # a text error opens a block; warnings that may name a stream of their own take
+        # the whole parse (they leave it open: its traceback still joins it), one that
+        # names none closes it
+        (api, b"2023-11-14 22:14:11,500 ERROR [api.views] refund failed", T0 + 11.5),
+        (api, _json(time=T0 + 11.55, level="warning", service="api", msg="on a host", host="web-1"), T0 + 11.55),
+        (api, b"Traceback (most recent call last):", T0 + 11.56),
+        (api, _json(time=T0 + 11.57, level="warning", service="api", msg="pod",
+                    kubernetes={"pod_name": "api-7f9c", "container_name": "api"}), T0 + 11.57),
+        (api, b'  File "/app/refund.py", line 9, in refund', T0 + 11.58),
+        (api, b"KeyError: 'order'", T0 + 11.59),
+        (api, _json(time=T0 + 11.8, level="warning", service="api", msg="closes the refund's block"), T0 + 11.8),
+        (api, b"Traceback (most recent call last):", T0 + 11.9),  # no block to join now: its own
         (api, b'{"time": 1, "level": "warning", "msg": "cut', T0 + 12),
         (api, b'{"tick": ' + str(T0 + 13).encode() + b"}", T0 + 13),
         (api, None, T0 + 14),
