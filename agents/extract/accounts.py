@@ -58,6 +58,7 @@ class WindowAccounts:
         self._fatal_levels = frozenset(cfg.fatal_levels)
         self._fatal_text = re.compile("|".join(f"(?:{p})" for p in cfg.fatal_patterns), re.IGNORECASE | re.MULTILINE) \
             if cfg.fatal_patterns else None
+        self._fatal_pieces = _required_pieces(cfg.fatal_patterns)
         self._urgent_noted: set[tuple[str, int]] = set()  # (fingerprint, window) already noted
         self._not_fatal: set[tuple[str, str]] = set()  # (fingerprint, level) tested, not fatal
         # (service, window start, the finding as counted so far): fatal findings to send ahead
@@ -163,8 +164,15 @@ class WindowAccounts:
 
     def is_fatal(self, level: str, text: str) -> bool:
         """Whether an error at `level` saying `text` takes the fast path of fatal errors."""
-        return level in self._fatal_levels or (self._fatal_text is not None and
-                                               self._fatal_text.search(text) is not None)
+        if level in self._fatal_levels:
+            return True
+        if self._fatal_text is None:
+            return False
+        if self._fatal_pieces is not None and text.isascii():
+            lowered = text.lower()  # (?i) on ASCII text: a piece's letters in either case
+            if not any(piece in lowered for piece in self._fatal_pieces):
+                return False  # ~1 µs, where the patterns' search takes ~15 µs over a sample
+        return self._fatal_text.search(text) is not None
 
     def _note_fatal(self, signal: Signal, fp: str, window_start: int, finding: dict[str, Any]) -> None:
         """Note a fatal finding once per window: it goes out at the next flush with its
@@ -217,3 +225,30 @@ class WindowAccounts:
         self._sampled = {k: n for k, n in self._sampled.items() if k[1] >= closed_before}
         self._urgent_noted = {k for k in self._urgent_noted if k[1] >= closed_before}
         return windows
+
+
+_META = set(".^$*+?{}[]\\|()")
+
+
+def _required_piece(pattern: str) -> str | None:
+    """The literal text (lower-cased) every match of `pattern` starts with after its
+    anchors (`^`, `\\b`), or None when it has none of three characters or more, or an
+    alternative of its own (`|`): "out of memory: kill(?:ed)? process" -> "out of memory: kill"."""
+    if "|" in pattern:
+        return None
+    rest = pattern
+    while rest.startswith(("^", "\\b")):
+        rest = rest[1:] if rest[0] == "^" else rest[2:]
+    length = 0
+    while length < len(rest) and rest[length] not in _META:
+        length += 1
+    if rest[length:length + 1] in ("?", "*", "{"):  # the last character is optional
+        length -= 1
+    return rest[:length].lower() if length >= 3 else None
+
+
+def _required_pieces(patterns: list[str]) -> tuple[str, ...] | None:
+    """One piece each pattern's matches hold, or None when a pattern has none: then the
+    patterns' search always runs."""
+    pieces = [_required_piece(pattern) for pattern in patterns]
+    return None if not pieces or None in pieces else tuple(pieces)  # type: ignore[return-value]

@@ -125,3 +125,39 @@ def test_each_source_partition_sends_its_own_and_the_ids_agree():
         assert signal.source_partition == partition
         ids.append(signal.id)
     assert ids[0] == ids[1]  # the reducer takes the first and drops the other
+
+
+def test_the_patterns_literal_pieces_only_skip_a_search_that_finds_nothing():
+    """`is_fatal` looks for each pattern's literal piece in the lower-cased text before
+    searching with the patterns: over real crash and OOM lines, stack traces and log
+    lines, in three casings, the answer is the patterns' own, with the default patterns
+    and with custom ones (one with no piece of its own makes every text searched)."""
+    import json
+    from pathlib import Path
+
+    from agents.extract.accounts import WindowAccounts
+
+    data = Path(__file__).resolve().parents[2] / "data"
+    texts = []
+    for name in ("crash_lines.jsonl", "oom_lines.jsonl"):
+        for line in (data / "fixes" / name).read_text().splitlines():
+            record = json.loads(line)
+            texts += [v for v in record.values() if isinstance(v, str)] if isinstance(record, dict) else [line]
+    for path in sorted((data / "extract" / "stacktraces").glob("*.log")):
+        texts.append(path.read_text(errors="replace"))
+    for path in sorted((data / "loghub2").glob("*/*.csv")):
+        texts += path.read_text(errors="replace").splitlines()[:200]
+    texts += ["panic: runtime error: index out of range", "x\nfatal error: concurrent map writes",
+              "Out of memory: Killed process 4242 (java)", "java.lang.OutOfMemoryError: Java heap space",
+              "Segmentation fault (core dumped)", "signal SIGSEGV: segmentation violation", "a sigsegv!",
+              "kernel: oom-kill:constraint", "OOMKilled", "panicked at 'x'", "http: panic serving 1.2.3.4",
+              "app[42]: segfault at 0000 ip 7f00", "segv in worker 3"]
+    texts += [t.upper() for t in texts] + [t.title() for t in texts]
+    for patterns in (None, ["OOMKilled", r"exit code 13\d"], [r"\d+ bytes lost", "OOMKilled"], ["segfaults?"],
+                     ["crashed|segv"]):
+        cfg = ExtractConfig() if patterns is None else ExtractConfig(fatal_patterns=patterns)
+        accounts = WindowAccounts(cfg)
+        answers = [accounts.is_fatal("error", text) for text in texts]
+        assert answers == [accounts._fatal_text.search(text) is not None for text in texts]
+        assert (10 if patterns is None else 2) < sum(answers) < len(texts) - 100
+    assert WindowAccounts(ExtractConfig(fatal_patterns=[r"\d+ bytes lost"]))._fatal_pieces is None
