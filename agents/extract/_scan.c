@@ -73,8 +73,10 @@ static inline int at_exact(bytes_t b, Py_ssize_t n, Py_ssize_t i, const char *li
 
 /* _CANDIDATE_WORDS on the lower-cased record:
  * [efcptwsa](?:r(?:r|it|aceback)|a(?:tal|nic|rn)|xception|evere|merg|lert|egmentation|igsegv| memory: kill) */
+static unsigned char SECOND[256];  /* the byte after a candidate word's first: [raxemli ], either case */
+
 static int candidate_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
-    if (i + 2 >= n || !FIRST[b[i]]) return 0;
+    if (i + 2 >= n || !FIRST[b[i]] || !SECOND[b[i + 1]]) return 0;
     Py_ssize_t j = i + 2;
     switch (LOWER[b[i + 1]]) {
     case 'r':
@@ -179,7 +181,7 @@ static int scan_one(bytes_t b, Py_ssize_t n, Py_ssize_t max_bytes) {
         unsigned char kind = CLASS[b[i]];
         if (!kind) continue;
         if (!parse)
-            parse = (kind & K_PARSE) || ((kind & K_WORD) && candidate_at(b, n, i))
+            parse = (kind & K_PARSE) || ((kind & K_WORD) && i + 1 < n && SECOND[b[i + 1]] && candidate_at(b, n, i))
                     || ((kind & K_STATUS) && status_5xx_at(b, n, i)) || ((kind & K_QUOTE) && inside_at(b, n, i));
         if (!request && (kind & (K_BRACKET | K_STATUS))) request = request_at(b, n, i);
     }
@@ -1891,6 +1893,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_scan", NULL, -1, me
 PyMODINIT_FUNC PyInit__scan(void) {
     for (int c = 0; c < 256; c++) LOWER[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
     for (const char *p = "efcptwsaEFCPTWSA"; *p; p++) FIRST[(unsigned char)*p] = 1;
+    for (const char *p = "raxemliRAXEMLI "; *p; p++) SECOND[(unsigned char)*p] = 1;
     for (int c = 0; c < 256; c++)
         CLASS[c] = (unsigned char)((c == 0 || c >= 0x80 ? K_PARSE : 0) | (FIRST[c] ? K_WORD : 0)
                                    | (c == 's' || c == 'S' ? K_STATUS : 0) | (c == '"' ? K_QUOTE : 0)
