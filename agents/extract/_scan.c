@@ -1028,6 +1028,7 @@ static PyObject *KEY_ATTR, *ONE;
  * counted in, with the lines counted there and not yet added to its counters. */
 typedef struct {
     PyObject *service, *by_start, *counts;  /* borrowed: held by key_services and slots */
+    PyObject *start_key;  /* owned: `start` as an int, for the lists of requests */
     double shift, until;
     long long start, lines, late, warnings;
 } seen_t;
@@ -1060,7 +1061,7 @@ static int window_open(seen_t *seen, long long own, double mark) {
         PyObject *start = PyLong_FromLongLong(own);
         if (start == NULL) return -1;
         PyObject *cached = PyDict_GetItemWithError(seen->by_start, start);
-        Py_DECREF(start);
+        Py_XSETREF(seen->start_key, start);
         if (cached == NULL) {
             seen->counts = NULL;
             return PyErr_Occurred() ? -1 : 0;
@@ -1078,8 +1079,8 @@ static int window_open(seen_t *seen, long long own, double mark) {
 }
 
 static int pend_request(PyObject *services, PyObject *starts, PyObject *values, PyObject *service, long long own,
-                        PyObject *value) {
-    PyObject *start = PyLong_FromLongLong(own);
+                        PyObject *value, PyObject *known) {
+    PyObject *start = known != NULL && PyLong_AsLongLong(known) == own ? Py_NewRef(known) : PyLong_FromLongLong(own);
     int appended = start != NULL && PyList_Append(services, service) == 0 && PyList_Append(starts, start) == 0
                    && PyList_Append(values, value) == 0;
     Py_XDECREF(start);
@@ -1148,7 +1149,8 @@ static int count_warning(seen_t *seen, PyObject *value, PyObject *stamp_of, PyOb
         Py_DECREF(lagged);
         seen->shift = shift;
     }
-    if (request && pend_request(pending_services, pending_starts, pending_values, seen->service, own, value) < 0)
+    if (request && pend_request(pending_services, pending_starts, pending_values, seen->service, own, value,
+                                seen->start_key) < 0)
         return -1;
     seen->lines++;
     seen->late += late;
@@ -1217,7 +1219,7 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
             PyObject *by_start = PyDict_GetItemWithError(slots, service);
             if (by_start == NULL && PyErr_Occurred()) goto fail;
             at_service = &seen[known++];
-            *at_service = (seen_t){service, by_start != NULL && PyDict_Check(by_start) ? by_start : NULL, NULL,
+            *at_service = (seen_t){service, by_start != NULL && PyDict_Check(by_start) ? by_start : NULL, NULL, NULL,
                                    shift, 0.0, 0, 0, 0, 0};
         }
         PyObject *value = PyList_GET_ITEM(values, index);
@@ -1264,22 +1266,29 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
         if (!open) break;
         at_service->lines++;
         at_service->late += late;
-        if ((flag[index] & 2) && pend_request(pending_services, pending_starts, pending_values, service, own, value) < 0)
+        if ((flag[index] & 2)
+            && pend_request(pending_services, pending_starts, pending_values, service, own, value,
+                            at_service->start_key) < 0)
             goto fail;  /* a request: read after the loop */
         watermark = mark;
         since++;
     }
-    for (int k = 0; k < known; k++)
-        if (seen[k].counts != NULL && add_counts(&seen[k]) < 0) return NULL;
-    return Py_BuildValue("(ndL)", index, watermark, since);
+    int failed = 0;
+    for (int k = 0; k < known; k++) {
+        if (seen[k].counts != NULL && !failed && add_counts(&seen[k]) < 0) failed = 1;
+        Py_CLEAR(seen[k].start_key);
+    }
+    return failed ? NULL : Py_BuildValue("(ndL)", index, watermark, since);
 fail:
-    for (int k = 0; k < known; k++)  /* what was counted stays counted */
+    for (int k = 0; k < known; k++) {  /* what was counted stays counted */
         if (seen[k].counts != NULL) {
             PyObject *type, *error, *trace;
             PyErr_Fetch(&type, &error, &trace);
             add_counts(&seen[k]);
             PyErr_Restore(type, error, trace);
         }
+        Py_CLEAR(seen[k].start_key);
+    }
     return NULL;
 }
 
@@ -1293,6 +1302,32 @@ fail:
  * leaves; each route normalised as `routes` does, and `route`
  * (findings.normalise_endpoint) the others. The Python method stays the reference
  * (tests/unit/extract/test_compiled_count.py). */
+/* The windows a call met: a service (by identity, held by the list) and a start. */
+typedef struct {
+    PyObject *service;
+    long long start;
+    PyObject *window;  /* borrowed: held by the call's result */
+} window_met_t;
+#define WINDOWS_MET 128
+
+/* Routes made before, kept for the next (a route's text recurs line after line): a str
+ * made once keeps its hash, so each later count is one lookup. Direct-mapped by a hash
+ * of the route's bytes; a slot taken by another route is replaced. */
+#define ROUTES_KEPT 1024
+static PyObject *ROUTES[ROUTES_KEPT];
+
+static PyObject *route_text(const char *route, Py_ssize_t length) {
+    uint64_t hash = 1469598103934665603ULL;  /* FNV-1a */
+    for (Py_ssize_t k = 0; k < length; k++) hash = (hash ^ (unsigned char)route[k]) * 1099511628211ULL;
+    PyObject **slot = &ROUTES[hash % ROUTES_KEPT];
+    if (*slot != NULL && PyUnicode_GET_LENGTH(*slot) == length
+        && memcmp(PyUnicode_DATA(*slot), route, (size_t)length) == 0)
+        return Py_NewRef(*slot);
+    PyObject *text = PyUnicode_FromStringAndSize(route, length);
+    if (text != NULL && PyUnicode_IS_COMPACT_ASCII(text)) Py_XSETREF(*slot, Py_NewRef(text));
+    return text;
+}
+
 static PyObject *tally_requests(PyObject *self, PyObject *args) {
     PyObject *services, *starts, *values, *read, *route;
     if (!PyArg_ParseTuple(args, "O!O!O!OO", &PyList_Type, &services, &PyList_Type, &starts, &PyList_Type, &values,
@@ -1303,8 +1338,10 @@ static PyObject *tally_requests(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "tally_requests: three lists of one length");
         return NULL;
     }
-    PyObject *out = PyDict_New(), *window = NULL, *last_service = NULL, *last_start = NULL;
+    PyObject *out = PyDict_New(), *window = NULL;
     if (out == NULL) return NULL;
+    window_met_t met[WINDOWS_MET];
+    int windows_met = 0, last_met = 0;
     char buffer[ROUTE_BUFFER];
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *value = PyList_GET_ITEM(values, i), *name = NULL, *method = NULL, *target = NULL;
@@ -1347,18 +1384,21 @@ static PyObject *tally_requests(PyObject *self, PyObject *args) {
                 continue;
             }
         }
-        name = length >= 0 ? PyUnicode_FromStringAndSize(buffer, length)
-                           : PyObject_CallFunctionObjArgs(route, method, target, NULL);
+        name = length >= 0 ? route_text(buffer, length) : PyObject_CallFunctionObjArgs(route, method, target, NULL);
         Py_CLEAR(method);
         Py_CLEAR(target);
         if (name == NULL) goto fail;
         PyObject *service = PyList_GET_ITEM(services, i), *start = PyList_GET_ITEM(starts, i);
-        int same = 0;
-        if (window != NULL && service == last_service) {
-            same = PyObject_RichCompareBool(start, last_start, Py_EQ);
-            if (same < 0) goto fail_name;
+        long long start_at = PyLong_AsLongLong(start);
+        if (start_at == -1 && PyErr_Occurred()) goto fail_name;
+        /* the window's dict: met before in this call (by the service's identity and the
+         * start's value), or looked up (and made) under (service, start) */
+        window = NULL;
+        for (int k = 0; k < windows_met && window == NULL; k++) {
+            int at = (last_met + k) % windows_met;
+            if (met[at].service == service && met[at].start == start_at) window = met[at].window, last_met = at;
         }
-        if (!same) {
+        if (window == NULL) {
             PyObject *key = PyTuple_Pack(2, service, start);
             if (key == NULL) goto fail_name;
             window = PyDict_GetItemWithError(out, key);
@@ -1375,7 +1415,10 @@ static PyObject *tally_requests(PyObject *self, PyObject *args) {
                 }
             }
             Py_DECREF(key);
-            last_service = service, last_start = start;
+            if (windows_met < WINDOWS_MET) {
+                met[windows_met] = (window_met_t){service, start_at, window};
+                last_met = windows_met++;
+            }
         }
         PyObject *counts = PyDict_GetItemWithError(window, name);
         if (counts == NULL) {
