@@ -7,10 +7,10 @@ lines (2 % errors, a third of them multi-line tracebacks), then, alternating, R 
   extract: the production batch loop (`streams.kafka.batch.BatchLoop` with the extract
            stage's `SourceExtractor`: getmany, prefilter, parse,
            fingerprint, window, publish acknowledged partials, commit);
-  before:  the same loop as the code was before the compiled parts and the JSON
-           warnings' short way: all Python (what runs where no C compiler built
-           `agents/extract/_scan.c`) and every warning parsed whole, so both are
-           measured in the same run.
+  before:  the same loop as the code was before the compiled parts and the parse's
+           shortcuts: all Python (what runs where no C compiler built
+           `agents/extract/_scan.c`), every warning and every frame parsed whole, so
+           both are measured in the same run.
 Reports medians, the ratios to raw and the process's peak RSS.
 
     python -m ops.bench.extract [--lines 1000000] [--runs 3] [--brokers tansu,kafka]
@@ -126,12 +126,12 @@ async def bench_broker(kind: str, n_lines: int, runs: int) -> dict:
             for _ in range(runs):
                 raw.append(n / await raw_read(broker.bootstrap, n))
                 ext.append(n / await extract_run(cfg, n))
-                PartitionExtractor.fast_warnings = False
+                PartitionExtractor.fast_warnings = PartitionExtractor.fast_frames = False
                 try:
                     with pure_python():
                         pure.append(n / await extract_run(cfg, n))
                 finally:
-                    PartitionExtractor.fast_warnings = True
+                    PartitionExtractor.fast_warnings = PartitionExtractor.fast_frames = True
             return {"broker": kind, "lines": n, "fill_lps": n / fill_s,
                     "raw_lps": statistics.median(raw), "extract_lps": statistics.median(ext),
                     "pure_lps": statistics.median(pure),

@@ -115,7 +115,7 @@ def _run_extractor(records: list[tuple[bytes, bytes, float]], reference: bool = 
     extractor = PartitionExtractor(0, ExtractConfig())
     if not reference:
         return _timed(extractor, records)
-    extractor.fast_warnings = False  # every JSON warning parsed whole
+    extractor.fast_warnings = extractor.fast_frames = False  # every JSON warning and frame parsed whole
     with pure_python():
         return _timed(extractor, records)
 
