@@ -66,3 +66,25 @@ def total(partial: PartialAggregate, counter: str, service: str | None = None) -
 @pytest.fixture
 def driver() -> Driver:
     return Driver()
+
+
+def partials_of(records: list[tuple[bytes | None, bytes | None, float]], cfg: ExtractConfig | None = None,
+                batch: int = 500, flush_every: int = 5000, **switches: bool) -> list[tuple[dict, list]]:
+    """(partial, dead letters) of each flush, feeding `records` (key, value, broker time)
+    in batches of `batch` and flushing every `flush_every`, with the extractor's
+    shortcuts set as `switches` say (fast_warnings=..., fast_frames=...)."""
+    from ops.bench.extract_core import _Fetched
+
+    extractor = PartitionExtractor(0, cfg or ExtractConfig())
+    for name, value in switches.items():
+        setattr(extractor, name, value)
+    out = []
+    for first in range(0, len(records), batch):
+        extractor.feed_records([_Fetched(first + i, key, value, int(at * 1000))
+                                for i, (key, value, at) in enumerate(records[first:first + batch])])
+        if (first + batch) % flush_every == 0:
+            partial, dead = extractor.flush()
+            out.append((partial.model_dump() if partial else None, [d.model_dump() for d in dead]))
+    partial, dead = extractor.flush()
+    out.append((partial.model_dump() if partial else None, [d.model_dump() for d in dead]))
+    return out

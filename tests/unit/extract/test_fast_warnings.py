@@ -12,23 +12,12 @@ import pytest
 from agents.extract.config import ExtractConfig
 from agents.extract.partition import PartitionExtractor
 from ops.bench import extract_core, loadgen
-from tests.unit.extract.conftest import T0
+from tests.unit.extract.conftest import T0, partials_of
 
 
 def _partials(records: list[tuple[bytes | None, bytes | None, float]], fast: bool, cfg: ExtractConfig | None = None,
               batch: int = 500, flush_every: int = 5000) -> list[tuple[dict, list]]:
-    extractor = PartitionExtractor(0, cfg or ExtractConfig())
-    extractor.fast_warnings = fast
-    out = []
-    for first in range(0, len(records), batch):
-        extractor.feed_records([extract_core._Fetched(first + i, key, value, int(at * 1000))
-                                for i, (key, value, at) in enumerate(records[first:first + batch])])
-        if (first + batch) % flush_every == 0:
-            partial, dead = extractor.flush()
-            out.append((partial.model_dump() if partial else None, [d.model_dump() for d in dead]))
-    partial, dead = extractor.flush()
-    out.append((partial.model_dump() if partial else None, [d.model_dump() for d in dead]))
-    return out
+    return partials_of(records, cfg, batch, flush_every, fast_warnings=fast)
 
 
 def _warnings(partials: list[tuple[dict, list]]) -> int:
