@@ -259,36 +259,32 @@ def _passes(gate: "_Gate | None", shape: bytes | None, text: str) -> bool:
 
 
 def _mask_personal(text: str, kinds: frozenset[str], plan: int | None = None) -> str:
-    """`plan`: `_plan`'s personal bits for this text (None: look here)."""
-    original = text
-    # As in `_apply_rules`: the word guards and gates hold for ASCII text only.
-    ascii_text = _GATED and text.isascii()
-    shape = lowered = None
-    if plan is not None:
-        if not plan & _ENTRIES:  # no pattern's words and gate hold: most texts
-            return text
-        numeric = bool(plan & _NUMERIC)
-    else:
-        shape = text.encode().translate(_SHAPE) if ascii_text else None
-        numeric = (_SOME_DIGITS_SHAPED.search(shape) is not None if shape is not None
-                   else _SOME_DIGITS.search(text) is not None)
-        lowered = text.lower() if ascii_text else ""
-    for index, (kind, pattern, repl, needs_digits, words, gate) in enumerate(_PERSONAL):
-        if kind not in kinds or not (numeric or not needs_digits):
-            continue
-        if plan is not None:
-            if not plan >> index & 1:
-                continue
-        elif not ((not words or not lowered or any(word in lowered for word in words))
-                  and _passes(_GATES.get(gate), shape, text)):
-            continue
-        masked = pattern.sub(repl, text)
-        if masked != text:
-            if plan is not None:  # from here on as without one: the words of the text that came
-                plan, lowered = None, original.lower()
-            text = masked
-            shape = text.encode().translate(_SHAPE) if ascii_text else None
+    """`plan`: `_personal_plan(text)`, where the caller has it."""
+    if plan is None:
+        plan = _personal_plan(text)
+    for index, (kind, pattern, repl, needs_digits, _words, _gate) in enumerate(_PERSONAL):
+        if kind in kinds and plan >> index & 1 and (plan & _NUMERIC or not needs_digits):
+            masked = pattern.sub(repl, text)
+            if masked != text:
+                text = masked
+                plan = _personal_plan(text)  # later words and gates look at what is left
     return text
+
+
+def _personal_plan(text: str) -> int:
+    """Bit j: `_PERSONAL[j]`'s words (if it has any) and gate hold in `text`; `_NUMERIC`:
+    seven digits close together. Words and gates hold for ASCII text only (as the rules'
+    guards): any other text gets every pattern."""
+    if not (_GATED and text.isascii()):
+        return _ENTRIES | (_NUMERIC if _SOME_DIGITS.search(text) is not None else 0)
+    lowered = text.lower()
+    shape = text.encode().translate(_SHAPE)
+    plan = _NUMERIC if _SOME_DIGITS_SHAPED.search(shape) is not None else 0
+    for index, (_kind, _pattern, _repl, _digits, words, gate) in enumerate(_PERSONAL):
+        if ((not words or not lowered or any(word in lowered for word in words))
+                and _passes(_GATES.get(gate), shape, text)):
+            plan |= 1 << index
+    return plan
 
 
 def _mask_ipv6(match: re.Match[str]) -> str:
@@ -361,21 +357,10 @@ _ENTRIES = (1 << len(_PERSONAL)) - 1
 
 def _plan(text: str) -> tuple[int, int]:
     """What can change an ASCII text: the rules whose guards hold (bit i: `_RULES[i]`),
-    and the personal patterns whose words (if any) and gates hold (bit j: `_PERSONAL[j]`),
-    with `_NUMERIC` for seven digits close together and `_TOKEN` for a high-entropy key's
-    gate. `_scan.redact_plan` gives the same, compiled, in one pass."""
-    lowered = text.lower()
-    shape = text.encode().translate(_SHAPE)
-    personal = 0
-    for index, (_kind, _pattern, _repl, _digits, words, gate) in enumerate(_PERSONAL):
-        if ((not words or not lowered or any(word in lowered for word in words))
-                and _passes(_GATES.get(gate), shape, text)):
-            personal |= 1 << index
-    if _SOME_DIGITS_SHAPED.search(shape) is not None:
-        personal |= _NUMERIC
-    if _TOKEN_GATE in text.encode().translate(_TOKEN_SHAPE):
-        personal |= _TOKEN
-    return _guarded_rules(text, lowered), personal
+    and `_personal_plan`'s bits with `_TOKEN` for a high-entropy key's gate.
+    `_scan.redact_plan` gives the same, compiled, in one pass."""
+    token = _TOKEN if _TOKEN_GATE in text.encode().translate(_TOKEN_SHAPE) else 0
+    return _guarded_rules(text, text.lower()), _personal_plan(text) | token
 
 
 def redact(text: str, *, mask_ips: bool = False, personal: frozenset[str] | None = None) -> str:

@@ -925,6 +925,24 @@ static int clf_search(bytes_t b, Py_ssize_t end, double *at, int *valid) {
     return 0;
 }
 
+/* parse_timestamp of a text stripped to b[lo:hi] (not empty): 2 when it is a number
+ * (digits with one point at most: the caller reads it), 1 with *at for an ISO 8601 or
+ * access-log time, 0 for one whose date does not exist (None), -1 where Python decides
+ * (another format, a month it does not know), -2 on error. */
+static int text_time(bytes_t b, Py_ssize_t lo, Py_ssize_t hi, double *at) {
+    int number = is_digit(b[lo]), dots = 0;
+    for (Py_ssize_t k = lo; number && k < hi; k++) {
+        if (b[k] == '.' && dots++ == 0) continue;
+        number = is_digit(b[k]);
+    }
+    if (number) return 2;
+    Py_ssize_t end = hi - lo < 48 ? hi - lo : 48;
+    int valid = 0, found = iso_search(b + lo, end, at, &valid);
+    if (found < 0) return -2;
+    if (!found) found = clf_search(b + lo, end, at, &valid);
+    return found != 1 ? -1 : valid;
+}
+
 static PyObject *compose_service_time(PyObject *self, PyObject *args) {
     const char *raw;
     Py_ssize_t n;
@@ -962,21 +980,12 @@ static PyObject *compose_service_time(PyObject *self, PyObject *args) {
         Py_INCREF(at);
     } else {
         if (hi == lo) Py_RETURN_NONE;
-        int number = is_digit(t[lo]), dots = 0;
-        for (Py_ssize_t k = lo; number && k < hi; k++) {
-            if (t[k] == '.' && dots++ == 0) continue;
-            number = is_digit(t[k]);
-        }
-        if (number) Py_RETURN_NONE;
-        Py_ssize_t end = hi - lo < 48 ? hi - lo : 48;
         double when = 0.0;
-        int valid = 0, found = iso_search(t + lo, end, &when, &valid);
-        if (found < 0) return NULL;
-        if (!found) found = clf_search(t + lo, end, &when, &valid);
-        if (found != 1) Py_RETURN_NONE;
-        at = valid ? PyFloat_FromDouble(when) : Py_None;
+        int timed = text_time(t, lo, hi, &when);
+        if (timed == -2) return NULL;
+        if (timed < 0 || timed == 2) Py_RETURN_NONE;  /* a number, or another format: Python's */
+        at = timed ? PyFloat_FromDouble(when) : Py_NewRef(Py_None);
         if (at == NULL) return NULL;
-        if (!valid) Py_INCREF(at);
     }
     PyObject *out = Py_BuildValue("(s#N)", raw, name_end, at);
     return out;
@@ -1048,6 +1057,17 @@ static int add_counts(seen_t *seen) {
     }
     seen->lines = seen->late = seen->warnings = 0;
     return 0;
+}
+
+/* The window a line at `at` counts in with the watermark at `mark` (after it): its own
+ * while that is open; when late (its window closed), the earliest open one, as
+ * WindowAccounts.count_line. 1 late, 0 not, with *own; -1 for a time it cannot place
+ * (not finite, or too large to be sure): the loop sees the line. */
+static int place(double at, double mark, long long width, double lateness, long long *own) {
+    if (!isfinite(at) || !window_of(at, width, own)) return -1;
+    int late = (double)(*own + width) + lateness <= mark;
+    if (late && !window_of(mark - lateness, width, own)) return -1;
+    return late;
 }
 
 /* Point `seen` at the counters of its window starting at `own`, from `slots` (the sums
@@ -1132,12 +1152,10 @@ static int count_warning(seen_t *seen, PyObject *value, PyObject *stamp_of, PyOb
         if (!(isfinite(*watermark) && (double)(own + width) + lateness <= *watermark))  /* not late */
             shift = at - broker;
     }
-    if (!isfinite(at)) return 0;
     double mark = at > *watermark ? at : *watermark;
     long long own;
-    if (!window_of(at, width, &own)) return 0;
-    int late = (double)(own + width) + lateness <= mark;
-    if (late && !window_of(mark - lateness, width, &own)) return 0;
+    int late = place(at, mark, width, lateness, &own);
+    if (late < 0) return 0;
     int open = window_open(seen, own, mark);
     if (open <= 0) return open;
     if (shift != seen->shift) {
@@ -1253,14 +1271,10 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
         double stamp = PyFloat_AsDouble(PyList_GET_ITEM(stamps, index));
         if (stamp == -1.0 && PyErr_Occurred()) goto fail;
         double at = stamp + at_service->shift;
-        if (!isfinite(at)) break;
         double mark = at > watermark ? at : watermark;
-        /* Its own window while that is open; a late line (its window closed) counts in
-         * the earliest open one, as late (WindowAccounts.count_line). */
         long long own;
-        if (!window_of(at, width, &own)) break;
-        int late = (double)(own + width) + lateness <= mark;
-        if (late && !window_of(mark - lateness, width, &own)) break;
+        int late = place(at, mark, width, lateness, &own);
+        if (late < 0) break;
         int open = window_open(at_service, own, mark);
         if (open < 0) goto fail;
         if (!open) break;
@@ -1615,25 +1629,14 @@ static int time_of_value(bytes_t b, const jvalue *when, double *at) {
     while (lo < hi && is_uspace(b[lo])) lo++;
     while (hi > lo && is_uspace(b[hi - 1])) hi--;
     if (hi == lo) return 0;
-    int number = is_digit(b[lo]), dots = 0;  /* digits with one point at most: a number */
-    for (Py_ssize_t k = lo; number && k < hi; k++) {
-        if (b[k] == '.' && dots++ == 0) continue;
-        number = is_digit(b[k]);
-    }
-    if (number) {
-        if (hi - lo >= (Py_ssize_t)sizeof(digits)) return -1;
-        memcpy(digits, b + lo, (size_t)(hi - lo));
-        digits[hi - lo] = 0;
-        double value = PyOS_string_to_double(digits, NULL, NULL);
-        if (value == -1.0 && PyErr_Occurred()) return -2;
-        return from_number(value, at);
-    }
-    Py_ssize_t end = hi - lo < 48 ? hi - lo : 48;
-    int valid = 0, found = iso_search(b + lo, end, at, &valid);
-    if (found < 0) return -2;
-    if (!found) found = clf_search(b + lo, end, at, &valid);
-    if (found != 1) return -1;
-    return valid;
+    int timed = text_time(b, lo, hi, at);
+    if (timed != 2) return timed;
+    if (hi - lo >= (Py_ssize_t)sizeof(digits)) return -1;  /* a number in a string */
+    memcpy(digits, b + lo, (size_t)(hi - lo));
+    digits[hi - lo] = 0;
+    double value = PyOS_string_to_double(digits, NULL, NULL);
+    if (value == -1.0 && PyErr_Occurred()) return -2;
+    return from_number(value, at);
 }
 
 /* (values, stamps, tombstones) of fetched records: each one's value, and its broker

@@ -156,12 +156,14 @@ _STATUS = _paths(("res.statusCode", "status", "status_code", "http.status_code",
 _RECORD_FIELDS = (_MESSAGE, _EXCEPTION, _LEVEL, _STATUS, _METHOD, _PATH, _PLAIN_PATH, _TIME, _HOST, _STREAM, _LOGGER,
                   _ERROR_CLASS)
 _RECORD_SHAPES: dict[tuple[str, ...], tuple[tuple[tuple[str, str | None], ...], ...]] = {}
+_SHAPES_KEPT = 4096
 
 
 def _record_shape(obj: dict[str, Any]) -> tuple[tuple[tuple[str, str | None], ...], ...]:
     """For each of `_RECORD_FIELDS`, the entries that can give this record a value (a
-    missing key or dotted head never does): worked out once per shape of keys, as
-    `shaped_request` does for the request fields. `_first_of` over them is `_first`."""
+    missing key or dotted head never does), in their order: worked out once per shape of
+    keys, so a record's fields are looked up only under the keys it has. `_first_of`
+    over a field's entries is `_first` of the field."""
     keys = tuple(obj)
     shape = _RECORD_SHAPES.get(keys)
     if shape is None:
@@ -323,20 +325,13 @@ _ACCESS_BYTES = re.compile(
 # The same reading of access lines and of flat JSON records, compiled (`_scan.c`; None
 # where not built): None for every line it leaves to the Python path above.
 _compiled_requests = function("requests")
-_SHAPES: dict[tuple[str, ...], tuple[tuple[tuple[str, str | None], ...], ...]] = {}
-_SHAPES_KEPT = 4096
 
 
 def shaped_request(obj: dict[str, Any]) -> tuple[str, str, str, int]:
     """(level, method, path, status) of a decoded JSON record, as `parse_json_object`
-    reads them, looked up only under the keys the record has (the fields each shape of
-    keys can hold are worked out once per shape); ("", "", "", 0) when it has no level."""
-    shape = _SHAPES.get(keys := tuple(obj))
-    if shape is None:
-        shape = _shape(keys)
-        if len(_SHAPES) < _SHAPES_KEPT:
-            _SHAPES[keys] = shape
-    level, status, method, path, plain_path = shape
+    reads them, looked up only under the keys the record has (`_record_shape`); ("", "",
+    "", 0) when it has no level."""
+    _message, _exception, level, status, method, path, plain_path, *_rest = _record_shape(obj)
     word = normalise_level(_first_of(obj, level)) if level else ""
     if not word:
         return "", "", "", 0
@@ -346,18 +341,9 @@ def shaped_request(obj: dict[str, Any]) -> tuple[str, str, str, int]:
     return word, verb, _text(_first_of(obj, where)) if where else "", code
 
 
-def _shape(keys: tuple[str, ...]) -> tuple[tuple[tuple[str, str | None], ...], ...]:
-    """For a record with these top-level keys, the entries of each request field that
-    can give it a value (a missing key or dotted head never does), in their order."""
-    present = set(keys)
-    return tuple(tuple((path, head) for path, head in paths.entries
-                       if path in present or (head is not None and head in present))
-                 for paths in (_LEVEL, _STATUS, _METHOD, _PATH, _PLAIN_PATH))
-
-
 def _first_of(obj: dict[str, Any], entries: tuple[tuple[str, str | None], ...]) -> Any:
-    """The first non-empty value of these entries (all of a field's, or those `_shape`
-    kept for the record's keys)."""
+    """The first non-empty value of these entries (all of a field's, or those
+    `_record_shape` kept for the record's keys)."""
     for path, head in entries:
         value = obj.get(path)
         if value is None and head is not None and head in obj:
