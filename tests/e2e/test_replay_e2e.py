@@ -309,8 +309,14 @@ def test_replay_of_a_live_run_decides_as_the_live_model_did(broker, cli_env, tmp
             lines = [line for m in range(4) for line in minute_lines(AI_SERVICE, t0, m, errors=[AI_ERROR] * 3
                                                                      if m == 2 else None)]
             produce(bootstrap, lines, prefix=prefix)
-            # Live, event time moves with the log: the model answers before the next minutes come.
+            # Live, event time moves with the log: the model answers, and the incident takes
+            # the answer in (its registry entry), before the next minutes come. The answer
+            # on `ai.results` alone is not enough: the reducer reads that topic beside the
+            # windows', and the next windows could reach it first and time the request out
+            # in event time (as in test_ai_e2e).
             wait_for(bootstrap, prefix + "ai.results", lambda rs: any(r["task"] == "classify" for r in rs),
+                     worker=worker)
+            wait_for(bootstrap, prefix + "incidents.events", lambda evs: any(e["type"] == "registry_added" for e in evs),
                      worker=worker)
             produce(bootstrap, [line for m in range(4, 11) for line in minute_lines(AI_SERVICE, t0, m)],
                     prefix=prefix)
