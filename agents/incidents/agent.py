@@ -75,6 +75,7 @@ def register(stage, cfg, answer: Answer | None = None) -> None:  # noqa: ANN001 
             _observe(effects)
             return effects
         service = getattr(record, "service", "") or source.key_text
+        cache.rebalanced(stage.app.rebalancing_count)
         state, out = fold_record(states, record, source.partition, icfg, service=service, cache=cache,
                                  answer=answer)
         _observe(out)

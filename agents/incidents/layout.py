@@ -26,6 +26,20 @@ A part that is gone is deleted (a `None` value: a tombstone). A core written bef
 this layout (the whole state under the service's key) still reads: what it holds is
 taken as it is, and the next write splits it. Keys with `SEP` are parts: readers of
 the table iterate `cores`. Pure: no Faust, no I/O.
+
+A fold's writes are one change, whatever a kill leaves of them. Faust sends them in
+order on the service's changelog partition and flushes them before it commits the
+input, so a worker killed in the middle leaves a prefix of them, and the input comes
+again after the restart. Parts are therefore written copy-on-write: a changed part goes
+under a new key, `<service>\x1f<name>#<v>` with `v` the core's next version (`_v`);
+the core, written after them, names the version of each of its parts (`_at`, in the
+order of `part_names`), and the keys it replaced are deleted after it. A kill before
+the core leaves the old core naming the old parts, all still there: the redelivered
+input is folded again from the state before it. A kill after the core leaves the new
+state whole. What a kill leaves that no core names (new parts without their core, old
+ones without their delete) is deleted at the service's first fold after the restart
+(`fold.StateCache.leftovers`, one pass over the table: `keys_by_service`). Parts
+written before versions (no `_at`) keep their plain keys until they change.
 """
 
 from __future__ import annotations
@@ -38,8 +52,8 @@ import orjson
 
 from agents.incidents.state import ServiceState
 
-__all__ = ["BUCKETS", "SEP", "as_read", "changed_parts", "cores", "is_part", "join", "load", "may_fall_due", "part_names",
-           "read_state", "read_states", "split"]
+__all__ = ["BUCKETS", "SEP", "as_read", "changed_parts", "cores", "is_part", "join", "keys_by_service", "load",
+           "may_fall_due", "part_keys", "part_names", "read_state", "read_states", "same_core", "split"]
 
 SEP = "\x1f"  # unit separator: never part of a service name that reaches a key
 BUCKETS = 16
@@ -48,6 +62,8 @@ CHUNK_MAX = 32
 PARTS = "_parts"  # in the core: section -> bitmask of the buckets it has (1 for a single part)
 ORDER = "_order"  # in an incident core: its findings' keys in order (and the others', when different)
 TIMELINE = "_timeline"  # in an incident core: its timeline chunks' names in order
+VERSION = "_v"  # in the core: its version, one more at each write that changed a part or it
+AT = "_at"  # in the core: the version each part was written at, in `part_names` order (0: a plain key)
 _BUCKETED = ("registry", "fingerprints_seen", "pending")  # ServiceState dictionaries split into buckets
 _BY_FINGERPRINT = ("findings", "decisions", "provisional")  # an incident's, bucketed by fingerprint
 _SINGLE = ("closed", "texts")
@@ -151,14 +167,33 @@ def part_names(core: Mapping[str, Any]) -> list[str]:
     return [*_names(core.get(PARTS) or {}), *incident.get(TIMELINE, [])]
 
 
+def _key(service: str, name: str, version: int) -> str:
+    return f"{service}{SEP}{name}#{version}" if version else f"{service}{SEP}{name}"
+
+
+def _versions(core: Mapping[str, Any]) -> dict[str, int]:
+    """Part name -> the version it was written at (0: a plain key, written before versions)."""
+    names = part_names(core)
+    at = core.get(AT) or []
+    return {name: at[i] if i < len(at) else 0 for i, name in enumerate(names)}
+
+
+def part_keys(core: Mapping[str, Any]) -> list[str]:
+    """The table keys of the parts a core names."""
+    service = core["service"] if PARTS in core else ""
+    return [_key(service, name, v) for name, v in _versions(core).items()]
+
+
 def join(core: Mapping[str, Any], get: Any) -> dict[str, Any]:
     """The whole state (JSON types) from its core and `get(key)` of its parts."""
     state = dict(core)
     if PARTS not in state:  # written whole, before this layout
         return state
     service = state["service"]
-    parts = {name: get(f"{service}{SEP}{name}") or {} for name in part_names(state)}
+    parts = {name: get(_key(service, name, v)) or {} for name, v in _versions(state).items()}
     del state[PARTS]
+    state.pop(VERSION, None)
+    state.pop(AT, None)
     for section in _BUCKETED:
         merged: dict[str, Any] = {}
         for name, part in parts.items():
@@ -228,15 +263,50 @@ def cores(items: Iterator[tuple[str, Any]] | Any) -> Iterator[tuple[str, dict[st
             yield key, value
 
 
-def changed_parts(table: Mapping[str, Any], state: Mapping[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
-    """(key, value) to write for `state` against what `table` holds: the parts whose content
-    changed, and `None` for the parts it no longer has."""
-    new = split(state)
-    old_names = part_names(table.get(state["service"]) or {})
-    out: list[tuple[str, dict[str, Any] | None]] = []
-    for key, value in new.items():
-        if table.get(key) != value:
-            out.append((key, value))
-    gone = set(old_names) - {key.split(SEP, 1)[1] for key in new if is_part(key)}
-    out += [(f"{state['service']}{SEP}{name}", None) for name in sorted(gone)]
+def same_core(old: Mapping[str, Any] | None, new: Mapping[str, Any], *fields: str) -> bool:
+    """Whether two cores hold the same state, their versions aside (and `fields`)."""
+    if not old:
+        return False
+    ignored = dict.fromkeys((VERSION, *fields))
+    return {**old, **ignored} == {**new, **ignored}
+
+
+def keys_by_service(table: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every service with a core in `table`, and the part keys under its name (one pass)."""
+    out: dict[str, list[str]] = {}
+    for key, value in list(table.items()):
+        if SEP in key:
+            out.setdefault(key.split(SEP, 1)[0], []).append(key)
+        elif value:
+            out.setdefault(key, [])
     return out
+
+
+def changed_parts(table: Mapping[str, Any], state: Mapping[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
+    """(key, value) to write for `state` against what `table` holds, in the order they
+    must reach the changelog: the parts whose content changed (under new keys), then the
+    core, then `None` for the keys it no longer names (the replaced and the gone parts)."""
+    service = state["service"]
+    new = split(state)
+    core = new.pop(service)
+    old_core = table.get(service) or {}
+    old = _versions(old_core) if PARTS in old_core else {}
+    version = (old_core.get(VERSION) or 0) + 1
+    writes: list[tuple[str, dict[str, Any] | None]] = []
+    drop: list[str] = []
+    versions: dict[str, int] = {}
+    for key, value in new.items():
+        name = key.split(SEP, 1)[1]
+        if name in old and table.get(before := _key(service, name, old[name])) == value:
+            versions[name] = old[name]
+            continue
+        writes.append((_key(service, name, version), value))
+        versions[name] = version
+        if name in old and before in table:
+            drop.append(before)
+    drop += [key for name, v in old.items() if name not in versions and (key := _key(service, name, v)) in table]
+    core[AT] = [versions[name] for name in part_names(core)]
+    if writes or not same_core(old_core, core):
+        core[VERSION] = version
+        writes.append((service, core))
+    return writes + [(key, None) for key in drop]

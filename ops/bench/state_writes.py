@@ -100,6 +100,7 @@ class Tally:
     events: int = 0  # incidents.events published
     inputs: int = 0  # records folded (windows, AI results, receipts, ticks)
     writes: int = 0
+    deletes: int = 0  # of the writes, tombstones (a part replaced or gone)
     bytes: int = 0
     largest: int = 0
     fold_s: float = 0.0  # CPU time in the incident stage's fold (the AI stage's answers not included)
@@ -110,7 +111,9 @@ class Tally:
         self.writes += 1
         self.bytes += size
         self.largest = max(self.largest, size)
-        self.by_part[key.split("\x1f")[1] if "\x1f" in key else "core"] += size
+        self.deletes += value is None
+        # A part's name without its version (`layout.py`: `<service>\x1f<name>#<version>`).
+        self.by_part[key.split("\x1f")[1].split("#")[0] if "\x1f" in key else "core"] += size
 
 
 class _Dict(dict):
@@ -182,9 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     stream = windows(args.services, args.rate, args.minutes, args.error_share, args.seed, t0=1_790_000_040.0)
     print(f"{len(stream)} windows, {args.services} services, {args.rate:.0f} lines/s, "
           f"{args.error_share:.0%} errors, {args.minutes} min of event time")
-    print("| layout | inputs folded | incident events | table writes | bytes written | bytes/min | "
+    print("| layout | inputs folded | incident events | table writes | of them deletes | bytes written | bytes/min | "
           "largest value | fold CPU | per input |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     results = {}
     for layout in ("whole", "parts", "parts+cache"):
         # parts+cache: the same layout, each service's state kept from its last fold
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         cache = StateCache() if layout == "parts+cache" else None
         tally = asyncio.run(play(stream, layout.split("+")[0], cfg, cache))
         results[layout] = tally
-        print(f"| {layout} | {tally.inputs:,} | {tally.events:,} | {tally.writes:,} | {tally.bytes:,} | "
+        print(f"| {layout} | {tally.inputs:,} | {tally.events:,} | {tally.writes:,} | {tally.deletes:,} | {tally.bytes:,} | "
               f"{tally.bytes / args.minutes:,.0f} | {tally.largest:,} | {tally.fold_s:.1f} s | "
               f"{tally.fold_s / tally.inputs * 1000:.1f} ms |")
     whole, parts, cached = results["whole"], results["parts"], results["parts+cache"]

@@ -80,9 +80,12 @@ def test_touching_one_known_issue_writes_one_small_part():
     state.registry[entry].last_seen += 60
     state.registry[entry].occurrences += 1
     writes = changed_parts(table, state.model_dump(mode="json"))
-    assert len(writes) == 1
+    # The bucket under its new version, the core naming it, the old version deleted.
+    assert [(key.split(SEP)[-1].split("/")[0], value is None) for key, value in writes] == [
+        ("registry", False), ("checkout", False), ("registry", True)]
     key, value = writes[0]
     assert key.startswith(f"{state.service}{SEP}registry/") and entry in value["registry"]
+    assert writes[2][0] in table and writes[2][0].split("#")[0] == key.split("#")[0]
     # 40 entries in 16 buckets: a bucket holds a few, far from the 40 of a whole rewrite.
     assert len(value["registry"]) < 10 and len(json.dumps(value)) < whole / 10
 
@@ -93,10 +96,11 @@ def test_an_appended_timeline_entry_rewrites_the_last_chunk_and_nothing_older():
     chunks_before = {k for k in table if SEP + "timeline/" in k}
     state.incident.timeline.append({"at": T0 + 500, "text": "update sent"})
     writes = dict(changed_parts(table, state.model_dump(mode="json")))
-    rewritten = {k for k in writes if SEP + "timeline/" in k}
+    rewritten = {k for k, v in writes.items() if SEP + "timeline/" in k and v is not None}
     assert len(rewritten) == 1  # the last chunk, grown or new
-    assert set(writes) - rewritten <= {state.service}  # the core only when a chunk was added
-    assert len(chunks_before & rewritten) <= 1
+    assert set(writes) - rewritten - chunks_before == {state.service}  # and the core naming it
+    assert len({k for k, v in writes.items() if v is None}) <= 1  # the last chunk's old version
+    assert not chunks_before & rewritten
 
 
 def test_dropping_an_entry_from_the_middle_rewrites_only_its_chunk():
@@ -115,7 +119,7 @@ def test_parts_an_incident_no_longer_has_are_deleted():
     writes = dict(changed_parts(table, state.model_dump(mode="json")))
     gone = {k for k, v in writes.items() if v is None}
     incident_parts = (SEP + "timeline/", SEP + "findings/", SEP + "decisions/")
-    assert gone == {k for k in table if any(p in k for p in incident_parts) or k.endswith(SEP + "texts")}
+    assert gone == {k for k in table if any(p in k for p in incident_parts + (SEP + "texts",))}
     assert gone and not any(SEP + "registry/" in k for k in gone)
     _apply(table, writes.items())
     assert load(table, state.service) == state
@@ -149,3 +153,22 @@ def _window(service: str) -> WindowSummary:
                       count=9, first_seen=T0, last_seen=T0 + 50, samples=["psycopg2.OperationalError: refused"])
     return WindowSummary(id=f"{service}|{T0:.0f}|1", service=service, window_start=T0, window_end=T0 + 60,
                          status="errors", lines=100, errors=9, findings=[finding])
+
+
+def test_parts_written_before_versions_still_read_and_only_a_changed_one_moves_to_a_version():
+    state = _big_state()
+    versioned = _stored(state)
+    # The table as the layout before versions wrote it: plain part keys, no versions in the core.
+    table = {key.split("#")[0]: value for key, value in versioned.items()}
+    table[state.service] = {k: v for k, v in table[state.service].items() if k not in ("_v", "_at", "_drop")}
+    assert load(table, state.service) == state
+    entry = next(iter(state.registry))
+    state.registry[entry].occurrences += 1
+    writes = changed_parts(table, state.model_dump(mode="json"))
+    written = [key for key, value in writes if value is not None]
+    deleted = [key for key, value in writes if value is None]
+    assert len(written) == 2 and written[0].endswith("#1") and written[1] == state.service
+    assert deleted == [written[0].split("#")[0]]  # the bucket's plain key, the others stay
+    _apply(table, writes)
+    assert load(table, state.service) == state
+    assert sum("#" not in key for key in table) == len(versioned) - 1  # the core, and every other part's plain key
