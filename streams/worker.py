@@ -100,9 +100,10 @@ def run_worker(cfg: Config, *, demo: bool = False, ride_out: bool = True) -> int
     _require_free_web_port(cfg)
     clock = None
     if demo:
-        from streams.demo import DemoClock
+        from streams.demo import DemoClock, demo_config
 
         clock = DemoClock()
+        cfg = demo_config(cfg, clock.speed)
     app = create_app(cfg, clock=clock) if clock else create_app(cfg)
     if clock is not None:
         from streams.demo import register_demo

@@ -46,7 +46,8 @@ class IncidentsConfig(BaseModel):
     # Hard cap per service; the least recently seen entries go first.
     registry_max_entries: int = Field(500, ge=1)
     # An AI request unanswered for this long (event time) gets the built-in decision.
-    ai_timeout_s: float = Field(30.0, gt=0)
+    ai_timeout_s: float = Field(30.0, gt=0, description="event time; `up --demo` multiplies the default by "
+                                                     "its 24x clock, a value set is kept")
     # A clock tick (incidents.clock) moves a service's time only when it is at most this
     # far ahead of the service's own event time: a service whose records are far behind
     # (a replay of history, a backlog) keeps running on its records' time alone.

@@ -47,6 +47,8 @@ def test_up_demo_opens_updates_resolves_and_reports(cli_env, tmp_path):
                          ("ticket_create", "payments"), ("ticket_resolve", "payments"),
                          ("oneoff_ticket", "checkout"), ("alert", "search")]:
             assert expected in kinds, (expected, kinds)
+        # The local provider answers every request: no message may say it did not.
+        assert "no AI answer" not in notifications.read_text()
         report = next(reports.glob("*payments*.md")).read_text()
         assert "psycopg2.OperationalError" in report or "connection" in report
         bootstrap = json.loads((tmp_path / "lw" / "broker.json").read_text())["bootstrap"]
