@@ -8,7 +8,8 @@ service's changelogged `ServiceState` with the pure reducer (`fold.py`), and ret
 effects (published with acknowledgement, reports written) followed by the writes of the
 parts of the state that changed (`layout.py`). A crash in
 between replays the event: the reducer's deterministic ids make downstream effects
-idempotent.
+idempotent, and the parts are written copy-on-write with the core last, so a kill in
+the middle of the writes leaves the state as it was before them or after, never between.
 
 A second handler on the single-partition `incidents.digest` topic assembles the hourly
 all-clear digest across services. Read endpoints live in `web.py`.
