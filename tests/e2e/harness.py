@@ -17,6 +17,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
+from aiokafka import AIOKafkaProducer
+
+from schemas.records import encode_tick
 from streams.brokers import free_port
 from streams.kafka import create_topics, read_topic
 
@@ -154,6 +157,30 @@ def read_all(bootstrap: str, topic: str, idle: float = 1.0,
 
 def read_json(bootstrap: str, topic: str, idle: float = 1.0, to_end: bool = False) -> list[dict]:
     return [json.loads(v) for _k, v in read_all(bootstrap, topic, idle, to_end)]
+
+
+def shipped_lines(bootstrap: str) -> list[tuple[int, bytes | None, dict]]:
+    """(partition, key, decoded JSON) of every line a shipper or client put on logs.raw, ticks left out."""
+    async def run():
+        return [(p, k, json.loads(v)) async for p, _o, k, v in read_topic(bootstrap, "logs.raw", to_end=True)
+                if k != b"__tick__"]
+
+    return asyncio.run(run())
+
+
+def tick_every_partition(bootstrap: str, at: float, partitions: int) -> None:
+    """The clock, as the worker's tick stage writes it, on every logs.raw partition."""
+    async def run():
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        await producer.start()
+        try:
+            for p in range(partitions):
+                await producer.send_and_wait("logs.raw", encode_tick(at), key=b"__tick__", partition=p,
+                                             timestamp_ms=int(at * 1000))
+        finally:
+            await producer.stop()
+
+    asyncio.run(run())
 
 
 def wait_for(bootstrap: str, topic: str, predicate: Callable[[list[dict]], bool], timeout: float = 90,

@@ -28,9 +28,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
-from schemas.records import encode_tick
-from streams.kafka import read_topic
-from tests.e2e.harness import WorkerProcess, base_env, ensure_topics, wait_for
+from tests.e2e.harness import WorkerProcess, base_env, ensure_topics, shipped_lines, tick_every_partition, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -106,28 +104,6 @@ def send_kcat(bootstrap: str, lines: list[tuple[str, str, int]], keyed: bool) ->
 SENDERS = {"aiokafka": send_aiokafka, "confluent-kafka": send_confluent, "kcat": send_kcat}
 
 
-def logs_raw(bootstrap: str) -> list[tuple[int, bytes | None, dict]]:
-    async def run():
-        return [(p, k, json.loads(v)) async for p, _o, k, v in read_topic(bootstrap, "logs.raw", to_end=True)
-                if k != b"__tick__"]
-
-    return asyncio.run(run())
-
-
-def tick_every_partition(bootstrap: str, at: float) -> None:
-    async def run():
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        await producer.start()
-        try:
-            for p in range(PARTITIONS):
-                await producer.send_and_wait("logs.raw", encode_tick(at), key=b"__tick__", partition=p,
-                                             timestamp_ms=int(at * 1000))
-        finally:
-            await producer.stop()
-
-    asyncio.run(run())
-
-
 def test_every_error_counted_once_whatever_the_client_partitioner_or_key(fresh_broker, tmp_path):
     kind = fresh_broker.kind
     producers = PRODUCERS[kind]
@@ -150,7 +126,7 @@ def test_every_error_counted_once_whatever_the_client_partitioner_or_key(fresh_b
                     lines_of[service] += 1
                     if is_error:
                         expected[(service, minute)][json.loads(line)["message"]] += 1
-        tick_every_partition(bootstrap, time.time())
+        tick_every_partition(bootstrap, time.time(), PARTITIONS)
         total = {s: sum(sum(c.values()) for (svc, _m), c in expected.items() if svc == s) for s in SERVICES}
 
         def counted(windows):
@@ -163,7 +139,7 @@ def test_every_error_counted_once_whatever_the_client_partitioner_or_key(fresh_b
         worker.stop()
 
     # The scenario really splits each service: murmur2 and CRC32 disagree, unkeyed spreads.
-    records = logs_raw(bootstrap)
+    records = shipped_lines(bootstrap)
     assert len(records) == sum(lines_of.values())
     murmur2 = DefaultPartitioner()
     all_parts = list(range(PARTITIONS))

@@ -15,8 +15,6 @@ on the partition Kafka's own partitioner (murmur2) picks for that key.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 import shutil
 import signal
@@ -27,13 +25,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
-from schemas.records import encode_tick
 from streams.brokers import free_port
-from streams.kafka import read_topic
-from tests.e2e.harness import WorkerProcess, base_env, ensure_topics, wait_for
+from tests.e2e.harness import WorkerProcess, base_env, ensure_topics, shipped_lines, tick_every_partition, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "ops" / "shippers" / "rsyslog.conf"
@@ -134,29 +129,6 @@ class Rsyslogd:
                 self.proc.wait(10)
 
 
-def shipped_records(bootstrap: str) -> list[tuple[int, bytes | None, dict]]:
-    async def run():
-        return [(p, k, json.loads(v)) async for p, _o, k, v in read_topic(bootstrap, "logs.raw", to_end=True)
-                if k != b"__tick__"]
-
-    return asyncio.run(run())
-
-
-def tick_every_partition(bootstrap: str, at: float) -> None:
-    """The clock, as the worker's tick stage writes it, on every logs.raw partition."""
-    async def run():
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        await producer.start()
-        try:
-            for p in range(PARTITIONS):
-                await producer.send_and_wait("logs.raw", encode_tick(at), key=b"__tick__", partition=p,
-                                             timestamp_ms=int(at * 1000))
-        finally:
-            await producer.stop()
-
-    asyncio.run(run())
-
-
 def test_rsyslog_ships_files_and_syslog_keyed_and_every_error_is_counted(kafka, tmp_path):
     bootstrap = kafka.bootstrap
     ensure_topics(bootstrap, PARTITIONS)
@@ -179,12 +151,12 @@ def test_rsyslog_ships_files_and_syslog_keyed_and_every_error_is_counted(kafka, 
         with socket.create_connection(("127.0.0.1", port)) as sender:
             sender.sendall("".join(m + "\n" for m in messages).encode())
         deadline = time.monotonic() + 60
-        records = shipped_records(bootstrap)
+        records = shipped_lines(bootstrap)
         while len(records) < len(events) + len(messages):
             assert time.monotonic() < deadline, (f"{len(records)} of {len(events) + len(messages)} records"
                                                  f" shipped:\n{rsyslogd.log.read_text()}")
             time.sleep(0.5)
-            records = shipped_records(bootstrap)
+            records = shipped_lines(bootstrap)
 
         # One record per event, the stack traces whole, keyed by service on murmur2's partition.
         assert len(records) == len(events) + len(messages)
@@ -203,7 +175,7 @@ def test_rsyslog_ships_files_and_syslog_keyed_and_every_error_is_counted(kafka, 
 
         worker = WorkerProcess(base_env(tmp_path, bootstrap, "e2e-rsyslog", LOGWARDEN_STAGES=EXTRACT_ONLY),
                                tmp_path / "run").start()
-        tick_every_partition(bootstrap, time.time())
+        tick_every_partition(bootstrap, time.time(), PARTITIONS)
 
         def counted(windows):
             mine = [w for w in windows if w["service"] in (service, "billing")]
