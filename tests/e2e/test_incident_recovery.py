@@ -106,3 +106,7 @@ def test_incident_survives_sigkill_without_second_ticket(fresh_broker, tmp_path)
         by_id[w["id"]] = w
     assert sum(w["lines"] for w in by_id.values()) == len(phase1) + len(phase2) - 10  # minute 15 still open
     assert sum(w["errors"] for w in by_id.values()) == 15
+    # What the on-call reads: 5 errors in each of minutes 3-5. A state torn by the kill
+    # (its core newer than its findings) once reported 10 here.
+    report = next((tmp_path / "lw" / "reports").glob("*.md")).read_text()
+    assert "- 15 errors in 1 distinct signature over 3 minutes with errors" in report
