@@ -1306,16 +1306,6 @@ fail:
     return NULL;
 }
 
-/* ---- The routes of the lines that are only counted: PartitionExtractor._count_requests
- *
- * tally_requests(services, starts, values, read, route) -> {(service, start): {route:
- * [requests, failed]}}, the windows in the order their first request came, each
- * window's routes too: what _count_requests adds up, from the three lists it keeps (a
- * line's service, the start of the window it was counted in, its raw value). Each value
- * is read as `requests` reads it, and `read` (formats.request_of_record) reads those it
- * leaves; each route normalised as `routes` does, and `route`
- * (findings.normalise_endpoint) the others. The Python method stays the reference
- * (tests/unit/extract/test_compiled_count.py). */
 /* The windows a call met: a service (by identity, held by the list) and a start. */
 typedef struct {
     PyObject *service;
@@ -1342,6 +1332,16 @@ static PyObject *route_text(const char *route, Py_ssize_t length) {
     return text;
 }
 
+/* ---- The routes of the lines that are only counted: PartitionExtractor._count_requests
+ *
+ * tally_requests(services, starts, values, read, route) -> {(service, start): {route:
+ * [requests, failed]}}, the windows in the order their first request came, each
+ * window's routes too: what _count_requests adds up, from the three lists it keeps (a
+ * line's service, the start of the window it was counted in, its raw value). Each value
+ * is read as `requests` reads it, and `read` (formats.request_of_record) reads those it
+ * leaves; each route normalised as `routes` does, and `route`
+ * (findings.normalise_endpoint) the others. The Python method stays the reference
+ * (tests/unit/extract/test_compiled_count.py). */
 static PyObject *tally_requests(PyObject *self, PyObject *args) {
     PyObject *services, *starts, *values, *read, *route;
     if (!PyArg_ParseTuple(args, "O!O!O!OO", &PyList_Type, &services, &PyList_Type, &starts, &PyList_Type, &values,

@@ -56,6 +56,17 @@ DEFAULT_AI: dict[str, dict[str, Any]] = {
 }
 
 
+def store_writes(table: dict[str, Any], writes: Any) -> None:
+    """Carry out table writes, (key, value) pairs or `Store`s, as the changelog gives them
+    back (JSON types); a `None` value deletes."""
+    for write in writes:
+        key, value = (write.key, write.value) if hasattr(write, "key") else write
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = orjson.loads(orjson.dumps(value))
+
+
 def load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
 
@@ -201,11 +212,7 @@ class ScenarioPlayer:
             state, effects = apply(previous, current, event_time(current), self.cfg)
             self.run.states[service] = state
             if self.roundtrip == "table":
-                for key, value in layout.changed_parts(self.table, state.model_dump(mode="json")):
-                    if value is None:
-                        del self.table[key]
-                    else:
-                        self.table[key] = orjson.loads(orjson.dumps(value))  # as the changelog gives it back
+                store_writes(self.table, layout.changed_parts(self.table, state.model_dump(mode="json")))
             self.run.effects += effects
             self.run.caused_by_minute += [minute] * len(effects)
             for effect in effects:

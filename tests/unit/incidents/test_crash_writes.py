@@ -20,25 +20,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 import pytest
 
 from agents.incidents import layout
 from agents.incidents.fold import StateCache, fold_clock, fold_record
 from schemas.effects import Publish, Store
 from schemas.records import Clock
-from tests.unit.incidents.scenario_runner import ScenarioPlayer
+from tests.unit.incidents.scenario_runner import ScenarioPlayer, store_writes
 from tests.unit.incidents.scenario_runner import load as load_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios" / "incidents").glob("*.yaml"))
-
-
-def _apply(table: dict, stores) -> None:  # noqa: ANN001
-    for store in stores:
-        if store.value is None:
-            table.pop(store.key, None)
-        else:
-            table[store.key] = orjson.loads(orjson.dumps(store.value))  # as the changelog gives it back
 
 
 class Recording(ScenarioPlayer):
@@ -60,7 +51,7 @@ class Recording(ScenarioPlayer):
             service = self._service_of(current)
             before = dict(self.table)
             out = self.fold(self.table, current, service)
-            _apply(self.table, [e for e in out if isinstance(e, Store)])
+            store_writes(self.table, [e for e in out if isinstance(e, Store)])
             self.folds.append((before, current, service, out))
             effects = [e for e in out if not isinstance(e, Store)]
             self.run.effects += effects
@@ -80,14 +71,14 @@ def test_a_kill_after_any_prefix_of_a_folds_writes_recovers_the_uninterrupted_st
     for before, record, service, out in player.folds:
         stores = [e for e in out if isinstance(e, Store)]
         after = dict(before)
-        _apply(after, stores)
+        store_writes(after, stores)
         services = sorted({s.key.split(layout.SEP)[0] for s in stores})
         for cut in range(len(stores)):  # cut == len(stores): no kill
             crashes += 1
             table = dict(before)
-            _apply(table, stores[:cut])  # what reached the changelog before the kill
+            store_writes(table, stores[:cut])  # what reached the changelog before the kill
             again = player.fold(table, record, service, StateCache())  # the restart: the same record, again
-            _apply(table, [e for e in again if isinstance(e, Store)])
+            store_writes(table, [e for e in again if isinstance(e, Store)])
             for name in services:
                 assert layout.load(table, name) == layout.load(after, name), (record, cut)
             # Published again only if the kill came before the fold counted as done; then
@@ -95,7 +86,7 @@ def test_a_kill_after_any_prefix_of_a_folds_writes_recovers_the_uninterrupted_st
             assert _published(again) in ([], _published(out)), (record, cut)
             # What the kill left that no state names: gone with the service's first fold
             # after the restart (here the redelivered record's, but a tick's).
-            _apply(table, [s for name in services for s in StateCache().leftovers(table, name, [])])
+            store_writes(table, [s for name in services for s in StateCache().leftovers(table, name, [])])
             assert _unnamed(table) == set(), (record, cut)
             assert table == after, (record, cut)
             assert not {k for k in after if k not in table}, (record, cut)
@@ -123,11 +114,11 @@ def test_a_kill_before_the_core_then_another_input_first_leaves_no_part_behind(p
         if not at or at[0] == 0 or service not in before or not later:
             continue  # no part written, a first fold, or nothing else for the service
         table = dict(before)
-        _apply(table, stores[:at[0]])  # every new part, not the core
+        store_writes(table, stores[:at[0]])  # every new part, not the core
         assert _unnamed(table), "the killed attempt's parts are there, named by no core"
         assert layout.load(table, service) == layout.load(before, service)  # the state before it
         state, out2 = fold_record(table, later[0], 0, player.cfg, service=service, cache=StateCache())
-        _apply(table, [e for e in out2 if isinstance(e, Store)])
+        store_writes(table, [e for e in out2 if isinstance(e, Store)])
         assert _unnamed(table) == set(), (later[0], i)
         assert layout.load(table, service) == state
         checked += 1

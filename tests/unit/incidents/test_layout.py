@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import orjson
 import pytest
 
 from agents.incidents import layout
@@ -17,7 +16,7 @@ from agents.incidents.state import RegistryEntry, ServiceState
 from schemas.effects import Store
 from schemas.records import Finding, WindowSummary
 from tests.unit.incidents.scenario_runner import load as load_scenario
-from tests.unit.incidents.scenario_runner import ScenarioPlayer, play
+from tests.unit.incidents.scenario_runner import ScenarioPlayer, play, store_writes
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios" / "incidents").glob("*.yaml"))
 T0 = 1_772_445_600.0  # 2026-03-02T10:00:00Z
@@ -49,17 +48,9 @@ def _big_state() -> ServiceState:
     return state
 
 
-def _apply(table: dict, writes) -> None:  # noqa: ANN001
-    for key, value in writes:
-        if value is None:
-            table.pop(key, None)
-        else:
-            table[key] = orjson.loads(orjson.dumps(value))
-
-
 def _stored(state: ServiceState) -> dict:
     table: dict = {}
-    _apply(table, changed_parts(table, state.model_dump(mode="json")))
+    store_writes(table, changed_parts(table, state.model_dump(mode="json")))
     return table
 
 
@@ -121,7 +112,7 @@ def test_parts_an_incident_no_longer_has_are_deleted():
     incident_parts = (SEP + "timeline/", SEP + "findings/", SEP + "decisions/")
     assert gone == {k for k in table if any(p in k for p in incident_parts + (SEP + "texts",))}
     assert gone and not any(SEP + "registry/" in k for k in gone)
-    _apply(table, writes.items())
+    store_writes(table, writes.items())
     assert load(table, state.service) == state
     assert [k for k, _v in cores(table.items())] == [state.service]
 
@@ -130,7 +121,7 @@ def test_a_state_written_whole_before_this_layout_still_reads_and_its_next_write
     state = _big_state()
     table = {state.service: state.model_dump(mode="json")}  # the old layout: everything under one key
     assert load(table, state.service) == state
-    _apply(table, changed_parts(table, state.model_dump(mode="json")))
+    store_writes(table, changed_parts(table, state.model_dump(mode="json")))
     assert layout.PARTS in table[state.service] and "registry" not in table[state.service]
     assert load(table, state.service) == state
 
@@ -141,7 +132,7 @@ def test_the_shell_fold_writes_only_its_services_keys_and_reads_them_back():
     writes = [(e.key, e.value) for e in effects if isinstance(e, Store)]
     assert state.incident is not None and writes
     assert {key.split(SEP)[0] for key, _value in writes} == {"checkout"}
-    _apply(table, writes)
+    store_writes(table, writes)
     assert load(table, "checkout") == state
     # The same window again (redelivered): decided already, nothing changed, nothing written.
     _state, again = fold_record(table, _window("checkout"), 0, IncidentsConfig())
@@ -169,6 +160,6 @@ def test_parts_written_before_versions_still_read_and_only_a_changed_one_moves_t
     deleted = [key for key, value in writes if value is None]
     assert len(written) == 2 and written[0].endswith("#1") and written[1] == state.service
     assert deleted == [written[0].split("#")[0]]  # the bucket's plain key, the others stay
-    _apply(table, writes)
+    store_writes(table, writes)
     assert load(table, state.service) == state
     assert sum("#" not in key for key in table) == len(versioned) - 1  # the core, and every other part's plain key
