@@ -19,11 +19,12 @@ import orjson
 
 from agents.extract.compiled import function
 from agents.extract.config import ExtractConfig
+from agents.extract import templates
 from agents.extract.templates import WILDCARD, mask_message
 from agents import redact as redaction
 from agents.redact import redact
 
-__all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "exception_class", "fingerprint", "normalise_endpoint",
+__all__ = ["IgnoreRules", "NO_MESSAGE", "Signal", "exception_class", "fingerprint", "forget", "normalise_endpoint",
            "normalise_endpoints", "normalise_endpoints_python", "readable_type", "sample_text", "title_of"]
 
 FINGERPRINT_VERSION = "fp1"
@@ -126,15 +127,48 @@ _ID_SEGMENTS_JOINED = re.compile(_ID_SEGMENTS.pattern.replace("(?=/|$)", "(?=/|\
 
 
 def fingerprint(service: str, endpoint: str, error_type: str, template: str) -> str:
-    fields = {"endpoint": endpoint, "error_type": error_type, "service": service, "template": template}
-    digest = hashlib.blake2b(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS), digest_size=10).hexdigest()
-    return f"{FINGERPRINT_VERSION}:{digest}"
+    """Kept per (service, endpoint, type, template): an error recurs line after line."""
+    key = (service, endpoint, error_type, template)
+    known = _fingerprints.get(key)
+    if known is None:
+        if len(_fingerprints) >= _FINGERPRINTS_KEPT:
+            _fingerprints.clear()
+        fields = {"endpoint": endpoint, "error_type": error_type, "service": service, "template": template}
+        digest = hashlib.blake2b(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS), digest_size=10).hexdigest()
+        known = _fingerprints[key] = f"{FINGERPRINT_VERSION}:{digest}"
+    return known
+
+
+_FINGERPRINTS_KEPT = 8192
+_fingerprints: dict[tuple[str, str, str, str], str] = {}
 
 
 def readable_type(template: str) -> str:
     """A readable error type for a message without an exception class or status: the
     failure it names, else its first words (values, request and `key=value` pairs left
-    out). A function of the template only, so it never splits what the template groups."""
+    out). A function of the template only, so it never splits what the template groups
+    (and is kept per template: a template recurs with every line of its error)."""
+    known = _types.get(template)
+    if known is None:
+        if len(_types) >= _TYPES_KEPT:
+            _types.clear()
+        known = _types[template] = _readable_type(template)
+    return known
+
+
+_TYPES_KEPT = 8192
+_types: dict[str, str] = {}
+
+
+def forget() -> None:
+    """Drop the fingerprints, types and templates kept so far (a benchmark's runs each
+    start without them)."""
+    _fingerprints.clear()
+    _types.clear()
+    templates.forget()
+
+
+def _readable_type(template: str) -> str:
     if template == NO_MESSAGE:
         return "error without a message"
     failure = _FAILURE.search(template)

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 
-__all__ = ["TEMPLATE_ID", "TemplateMiner", "WILDCARD", "is_template_id", "mask_message", "template_id"]
+__all__ = ["TEMPLATE_ID", "TemplateMiner", "WILDCARD", "forget", "is_template_id", "mask_message", "template_id"]
 
 WILDCARD = "<*>"
 
@@ -81,12 +80,39 @@ _SPACES = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
 
 
-@lru_cache(maxsize=8192)
 def mask_message(text: str) -> str:
     """The template of one message: volatile tokens replaced by `<*>`, spaces folded.
 
-    Cached (bounded): the same error line and the same stack frames repeat far more
-    often than not, and masking is the costliest step of extraction."""
+    Cached (bounded) by the message's shape: the same error line, with other ids and
+    counts in it, and the same stack frames repeat far more often than not, and masking
+    is the costliest step of extraction. The shape is the text with every digit 1-9
+    written as 1: no mask tells those digits apart (each reads a digit as `\\d` or as
+    part of a range holding 0-9; only 0 is special, in "0x"), so two messages of one
+    shape have one template, unless it kept a digit of its own (then it is not kept)."""
+    shape = text.translate(_SHAPE)
+    known = _masked.get(shape)
+    if known is not None:
+        return known
+    template = _mask(text)
+    if _NONZERO_DIGIT.search(template) is None:
+        if len(_masked) >= _MASKED:
+            _masked.clear()
+        _masked[shape] = template
+    return template
+
+
+_SHAPE = str.maketrans("23456789", "11111111")
+_NONZERO_DIGIT = re.compile("[1-9]")
+_MASKED = 8192
+_masked: dict[str, str] = {}
+
+
+def forget() -> None:
+    """Drop the templates kept so far (a benchmark's runs each start without them)."""
+    _masked.clear()
+
+
+def _mask(text: str) -> str:
     out = text
     has_digit = _DIGIT.search(text) is not None
     for pattern, guard in _MASKS:

@@ -30,7 +30,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from agents import redact
-from agents.extract import prefilter
+from agents.extract import findings, prefilter
 from agents.extract.compiled import pure_python
 from agents.extract.batch import PARTIALS, SOURCE, SourceExtractor, is_checkpoint
 from agents.extract.partition import PartitionExtractor
@@ -87,8 +87,10 @@ async def raw_read(bootstrap: str, n: int) -> float:
 
 async def extract_run(cfg, n: int) -> float:
     """The production batch loop of the extract stage, over every partition from the start
-    (with nothing remembered from the run before: redaction's answers start empty)."""
+    (with nothing remembered from the run before: redaction's answers, templates and
+    types start empty)."""
     redact.forget()
+    findings.forget()
     consumer = client.consumer(cfg.broker, group=f"bench-{uuid.uuid4().hex[:8]}",
                                max_partition_fetch_bytes=8 * 1024 * 1024)
     producer = client.producer(cfg.broker)

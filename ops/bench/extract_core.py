@@ -31,7 +31,7 @@ from typing import NamedTuple
 import orjson
 
 from agents import redact
-from agents.extract import prefilter
+from agents.extract import findings, prefilter
 from agents.extract.compiled import pure_python
 from agents.extract.config import ExtractConfig
 from agents.extract.partition import PartitionExtractor
@@ -111,7 +111,8 @@ class _Fetched(NamedTuple):
 
 
 def _run_extractor(records: list[tuple[bytes, bytes, float]], reference: bool = False) -> tuple[float, int]:
-    redact.forget()  # nothing remembered from the run before
+    redact.forget()  # nothing remembered from the run before: redaction's answers,
+    findings.forget()  # templates and types start empty
     extractor = PartitionExtractor(0, ExtractConfig())
     if not reference:
         return _timed(extractor, records)

@@ -157,3 +157,42 @@ def test_the_guards_and_gates_change_nothing(monkeypatch):
     assert [i for i, (a, b) in enumerate(zip(fast, slow)) if a != b] == []
     assert fast[:2] == ["call [PHONE]", "tel. [PHONE]"]
     assert fast[11:13] == ['"GET /a HTTP/1.1" 503 1234 "-"', "030 123456"]  # a size; nine digits: no number
+
+
+def _secret_field_names() -> list[str]:
+    """Every name the secret-field rules take (`_SECRET_KEYS` spelled out, each `[_-]?`
+    three ways)."""
+    seps = ["_", "-", ""]
+    names = ["pass", "password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "x-api-key",
+             "credential", "credentials", "sig", "signature"]
+    for sep in seps:
+        names += [f"client{sep}secret", f"access{sep}token", f"refresh{sep}token", f"auth{sep}token",
+                  f"api{sep}key", f"access{sep}key", f"private{sep}key", f"session{sep}id", f"signing{sep}secret",
+                  f"webhook{sep}secret", f"secret{sep}key", f"secret{sep}access{sep}key"]
+        names += [f"access{sep}key{sep2}id" for sep2 in seps]
+    return names
+
+
+@pytest.mark.parametrize("form", ['{name}={value}', '{name} = {value}', '{name}: {value}', '"{name}": "{value}"',
+                                  '"{name}" : "{value}"', 'DB_{name}={value}', 'x.{name}:{value}'])
+def test_every_secret_field_name_is_masked_in_every_form(form):
+    """The secret-field rules run only where a field name of theirs and its separator
+    stand (`_names_a_secret_field`): each name they take, in either case, still goes."""
+    for name in _secret_field_names():
+        for spelled in (name, name.upper(), name.title()):
+            text = "login failed, " + form.format(name=spelled, value="hunter2-Xq81") + " retrying"
+            out = redact(text)
+            assert "hunter2" not in out and "[REDACTED]" in out, text
+
+
+def test_a_key_word_that_names_no_field_skips_the_secret_field_rules(monkeypatch):
+    """"KeyError: 'customer_id'" and a "tokens" directory hold the rules' guard words but
+    no field of theirs: the rules are skipped, and the text is what running them gives."""
+    from agents import redact as module
+
+    text = "KeyError: 'customer_id' in /app/tokens/session.py, line 41"
+    assert module._plan(text)[0] != 0  # the guard holds: before, both rules ran
+    assert not module._names_a_secret_field(text.lower())
+    assert module._redact(text, False, module._enabled) == text
+    monkeypatch.setattr(module, "_GATED", False)  # every rule run
+    assert module._redact(text, False, module._enabled) == text

@@ -86,3 +86,38 @@ def test_grouping_accuracy_definition():
     assert grouping_accuracy([1, 1, 2, 3], truth) == 1.0
     assert grouping_accuracy([1, 1, 1, 3], truth) == 0.25  # only "c" is grouped exactly
     assert grouping_accuracy([1, 2, 3, 4], truth) == 0.5
+
+
+def test_a_template_kept_for_one_shape_is_the_one_each_message_of_it_has():
+    """Templates are kept by the message's shape (digits 1-9 alike): over every loghub-2.0
+    message, one with other digits 1-9 in the same places, asked after it (so the kept
+    template answers), gets the template masking it alone gives."""
+    import random
+    import re
+
+    from agents.extract import templates
+
+    rnd = random.Random(3)
+    checked = 0
+    for folder in sorted(p for p in LOGHUB.iterdir() if p.is_dir()):
+        messages, _truth = load_system(folder)
+        for message in messages:
+            other = re.sub(r"[1-9]", lambda _: str(rnd.randint(1, 9)), message)
+            if other == message:
+                continue
+            mask_message(message)
+            assert mask_message(other) == templates._mask(other), (folder.name, message, other)
+            checked += 1
+    assert checked > 10_000
+
+
+def test_a_template_that_keeps_a_digit_is_not_handed_to_another_message(monkeypatch):
+    from agents.extract import templates
+
+    templates.forget()
+    monkeypatch.setattr(templates, "_mask", lambda text: text.upper())  # a mask that keeps every digit
+    assert mask_message("retry 12") == "RETRY 12"
+    assert mask_message("retry 34") == "RETRY 34"
+    assert mask_message("retry 0") == "RETRY 0"  # kept: it holds no digit 1-9
+    assert mask_message("retry 5") == "RETRY 5"  # 0 is not 1-9's shape ("0x" is special)
+    templates.forget()
