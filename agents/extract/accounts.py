@@ -60,7 +60,9 @@ class WindowAccounts:
             if cfg.fatal_patterns else None
         self._fatal_pieces = _required_pieces(cfg.fatal_patterns)
         self._urgent_noted: set[tuple[str, int]] = set()  # (fingerprint, window) already noted
-        self._not_fatal: set[tuple[str, str]] = set()  # (fingerprint, level) tested, not fatal
+        # (level, endpoint, type, template) tested, not fatal: a fingerprint's fields but
+        # its service, which no pattern is tested against
+        self._not_fatal: set[tuple[str, str, str, str]] = set()
         # (service, window start, the finding as counted so far): fatal findings to send ahead
         self.urgent: list[tuple[str, int, dict[str, Any]]] = []
 
@@ -74,14 +76,21 @@ class WindowAccounts:
         return int(at // self.width) * self.width
 
     def is_late(self, at: float) -> bool:
+        width = self.width
         return (self.watermark != -math.inf
-                and self.window_start(at) + self.width + self.cfg.allowed_lateness_s <= self.watermark)
+                and int(at // width) * width + width + self.cfg.allowed_lateness_s <= self.watermark)
 
     def earliest_open(self) -> int:
         return int((self.watermark - self.cfg.allowed_lateness_s) // self.width) * self.width
 
     def window_start_for(self, at: float) -> int:
-        return self.earliest_open() if self.is_late(at) else self.window_start(at)
+        """The start of the window a line at `at` counts in: its own, or when that one is
+        closed (late), the earliest open one."""
+        width, watermark, lateness = self.width, self.watermark, self.cfg.allowed_lateness_s
+        start = int(at // width) * width
+        if watermark != -math.inf and start + width + lateness <= watermark:
+            return int((watermark - lateness) // width) * width
+        return start
 
     # --- counting ----------------------------------------------------------------------
 
@@ -89,20 +98,23 @@ class WindowAccounts:
         """One line that is only counted (no signal), at event time `at`: the start of the
         window it was counted in (the earliest open one when it is late)."""
         self.advance(at)
-        late = self.is_late(at)
-        start = self.earliest_open() if late else self.window_start(at)
-        counts = self.window(service, start).counts
+        counts, start = self.slot(service, at)
         counts[LINES] += 1
-        if late:
-            counts[LATE] += 1
         return start
 
     def slot(self, service: str, at: float) -> tuple[list[int], int]:
         """The counters of the window a line at `at` counts in (late lines: the earliest
         open, and counted as late there), and that window's start."""
-        late = self.is_late(at)
-        start = self.earliest_open() if late else self.window_start(at)
-        counts = self.window(service, start).counts
+        width, watermark, lateness = self.width, self.watermark, self.cfg.allowed_lateness_s
+        start = int(at // width) * width
+        late = watermark != -math.inf and start + width + lateness <= watermark
+        if late:
+            start = int((watermark - lateness) // width) * width
+        by_start = self._windows.get(service)
+        window = by_start.get(start) if by_start is not None else None
+        if window is None:
+            window = self.window(service, start)
+        counts = window.counts
         if late:
             counts[LATE] += 1
         return counts, start
@@ -151,9 +163,9 @@ class WindowAccounts:
                 "count": 1, "first_seen": signal.at, "last_seen": signal.at,
                 "samples": self._sample(fp, window_start, signal.sample),
             }
-            self._note_fatal(signal, fp, window_start, finding)
+            self._note_fatal(signal, fp, group, window_start, finding)
             return
-        self._note_fatal(signal, fp, window_start, finding)
+        self._note_fatal(signal, fp, group, window_start, finding)
         finding["count"] += 1
         finding["first_seen"] = min(finding["first_seen"], signal.at)
         finding["last_seen"] = max(finding["last_seen"], signal.at)
@@ -174,16 +186,19 @@ class WindowAccounts:
                 return False  # ~1 µs, where the patterns' search takes ~15 µs over a sample
         return self._fatal_text.search(text) is not None
 
-    def _note_fatal(self, signal: Signal, fp: str, window_start: int, finding: dict[str, Any]) -> None:
+    def _note_fatal(self, signal: Signal, fp: str, group: str | None, window_start: int,
+                    finding: dict[str, Any]) -> None:
         """Note a fatal finding once per window: it goes out at the next flush with its
         count by then (the reference stays live until `take`)."""
-        if (fp, window_start) in self._urgent_noted or (fp, signal.level) in self._not_fatal:
+        kind = (signal.level, signal.endpoint, signal.error_type, group or signal.template)
+        if (fp, window_start) in self._urgent_noted or kind in self._not_fatal:
             return
         if not self.is_fatal(signal.level, "\n".join((signal.error_type, signal.headline, signal.sample[:2000]))):
             # What matches is in the fingerprinted type and template, not in masked values:
-            # one test per fingerprint and level is enough.
+            # one test per fingerprint and level is enough, and the service, which is not
+            # in the text, can be left out of it (one error shared by many services: one).
             if len(self._not_fatal) < 100_000:
-                self._not_fatal.add((fp, signal.level))
+                self._not_fatal.add(kind)
             return
         if len(self._urgent_noted) < 100_000:
             self._urgent_noted.add((fp, window_start))

@@ -431,10 +431,11 @@ def parse_text(text: str, reference: float) -> LogLine:
             line = _syslog(text, reference)
             if line:
                 return line
-        for parser in (_nginx_error, _postgres, _mysql, _redis):
-            line = parser(text, reference)
-            if line:
-                return line
+        # nginx's error log has "/" and MySQL's a "T" where these look first.
+        line = ((_nginx_error(text, reference) if text[4:5] == "/" else None) or _postgres(text, reference)
+                or (_mysql(text, reference) if text[10:11] == "T" else None) or _redis(text, reference))
+        if line:
+            return line
     elif head == "[":
         line = _apache_error(text, reference)
         if line:
