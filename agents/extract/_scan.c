@@ -74,6 +74,11 @@ static inline int at_exact(bytes_t b, Py_ssize_t n, Py_ssize_t i, const char *li
 /* _CANDIDATE_WORDS on the lower-cased record:
  * [efcptwsa](?:r(?:r|it|aceback)|a(?:tal|nic|rn)|xception|evere|merg|lert|egmentation|igsegv| memory: kill) */
 static unsigned char SECOND[256];  /* the byte after a candidate word's first: [raxemli ], either case */
+/* By that second byte, the third bytes a candidate word can have (lower-cased, bit
+ * `byte & 31`; a byte of another kind may share a bit and only costs candidate_at's look):
+ * r[ria] a[tnr] xc e[vg] me le ig " m". Most [efcptwsa] + [raxemli ] pairs of ordinary
+ * text ("ea", "te", "se", "al") stop here. */
+static uint32_t THIRD[256];
 
 static int candidate_at(bytes_t b, Py_ssize_t n, Py_ssize_t i) {
     if (i + 2 >= n || !FIRST[b[i]] || !SECOND[b[i + 1]]) return 0;
@@ -181,7 +186,9 @@ static int scan_one(bytes_t b, Py_ssize_t n, Py_ssize_t max_bytes) {
         unsigned char kind = CLASS[b[i]];
         if (!kind) continue;
         if (!parse)
-            parse = (kind & K_PARSE) || ((kind & K_WORD) && i + 1 < n && SECOND[b[i + 1]] && candidate_at(b, n, i))
+            parse = (kind & K_PARSE)
+                    || ((kind & K_WORD) && i + 2 < n && (THIRD[b[i + 1]] >> (LOWER[b[i + 2]] & 31) & 1)
+                        && candidate_at(b, n, i))
                     || ((kind & K_STATUS) && status_5xx_at(b, n, i)) || ((kind & K_QUOTE) && inside_at(b, n, i));
         if (!request && (kind & (K_BRACKET | K_STATUS))) request = request_at(b, n, i);
     }
@@ -1644,6 +1651,15 @@ static int time_of_value(bytes_t b, const jvalue *when, double *at) {
  * PartitionExtractor.feed_records make them, and whether a value is None. */
 static PyObject *VALUE_ATTR, *TIMESTAMP_ATTR, *THOUSAND;
 
+/* float(timestamp) of an int: by way of a C integer where it fits (no rounding below
+ * 2**53, and C rounds the rest to nearest as Python does), which costs far less than
+ * PyLong_AsDouble's general path for a 41-bit number of milliseconds. */
+static double milliseconds(PyObject *timestamp) {
+    int overflow = 0;
+    long long ms = PyLong_AsLongLongAndOverflow(timestamp, &overflow);
+    return overflow ? PyLong_AsDouble(timestamp) : (double)ms;
+}
+
 static PyObject *values_and_stamps(PyObject *self, PyObject *args) {
     PyObject *records;
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &records)) return NULL;
@@ -1659,7 +1675,7 @@ static PyObject *values_and_stamps(PyObject *self, PyObject *args) {
         PyList_SET_ITEM(values, i, value);
         PyObject *timestamp = PyObject_GetAttr(record, TIMESTAMP_ATTR);
         if (timestamp == NULL) goto fail;
-        PyObject *stamp = PyLong_CheckExact(timestamp) ? PyFloat_FromDouble(PyLong_AsDouble(timestamp) / 1000.0)
+        PyObject *stamp = PyLong_CheckExact(timestamp) ? PyFloat_FromDouble(milliseconds(timestamp) / 1000.0)
                                                        : PyNumber_TrueDivide(timestamp, THOUSAND);
         Py_DECREF(timestamp);
         if (stamp == NULL || PyErr_Occurred()) {
@@ -1940,6 +1956,13 @@ PyMODINIT_FUNC PyInit__scan(void) {
     for (int c = 0; c < 256; c++) LOWER[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
     for (const char *p = "efcptwsaEFCPTWSA"; *p; p++) FIRST[(unsigned char)*p] = 1;
     for (const char *p = "raxemliRAXEMLI "; *p; p++) SECOND[(unsigned char)*p] = 1;
+    static const char *THIRDS[] = {"rria", "atnr", "xc", "evg", "me", "le", "ig", " m", NULL};
+    for (const char **t = THIRDS; *t; t++)
+        for (const char *c = *t + 1; *c; c++) {
+            uint32_t bit = 1u << ((unsigned char)*c & 31);
+            THIRD[(unsigned char)(*t)[0]] |= bit;
+            if ((*t)[0] != ' ') THIRD[(unsigned char)(*t)[0] - 32] |= bit;
+        }
     for (int c = 0; c < 256; c++)
         CLASS[c] = (unsigned char)((c == 0 || c >= 0x80 ? K_PARSE : 0) | (FIRST[c] ? K_WORD : 0)
                                    | (c == 's' || c == 'S' ? K_STATUS : 0) | (c == '"' ? K_QUOTE : 0)

@@ -237,10 +237,12 @@ class Signal:
 
     @classmethod
     def from_message(cls, service: str, level: str, at: float, message: str, *, method: str = "",
-                     path: str = "", status: int = 0, logger: str = "", error_class: str = "") -> "Signal":
+                     path: str = "", status: int = 0, logger: str = "", error_class: str = "",
+                     endpoint: str | None = None) -> "Signal":
         """`error_class`: the exception class the record names in a field of its own; it
         types the finding (a message's words only type a line that names none)."""
-        endpoint = normalise_endpoint(method, path) if (method or path) else ""
+        if endpoint is None:  # `normalise_endpoint(method, path)`, where the caller has it
+            endpoint = normalise_endpoint(method, path) if (method or path) else ""
         if status >= 500:
             template = f"{endpoint} -> {status}" if endpoint else f"HTTP {status}"
             title = f"{endpoint} returned {status}" if endpoint else f"HTTP {status}"

@@ -379,9 +379,10 @@ class PartitionExtractor:
         accounts = self.accounts
         counts, start = accounts.slot(service, at)
         counts[0] += 1
+        route = None
         if line.status and (line.method or line.path):  # a request: counted under its route
-            accounts.count_routes(service, start, {normalise_endpoint(line.method, line.path):
-                                                   [1, int(line.status >= 500)]})
+            route = normalise_endpoint(line.method, line.path)
+            accounts.count_routes(service, start, {route: [1, int(line.status >= 500)]})
         stream_key = (service, line.host, line.stream)
         message = line.message
         # A JSON record with its own level is an event of its own, never a frame. A line
@@ -426,7 +427,8 @@ class PartitionExtractor:
             return
         if line.status >= 500:  # access lines never announce an exception
             accounts.add_signal(Signal.from_message(service, verdict.level, at, message, method=line.method,
-                                                    path=line.path, status=line.status, logger=line.logger),
+                                                    path=line.path, status=line.status, logger=line.logger,
+                                                    endpoint=route),
                                 window_start)
             return
         # Any other error line may be followed by the exception it logged (Python's
