@@ -1114,6 +1114,44 @@ static int pend_request(PyObject *services, PyObject *starts, PyObject *values, 
     return appended ? 0 : -1;
 }
 
+/* Whether prefilter._CONTINUATION_BYTES can match a record (0: it cannot; 1: ask it),
+ * from what every match needs: a line header (which starts with "<", a capital, a time
+ * with "T" at 10, or holds "| "), else a frame's start (a blank, "#<digit>", "[signal ",
+ * "--- ", "{main}", "... ", "at ", "goroutine ", "created by "; a capital is a
+ * header's), a call ("name(args)", the line ending in ")"), or a JSON message field. Most lines of a service with an open exception are none of these, and the
+ * pattern's ".*" tail cost ~0.4 µs over each. */
+static int may_continue_bytes(bytes_t b, Py_ssize_t n) {
+    if (n == 0) return 1;
+    unsigned char c = b[0];
+    if (c == '<' || (c >= 'A' && c <= 'Z') || (is_digit(c) && n > 10 && b[10] == 'T')) return 1;
+    if (is_space(c) || (c == '#' && n > 1 && is_digit(b[1]))) return 1;
+    static const char *STARTS[] = {"[signal ", "--- ", "{main}", "... ", "at ", "goroutine ", "created by ", NULL};
+    for (const char **start = STARTS; *start; start++)
+        if (at_exact(b, n, 0, *start, (Py_ssize_t)strlen(*start))) return 1;
+    if (is_word(c) || strchr(".$/*()[]-", c) != NULL) {
+        Py_ssize_t end = n;
+        while (end > 0 && is_space(b[end - 1])) end--;
+        if (end > 0 && b[end - 1] == ')') return 1;
+    }
+    static const char *FIELDS[] = {"\"log", "\"message", "\"msg", "\"MESSAGE", NULL};
+    for (Py_ssize_t k = 1; k + 1 < n; k++) {
+        if (b[k] == '|' && b[k + 1] == ' ') return 1;
+        if (b[k] == '"' && b[k + 1] == ':')
+            for (const char **f = FIELDS; *f; f++) {
+                Py_ssize_t len = (Py_ssize_t)strlen(*f);
+                if (k >= len && memcmp(b + k - len, *f, (size_t)len) == 0) return 1;
+            }
+    }
+    return 0;
+}
+
+static PyObject *may_continue(PyObject *self, PyObject *args) {
+    const char *raw;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "y#", &raw, &n)) return NULL;
+    return PyBool_FromLong(may_continue_bytes((bytes_t)raw, n));
+}
+
 /* A record flagged to be parsed, of a service known by its key with its lag (`seen`):
  * counted here when it is a JSON warning PartitionExtractor._warning would count (the
  * service has no open block, the record's own fields name that service or none, its
@@ -1265,10 +1303,14 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
                 int told = PySequence_Contains(announcing, service);
                 if (told < 0) goto fail;
                 if (told) break;
-                PyObject *match = PyObject_CallOneArg(continues, value);
-                if (match == NULL) goto fail;
-                int frame = PyObject_IsTrue(match);
-                Py_DECREF(match);
+                int frame = 0;
+                if (!PyBytes_Check(value)
+                    || may_continue_bytes((bytes_t)PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))) {
+                    PyObject *match = PyObject_CallOneArg(continues, value);
+                    if (match == NULL) goto fail;
+                    frame = PyObject_IsTrue(match);
+                    Py_DECREF(match);
+                }
                 if (frame) {
                     if (frame < 0) goto fail;
                     break;
@@ -1936,6 +1978,9 @@ static PyMethodDef methods[] = {
      "tally_requests(services, starts, values, read, route) -> {(service, start): {route: [requests, failed]}}"},
     {"json_warning", json_warning, METH_VARARGS,
      "json_warning(value: bytes, service_fields) -> (route, status, service, time) or False or None"},
+    {"may_continue", may_continue, METH_VARARGS,
+     "may_continue(value: bytes) -> False where prefilter.continuation cannot match it (count_lines asks it only "
+     "where this is True)"},
     {"values_and_stamps", values_and_stamps, METH_VARARGS,
      "values_and_stamps(records) -> ([record.value], [record.timestamp / 1000.0], any value None)"},
     {"count_lines", count_lines, METH_VARARGS,

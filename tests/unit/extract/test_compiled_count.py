@@ -10,6 +10,7 @@ broker."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -389,3 +390,46 @@ def test_pure_python_switches_off_every_compiled_function_of_the_core():
     with pure_python():
         assert [(m.__name__, name) for m, name in holders if getattr(m, name) is not None] == []
     assert all(getattr(m, name) is not None for m, name in holders)
+
+
+def _lines_of_the_test_data() -> list[bytes]:
+    root = Path(__file__).resolve().parents[2] / "data"
+    lines: list[bytes] = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix not in (".gz", ".zip", ".png"):
+            lines += path.read_bytes().splitlines()
+    return lines
+
+
+_CONTINUATION_FRAGMENTS = [b" ", b"\t", b"\n", b"#1", b"at ", b"Caused by", b"goroutine ", b"created by ", b"[signal ",
+                           b"Traceback", b"During handling", b"The above", b"Stack trace", b"--- ", b"{main}", b"... ",
+                           b"Unhandled", b"f(x)", b"a.b$c/d*e[f]-g(", b")", b"(", b"web-1  | ", b"<13>1 ",
+                           b"2024-05-01T10:00:00Z ", b"stderr F ", b"Mar  1 10:00:00 ", b"host app[12]: ", b'"log":',
+                           b'"message":', b'"msg":', b'"MESSAGE":', b' "', b"\\t", b"\\n", b"x", b"9", b"|", b":",
+                           b"\x00", b"\xc3\xa9"]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(value=st.lists(st.sampled_from(_CONTINUATION_FRAGMENTS), max_size=8).map(b"".join))
+def test_the_compiled_look_before_the_continuation_pattern_never_skips_a_match(value):
+    """count_lines asks the continuation pattern only where `_scan.may_continue` says it
+    can match: it must never say no to a line the pattern matches."""
+    from agents.extract import _scan
+    from agents.extract.prefilter import continuation
+
+    if continuation(value) is not None:
+        assert _scan.may_continue(value), value
+
+
+def test_the_compiled_look_skips_ordinary_lines_and_no_match_of_the_test_data():
+    from agents.extract import _scan
+    from agents.extract.prefilter import continuation
+
+    lines = _lines_of_the_test_data() + [value for _key, value in loadgen.mixed_lines(20_000)]
+    assert len(lines) > 50_000
+    missed = [line for line in lines if continuation(line) is not None and not _scan.may_continue(line)]
+    assert missed == []
+    ordinary = [value for _key, value in loadgen.mixed_lines(20_000)
+                if continuation(value) is None]
+    skipped = sum(not _scan.may_continue(value) for value in ordinary)
+    assert skipped / len(ordinary) > 0.6  # the point of it: most lines are not asked
