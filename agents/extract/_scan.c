@@ -1003,6 +1003,7 @@ static PyObject *compose_service_time(PyObject *self, PyObject *args) {
  * count_lines(records, values, stamps, index, flags, key_services, lag, open_services,
  *             announcing, may_continue, slots, (services, starts, values), watermark,
  *             since, width, lateness, calibrate_every) -> (index, watermark, since)
+ * (`stamps`: the broker times in seconds, a list of floats or a buffer of doubles)
  *
  * From `index`, counts each record the fast path of partition.py's loop counts, while
  * its service's window is in `slots` (service -> start -> (counters, open until)), and
@@ -1161,7 +1162,7 @@ static PyObject *may_continue(PyObject *self, PyObject *args) {
  * warning in its window (late: in the earliest open, and late there), and a request
  * goes on the lists of requests to read, as a counted line's does. 1 counted, 0 the
  * loop must see it (nothing changed), -1 on error. */
-static int count_warning(seen_t *seen, PyObject *value, PyObject *stamp_of, PyObject *holders, PyObject *lag,
+static int count_warning(seen_t *seen, PyObject *value, double broker, PyObject *holders, PyObject *lag,
                          Py_ssize_t max_bytes, double skew, long long width, double lateness, double *watermark,
                          PyObject *pending_services, PyObject *pending_starts, PyObject *pending_values) {
     if (!PyBytes_Check(value)) return 0;
@@ -1183,8 +1184,6 @@ static int count_warning(seen_t *seen, PyObject *value, PyObject *stamp_of, PyOb
         if (name == NULL) return -1;
         if (size != e - s || memcmp(name, b + s, (size_t)size) != 0) return 0;
     }
-    double broker = PyFloat_AsDouble(stamp_of);
-    if (broker == -1.0 && PyErr_Occurred()) return -1;
     double own_time = 0.0;
     int timed = time_of_value(b, when, &own_time);
     if (timed == -2) return -1;
@@ -1228,8 +1227,8 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
     Py_ssize_t index, calibrate;
     long long since, width;
     double watermark, lateness;
-    if (!PyArg_ParseTuple(args, "O!O!O!nO!O!O!OOOO!(O!O!O!)dLLdn|O", &PyList_Type, &records, &PyList_Type, &values,
-                          &PyList_Type, &stamps, &index, &PyByteArray_Type, &flags, &PyDict_Type, &key_services,
+    if (!PyArg_ParseTuple(args, "O!O!OnO!O!O!OOOO!(O!O!O!)dLLdn|O", &PyList_Type, &records, &PyList_Type, &values,
+                          &stamps, &index, &PyByteArray_Type, &flags, &PyDict_Type, &key_services,
                           &PyDict_Type, &lag, &open_services, &announcing, &continues, &PyDict_Type, &slots,
                           &PyList_Type, &pending_services, &PyList_Type, &pending_starts, &PyList_Type,
                           &pending_values, &watermark, &since, &width, &lateness, &calibrate, &warn))
@@ -1246,15 +1245,32 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
         if (!usable) holders = NULL;
     }
     Py_ssize_t count = PyList_GET_SIZE(records);
-    if (PyList_GET_SIZE(values) < count || PyList_GET_SIZE(stamps) < count || PyByteArray_GET_SIZE(flags) < count
+    /* the broker times: a list of floats, or doubles in a buffer (values_and_stamps') */
+    Py_buffer view = {0};
+    const double *packed = NULL;
+    Py_ssize_t stamps_size;
+    if (PyList_Check(stamps)) {
+        stamps_size = PyList_GET_SIZE(stamps);
+    } else {
+        if (PyObject_GetBuffer(stamps, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
+        if (view.itemsize != sizeof(double) || view.format == NULL || strcmp(view.format, "d") != 0) {
+            PyBuffer_Release(&view);
+            PyErr_SetString(PyExc_TypeError, "count_lines: stamps are a list of floats or a buffer of doubles");
+            return NULL;
+        }
+        packed = (const double *)view.buf;
+        stamps_size = view.len / (Py_ssize_t)sizeof(double);
+    }
+    if (PyList_GET_SIZE(values) < count || stamps_size < count || PyByteArray_GET_SIZE(flags) < count
         || width <= 0) {
+        if (packed != NULL) PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "count_lines: values, stamps and flags must cover the records");
         return NULL;
     }
     const char *flag = PyByteArray_AS_STRING(flags);
     int any_open = PyObject_IsTrue(open_services), known = 0;
-    if (any_open < 0) return NULL;
     seen_t seen[SEEN];
+    if (any_open < 0) goto fail;
     for (; index < count; index++) {
         int parse = flag[index] & 1;  /* to be parsed, unless it is a JSON warning counted below */
         if (parse && holders == NULL) break;
@@ -1287,7 +1303,9 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
         }
         PyObject *value = PyList_GET_ITEM(values, index);
         if (parse) {
-            int counted = count_warning(at_service, value, PyList_GET_ITEM(stamps, index), holders, lag, max_bytes,
+            double broker = packed != NULL ? packed[index] : PyFloat_AsDouble(PyList_GET_ITEM(stamps, index));
+            if (broker == -1.0 && PyErr_Occurred()) goto fail;
+            int counted = count_warning(at_service, value, broker, holders, lag, max_bytes,
                                         skew, width, lateness, &watermark, pending_services, pending_starts,
                                         pending_values);
             if (counted < 0) goto fail;
@@ -1317,7 +1335,7 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
                 }
             }
         }
-        double stamp = PyFloat_AsDouble(PyList_GET_ITEM(stamps, index));
+        double stamp = packed != NULL ? packed[index] : PyFloat_AsDouble(PyList_GET_ITEM(stamps, index));
         if (stamp == -1.0 && PyErr_Occurred()) goto fail;
         double at = stamp + at_service->shift;
         double mark = at > watermark ? at : watermark;
@@ -1341,8 +1359,10 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
         if (seen[k].counts != NULL && !failed && add_counts(&seen[k]) < 0) failed = 1;
         Py_CLEAR(seen[k].start_key);
     }
+    if (packed != NULL) PyBuffer_Release(&view);
     return failed ? NULL : Py_BuildValue("(ndL)", index, watermark, since);
 fail:
+    if (packed != NULL) PyBuffer_Release(&view);
     for (int k = 0; k < known; k++) {  /* what was counted stays counted */
         if (seen[k].counts != NULL) {
             PyObject *type, *error, *trace;
@@ -1690,7 +1710,10 @@ static int time_of_value(bytes_t b, const jvalue *when, double *at) {
 
 /* (values, stamps, tombstones) of fetched records: each one's value, and its broker
  * time in seconds (timestamp / 1000.0), as the two list comprehensions of
- * PartitionExtractor.feed_records make them, and whether a value is None. */
+ * PartitionExtractor.feed_records make them, and whether a value is None. The times
+ * come packed, as C doubles in one bytes object (the caller reads them through
+ * memoryview.cast("d")): count_lines reads most of them, Python a few, and a float
+ * object for each line of a batch cost more than the reading. */
 static PyObject *VALUE_ATTR, *TIMESTAMP_ATTR, *THOUSAND;
 
 /* float(timestamp) of an int: by way of a C integer where it fits (no rounding below
@@ -1706,9 +1729,10 @@ static PyObject *values_and_stamps(PyObject *self, PyObject *args) {
     PyObject *records;
     if (!PyArg_ParseTuple(args, "O!", &PyList_Type, &records)) return NULL;
     Py_ssize_t count = PyList_GET_SIZE(records);
-    PyObject *values = PyList_New(count), *stamps = PyList_New(count);
+    PyObject *values = PyList_New(count), *stamps = PyBytes_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(double));
     int tombstones = 0;
     if (values == NULL || stamps == NULL) goto fail;
+    double *packed = (double *)PyBytes_AS_STRING(stamps);
     for (Py_ssize_t i = 0; i < count; i++) {
         PyObject *record = PyList_GET_ITEM(records, i);
         PyObject *value = PyObject_GetAttr(record, VALUE_ATTR);
@@ -1717,14 +1741,16 @@ static PyObject *values_and_stamps(PyObject *self, PyObject *args) {
         PyList_SET_ITEM(values, i, value);
         PyObject *timestamp = PyObject_GetAttr(record, TIMESTAMP_ATTR);
         if (timestamp == NULL) goto fail;
-        PyObject *stamp = PyLong_CheckExact(timestamp) ? PyFloat_FromDouble(milliseconds(timestamp) / 1000.0)
-                                                       : PyNumber_TrueDivide(timestamp, THOUSAND);
-        Py_DECREF(timestamp);
-        if (stamp == NULL || PyErr_Occurred()) {
+        if (PyLong_CheckExact(timestamp)) {
+            packed[i] = milliseconds(timestamp) / 1000.0;
+            Py_DECREF(timestamp);
+        } else {
+            PyObject *stamp = PyNumber_TrueDivide(timestamp, THOUSAND);
+            Py_DECREF(timestamp);
+            packed[i] = stamp == NULL ? -1.0 : PyFloat_AsDouble(stamp);
             Py_XDECREF(stamp);
-            goto fail;
         }
-        PyList_SET_ITEM(stamps, i, stamp);
+        if (PyErr_Occurred()) goto fail;
     }
     return Py_BuildValue("(NNO)", values, stamps, tombstones ? Py_True : Py_False);
 fail:
@@ -1982,7 +2008,7 @@ static PyMethodDef methods[] = {
      "may_continue(value: bytes) -> False where prefilter.continuation cannot match it (count_lines asks it only "
      "where this is True)"},
     {"values_and_stamps", values_and_stamps, METH_VARARGS,
-     "values_and_stamps(records) -> ([record.value], [record.timestamp / 1000.0], any value None)"},
+     "values_and_stamps(records) -> ([record.value], packed doubles of record.timestamp / 1000.0, any value None)"},
     {"count_lines", count_lines, METH_VARARGS,
      "count_lines(records, values, stamps, index, flags, key_services, lag, open_services, announcing, "
      "may_continue, slots, (services, starts, values), watermark, since, width, lateness, calibrate_every) "

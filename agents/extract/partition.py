@@ -123,12 +123,12 @@ class PartitionExtractor:
         if not records:
             return
         if _compiled_fields is not None and type(records) is list:
-            values, stamps, tombstones = _compiled_fields(records)
-            self._feed(records, stamps, values, tombstones)
+            values, packed, tombstones = _compiled_fields(records)
+            self._feed(records, memoryview(packed).cast("d"), values, tombstones)
         else:
             self._feed(records, [record.timestamp / 1000.0 for record in records])
 
-    def _feed(self, records: Sequence[ConsumerRecordLike], stamps: list[float],
+    def _feed(self, records: Sequence[ConsumerRecordLike], stamps: Sequence[float],
               values: list[bytes | None] | None = None, tombstones: bool | None = None) -> None:
         """`tombstones`: whether a value is None, where the caller knows it."""
         if records[0].offset <= self.resume_after:  # just after a restart: skip what was covered
