@@ -998,6 +998,113 @@ static PyObject *compose_service_time(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* ---- A plain text line: formats._plain ----------------------------------------------
+ *
+ * plain_line(text: str) -> (message start, level start, level end, logger start, logger
+ * end, timestamp) of an ASCII line, as formats._plain reads it: its leading time
+ * (_LEADING_TIME), the first level word in the message's first 160 characters
+ * (_LEVEL_TOKEN, the start -1 for none), and after a time and a level word at the
+ * message's start, the bracketed origin (_BRACKETED_ORIGIN, the logger); the timestamp
+ * as parse_timestamp gives it from the time. None where Python decides (a time
+ * parse_timestamp reads otherwise). The Python function stays the reference
+ * (tests/unit/extract/test_compiled_plain.py). */
+
+static const char *LEVEL_TOKENS[] = {
+    "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "ERR", "CRITICAL", "CRIT", "SEVERE", "FATAL",
+    "PANIC", "ALERT", "EMERG", "trace", "debug", "info", "notice", "warn", "warning", "error", "err", "critical",
+    "crit", "fatal", "panic", NULL};
+
+/* (?=$|[\s\]>):|,]) after a level word, and [\s\[<(|] before one */
+static inline int level_after(unsigned char c) { return is_uspace(c) || (c != 0 && strchr("]>):|,", c) != NULL); }
+static inline int level_before(unsigned char c) { return is_uspace(c) || (c != 0 && strchr("[<(|", c) != NULL); }
+
+/* The length of the level word at s[p] (the first of LEVEL_TOKENS, in their order, that
+ * stands there and is followed by the end or a stop), 0 for none. */
+static Py_ssize_t level_word_at(bytes_t s, Py_ssize_t p, Py_ssize_t end) {
+    for (const char **word = LEVEL_TOKENS; *word; word++) {
+        Py_ssize_t len = (Py_ssize_t)strlen(*word);
+        if (p + len <= end && memcmp(s + p, *word, (size_t)len) == 0 && (p + len == end || level_after(s[p + len])))
+            return len;
+    }
+    return 0;
+}
+
+/* _LEADING_TIME.match: 1 with the time's span [*t0, *t1) and the match's end, else 0. */
+static int leading_time(bytes_t s, Py_ssize_t n, Py_ssize_t *t0, Py_ssize_t *t1, Py_ssize_t *stop) {
+    Py_ssize_t p = n > 0 && s[0] == '[' ? 1 : 0, q;
+    if (!all_digits(s, n, p, 4) || p + 4 >= n || (s[p + 4] != '-' && s[p + 4] != '/')) return 0;
+    unsigned char sep = s[p + 4];
+    /* YYYY-MM-DD[T ]HH:MM:SS or YYYY/MM/DD HH:MM:SS */
+    if (!(all_digits(s, n, p + 5, 2) && p + 7 < n && s[p + 7] == sep && all_digits(s, n, p + 8, 2) && p + 10 < n
+          && (s[p + 10] == ' ' || (sep == '-' && s[p + 10] == 'T')) && all_digits(s, n, p + 11, 2) && p + 13 < n
+          && s[p + 13] == ':' && all_digits(s, n, p + 14, 2) && p + 16 < n && s[p + 16] == ':'
+          && all_digits(s, n, p + 17, 2)))
+        return 0;
+    q = p + 19;
+    if (q + 1 < n && (s[q] == '.' || s[q] == ',') && is_digit(s[q + 1])) {  /* (?:[.,]\d+)? */
+        q += 2;
+        while (q < n && is_digit(s[q])) q++;
+    }
+    if (sep == '-' && q < n) {  /* (?:Z|[+-]\d\d:?\d\d)? */
+        if (s[q] == 'Z') {
+            q++;
+        } else if ((s[q] == '+' || s[q] == '-') && all_digits(s, n, q + 1, 2)) {
+            if (q + 3 < n && s[q + 3] == ':' && all_digits(s, n, q + 4, 2)) q += 6;
+            else if (all_digits(s, n, q + 3, 2)) q += 5;
+        }
+    }
+    *t0 = p, *t1 = q;
+    *stop = q < n && s[q] == ']' ? q + 1 : q;
+    return 1;
+}
+
+static PyObject *plain_line(PyObject *self, PyObject *args) {
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U", &text)) return NULL;
+    if (!PyUnicode_IS_COMPACT_ASCII(text)) Py_RETURN_NONE;
+    bytes_t s = (bytes_t)PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), t0 = 0, t1 = 0, m0 = 0;
+    int stamped = leading_time(s, n, &t0, &t1, &m0);
+    PyObject *timestamp = Py_None;
+    if (stamped) {
+        while (m0 < n && (s[m0] == ' ' || s[m0] == '\t' || s[m0] == '-' || s[m0] == '|')) m0++;  /* lstrip(" \t-|") */
+        double at = 0.0;
+        int timed = text_time(s, t0, t1, &at);
+        if (timed == -2) return NULL;
+        if (timed != 0 && timed != 1) Py_RETURN_NONE;  /* a time parse_timestamp reads otherwise */
+        if (timed == 1 && (timestamp = PyFloat_FromDouble(at)) == NULL) return NULL;
+    }
+    /* _LEVEL_TOKEN.search(message, 0, 160) */
+    Py_ssize_t end = n - m0 < 160 ? n : m0 + 160, l0 = -1, l1 = -1, start = -1;
+    for (Py_ssize_t i = m0; i < end && l0 < 0; i++) {
+        Py_ssize_t len;
+        if (i == m0 && (len = level_word_at(s, i, end)) > 0) {
+            start = i, l0 = i, l1 = i + len;
+        } else if (level_before(s[i]) && i + 1 < end && (len = level_word_at(s, i + 1, end)) > 0) {
+            start = i, l0 = i + 1, l1 = i + 1 + len;
+        }
+    }
+    Py_ssize_t g0 = 0, g1 = 0;
+    if (stamped && l0 >= 0 && start - m0 < 3) {
+        m0 = l1;  /* message[level end:].lstrip(" \t]:-|") */
+        while (m0 < n && (s[m0] == ' ' || s[m0] == '\t' || s[m0] == ']' || s[m0] == ':' || s[m0] == '-'
+                          || s[m0] == '|'))
+            m0++;
+        /* _BRACKETED_ORIGIN: \[([\w.$:/-]{1,120})\] +(?=\S) */
+        if (m0 < n && s[m0] == '[') {
+            Py_ssize_t q = m0 + 1;
+            while (q < n && q - (m0 + 1) <= 120 && (is_word(s[q]) || (s[q] != 0 && strchr(".$:/-", s[q]) != NULL))) q++;
+            Py_ssize_t run = q - (m0 + 1);
+            if (run >= 1 && run <= 120 && q < n && s[q] == ']' && q + 1 < n && s[q + 1] == ' ') {
+                Py_ssize_t r = q + 1;
+                while (r < n && s[r] == ' ') r++;
+                if (r < n && !is_uspace(s[r])) g0 = m0 + 1, g1 = q, m0 = r;
+            }
+        }
+    }
+    return Py_BuildValue("(nnnnnN)", m0, l0, l1, g0, g1, timestamp == Py_None ? Py_NewRef(Py_None) : timestamp);
+}
+
 /* ---- The lines that are only counted: PartitionExtractor._feed's fast path ----------
  *
  * count_lines(records, values, stamps, index, flags, key_services, lag, open_services,
@@ -2004,6 +2111,9 @@ static PyMethodDef methods[] = {
      "tally_requests(services, starts, values, read, route) -> {(service, start): {route: [requests, failed]}}"},
     {"json_warning", json_warning, METH_VARARGS,
      "json_warning(value: bytes, service_fields) -> (route, status, service, time) or False or None"},
+    {"plain_line", plain_line, METH_VARARGS,
+     "plain_line(text: str) -> (message start, level start, level end, logger start, logger end, timestamp) "
+     "as formats._plain reads an ASCII line, or None where Python decides"},
     {"may_continue", may_continue, METH_VARARGS,
      "may_continue(value: bytes) -> False where prefilter.continuation cannot match it (count_lines asks it only "
      "where this is True)"},

@@ -25,7 +25,8 @@ def function(name: str) -> Any:
 
 # Where each compiled function is held: (module, attribute).
 _HELD = (("agents.extract.prefilter", "_compiled"), ("agents.extract.prefilter", "_compiled_flags"),
-         ("agents.extract.formats", "_compiled_requests"), ("agents.extract.findings", "_compiled_routes"),
+         ("agents.extract.formats", "_compiled_requests"), ("agents.extract.formats", "_compiled_plain"),
+         ("agents.extract.findings", "_compiled_routes"),
          ("agents.extract.partition", "_compiled_count"), ("agents.extract.partition", "_compiled_tally"),
          ("agents.extract.partition", "_compiled_warning"), ("agents.extract.partition", "_compiled_fields"),
          ("agents.redact", "_compiled_plan"))

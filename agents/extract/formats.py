@@ -325,6 +325,7 @@ _ACCESS_BYTES = re.compile(
 # The same reading of access lines and of flat JSON records, compiled (`_scan.c`; None
 # where not built): None for every line it leaves to the Python path above.
 _compiled_requests = function("requests")
+_compiled_plain = function("plain_line")
 
 
 def shaped_request(obj: dict[str, Any]) -> tuple[str, str, str, int]:
@@ -610,6 +611,12 @@ def _logfmt(text: str, reference: float) -> LogLine | None:
 
 
 def _plain(text: str, reference: float) -> LogLine:
+    if _compiled_plain is not None:
+        parts = _compiled_plain(text)  # the same reading, in one pass (None: not ASCII, or Python decides)
+        if parts is not None:
+            start, level_at, level_end, logger_at, logger_end, timestamp = parts
+            level = normalise_level(text[level_at:level_end]) if level_at >= 0 else ""
+            return LogLine(message=text[start:], level=level, logger=text[logger_at:logger_end], timestamp=timestamp)
     stamp = _LEADING_TIME.match(text)
     message = text
     if stamp:
