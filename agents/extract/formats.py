@@ -432,8 +432,10 @@ def parse_text(text: str, reference: float) -> LogLine:
             line = _syslog(text, reference)
             if line:
                 return line
-        # nginx's error log has "/" and MySQL's a "T" where these look first.
-        line = ((_nginx_error(text, reference) if text[4:5] == "/" else None) or _postgres(text, reference)
+        # nginx's error log has "/" and MySQL's a "T" where these look first; PostgreSQL's
+        # a fraction or a blank after the seconds, or its csvlog a quoted field early.
+        line = ((_nginx_error(text, reference) if text[4:5] == "/" else None)
+                or (_postgres(text, reference) if text[19:20] in (".", " ") or ',"' in text[:40] else None)
                 or (_mysql(text, reference) if text[10:11] == "T" else None) or _redis(text, reference))
         if line:
             return line
