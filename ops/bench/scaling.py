@@ -34,7 +34,7 @@ from ops.bench.extract import fill
 from streams.brokers import start_broker
 from streams.config import load_config
 from streams.kafka import client, create_topics
-from streams.kafka.batch import BatchLoop, BatchSpec
+from streams.kafka.batch import BatchLoop, BatchSpec, flush_producer
 
 PARTITIONS = 8
 
@@ -43,7 +43,7 @@ async def _child(bootstrap: str, partitions: list[int]) -> None:
     cfg = load_config(environ={"LOGWARDEN_BROKER": bootstrap, "LOGWARDEN_PARTITIONS": str(PARTITIONS)})
     consumer = client.consumer(bootstrap, group=f"scale-{uuid.uuid4().hex[:8]}",
                                max_partition_fetch_bytes=8 * 1024 * 1024)
-    producer = client.producer(bootstrap)
+    producer = flush_producer(bootstrap)
     await consumer.start()
     await producer.start()
     tps = [TopicPartition(SOURCE, p) for p in partitions]

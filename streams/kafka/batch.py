@@ -34,7 +34,7 @@ from mode import Service
 from streams.kafka import client
 from streams.kafka.reader import partitions_of
 
-__all__ = ["BatchLoop", "BatchService", "BatchSpec", "Extractor", "last_matching_each"]
+__all__ = ["BatchLoop", "BatchService", "BatchSpec", "Extractor", "flush_producer", "last_matching_each"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,16 @@ FLUSH_INTERVAL_S = 1.0  # one flush per second: downstream per-record costs appl
 # once, not at the next interval, but not more often than this.
 CAUGHT_UP_FLUSH_S = 0.1
 FLUSH_RECORDS = 200_000
+# A flush sends every book a partial from each source partition the loop holds. With
+# aiokafka's 16 KiB batches, a partial over that size waited for the one before it to the
+# same partition to leave (a round trip each: ~20 ms of every flush of 300,000 lines on
+# Kafka, measured); in batches of up to 1 MiB, one request carries a book's partials.
+FLUSH_BATCH_BYTES = 1024 * 1024
+
+
+def flush_producer(broker: str) -> AIOKafkaProducer:
+    """The producer a batch loop flushes with (not started)."""
+    return client.producer(broker, max_batch_size=FLUSH_BATCH_BYTES)
 COMMIT_TIMEOUT_S = 5.0
 SCAN_CHUNK = 512
 
@@ -309,7 +319,7 @@ class BatchService(Service):
     async def _connect(self) -> None:
         broker = self.cfg.broker
         lone = self.cfg.batch_assign_all
-        producer = await client.started(client.producer(broker), broker)
+        producer = await client.started(flush_producer(broker), broker)
         consumer = None
         try:
             consumer = await client.started(client.consumer(
