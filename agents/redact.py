@@ -429,6 +429,8 @@ def _redact(text: str, mask_ips: bool, kinds: frozenset[str]) -> str:
     # guards hold for ASCII text only, anything else gets every rule.
     ascii_text = text.isascii()
     plan = (_compiled_plan(text) if _compiled_plan is not None else _plan(text)) if _GATED and ascii_text else None
+    if plan is not None and not mask_ips and plan[0] == 0 and plan[1] & (_ENTRIES | _TOKEN) == 0:
+        return text  # no rule's guard, no personal pattern's words and gate, no key's gate: nothing to mask
     original = text
     text = _apply_rules(text, guarded=ascii_text, plan=plan[0] if plan else None)
     same = text == original

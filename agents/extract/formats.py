@@ -413,7 +413,7 @@ def parse_text(text: str, reference: float) -> LogLine:
         line = _syslog(text, reference)
         if line:
             return line
-    match = _DOCKER_PREFIX.match(text)
+    match = _DOCKER_PREFIX.match(text) if "| " in text else None  # (what the pattern needs, found faster)
     if match and len(match.group(1)) < 64:
         inner = _compose_json(match.group(2), reference) or parse_text(match.group(2), reference)
         inner.service = inner.service or match.group(1)
