@@ -1157,6 +1157,7 @@ typedef struct {
     PyObject *start_key;  /* owned: `start` as an int, for the lists of requests */
     double shift, until;
     long long start, lines, late, warnings;
+    signed char open;  /* -1 not looked up yet; 0 no block open; 1 one open; 2 one announcing the next line */
 } seen_t;
 #define SEEN 64
 /* The services met, found by their address (open addressing, at most a quarter full):
@@ -1224,8 +1225,8 @@ static int window_open(seen_t *seen, long long own, double mark) {
 }
 
 static int pend_request(PyObject *services, PyObject *starts, PyObject *values, PyObject *service, long long own,
-                        PyObject *value, PyObject *known) {
-    PyObject *start = known != NULL && PyLong_AsLongLong(known) == own ? Py_NewRef(known) : PyLong_FromLongLong(own);
+                        PyObject *value, PyObject *known, long long known_start) {
+    PyObject *start = known != NULL && known_start == own ? Py_NewRef(known) : PyLong_FromLongLong(own);
     int appended = start != NULL && PyList_Append(services, service) == 0 && PyList_Append(starts, start) == 0
                    && PyList_Append(values, value) == 0;
     Py_XDECREF(start);
@@ -1329,7 +1330,7 @@ static int count_warning(seen_t *seen, PyObject *value, double broker, PyObject 
         seen->shift = shift;
     }
     if (request && pend_request(pending_services, pending_starts, pending_values, seen->service, own, value,
-                                seen->start_key) < 0)
+                                seen->start_key, seen->start) < 0)
         return -1;
     seen->lines++;
     seen->late += late;
@@ -1422,7 +1423,7 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
             at_service = &seen[known++];
             where[slot] = (unsigned char)known;  /* the empty slot the look ended at */
             *at_service = (seen_t){service, by_start != NULL && PyDict_Check(by_start) ? by_start : NULL, NULL, NULL,
-                                   shift, 0.0, 0, 0, 0, 0};
+                                   shift, 0.0, 0, 0, 0, 0, -1};
         }
         PyObject *value = PyList_GET_ITEM(values, index);
         if (parse) {
@@ -1438,12 +1439,14 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
         }
         if (since + 1 >= calibrate) break;
         if (any_open) {
-            int open = PySequence_Contains(open_services, service);
-            if (open < 0) goto fail;
-            if (open) {
-                int told = PySequence_Contains(announcing, service);
-                if (told < 0) goto fail;
-                if (told) break;
+            if (at_service->open < 0) {  /* looked up once a call: nothing opens or closes a block meanwhile */
+                int open = PySequence_Contains(open_services, service);
+                int told = open > 0 ? PySequence_Contains(announcing, service) : 0;
+                if (open < 0 || told < 0) goto fail;
+                at_service->open = (signed char)(open + told);
+            }
+            if (at_service->open) {
+                if (at_service->open == 2) break;  /* its block's last line announced the next */
                 int frame = 0;
                 if (!PyBytes_Check(value)
                     || may_continue_bytes((bytes_t)PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))) {
@@ -1472,7 +1475,7 @@ static PyObject *count_lines(PyObject *self, PyObject *args) {
         at_service->late += late;
         if ((flag[index] & 2)
             && pend_request(pending_services, pending_starts, pending_values, service, own, value,
-                            at_service->start_key) < 0)
+                            at_service->start_key, at_service->start) < 0)
             goto fail;  /* a request: read after the loop */
         watermark = mark;
         since++;

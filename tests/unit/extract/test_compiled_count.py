@@ -134,6 +134,29 @@ def test_lines_of_a_service_with_an_exception_open():
                for w in s.values()) == 12
 
 
+def test_the_line_after_an_announcing_line_is_parsed_whatever_it_looks_like():
+    """A block whose last line announces the next ("... nested exception is:", Spring)
+    takes that next line whatever it is ("Out of Memory" has nothing of a frame): the
+    compiled count must leave it to the parse, as the loop does, and the error names it."""
+    base = 1_795_514_400.0
+    rows: list[Row] = []
+    for n in range(700):  # the last block, 32 s in, idle long enough to be closed by the end
+        at = base + n * 0.1
+        service = ("api", "web")[n % 2]
+        if n % 100 == 20 and n < 400:
+            message = "charge failed; nested exception is:"
+            rows.append((service.encode(), _text(service, at, "ERROR", message), int(at * 1000)))
+        elif n % 100 == 22 and n < 400:
+            rows.append((service.encode(), b"Out of Memory", int(at * 1000)))
+        else:
+            rows.append((service.encode(), _text(service, at), int(at * 1000)))
+    partials = _all_three(rows, [150, 151, 300, 500])
+    windows = [w for partial, *_ in partials if partial for s in partial["windows"].values() for w in s.values()]
+    assert sum(w["errors"] for w in windows) == 4
+    samples = [sample for w in windows for f in w["findings"] for sample in f["samples"]]
+    assert len(samples) == 3 and all(sample.endswith("\nOut of Memory") for sample in samples), samples  # 3 kept
+
+
 def test_calibration_rounds_and_keys_that_name_no_service():
     """One record in CALIBRATE_EVERY of a service is parsed to refresh its lag (any parsed
     line restarts the count): first one service alone for three rounds, then keys that
