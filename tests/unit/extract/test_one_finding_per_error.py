@@ -10,12 +10,13 @@ the rest, which arrives a second later.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 
 from agents.extract.templates import TEMPLATE_ID, WILDCARD
 
-from .conftest import DATA, T0, Driver, findings, sample_lines
+from .conftest import DATA, T0, Driver, findings, sample_lines, total
 
 STACKS = DATA / "stacktraces"
 
@@ -236,3 +237,24 @@ def test_an_error_line_and_its_exception_that_rsyslog_wrote_as_two_messages_are_
     assert finding["error_type"] == "psycopg2.OperationalError"
     assert finding["samples"][0].splitlines() == [
         "POST /v1/payments/1197 failed", "psycopg2.OperationalError: could not connect to server: Connection refused"]
+
+
+def test_two_announced_crashes_ten_seconds_apart_in_one_batch_are_two_errors():
+    """Dart prints "Unhandled exception:" and names the exception on the next line. Two
+    such crashes of one service, ten seconds apart with ordinary lines between and no
+    flush between them (one batch): the second header line, with its own time, starts an
+    error of its own; its first words ("Unhandled") once made it a line of the first."""
+    d = Driver()
+    for n in range(300):
+        at = T0 + n * 0.1
+        stamp = datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S,%f")[:-3]
+        if n in (20, 120):
+            d.feed(f"{stamp} ERROR [main] Unhandled exception:", at)
+        elif n in (21, 121):
+            d.feed("Out of Memory", at)
+        else:
+            d.feed(f"{stamp} INFO [main] job done", at)
+    d.tick(T0 + 300)
+    partial = d.flush()
+    assert total(partial, "errors") == 2
+    assert all(f["samples"][0] == "Unhandled exception:\nOut of Memory" for f in findings(partial))
