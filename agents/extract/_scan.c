@@ -5,6 +5,9 @@
  *                             (formats.requests_of_records: access lines, flat JSON);
  *   routes                    findings.normalise_endpoint;
  *   count_lines               the fast path's loop of partition.PartitionExtractor._feed;
+ *   may_continue              whether prefilter.continuation can match (count_lines asks
+ *                             the pattern only where it can);
+ *   plain_line                a plain text line's time, level and origin (formats._plain);
  *   tally_requests            its routes added up per window (_count_requests);
  *   json_warning              the reading of a JSON warning (partition._warning_fields);
  *   values_and_stamps         the values and broker times of a fetched batch;

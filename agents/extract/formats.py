@@ -6,7 +6,10 @@ runtime files (CRI: containerd, CRI-O) and `docker compose logs`, each around th
 application wrote, nginx/Apache access and error logs, PostgreSQL/MySQL/Redis server
 logs, and plain text with level words. Never raises on any input (a line it cannot
 place is plain text), never does I/O, never reads a clock. A line a container runtime
-split (CRI tag P, over 16 KiB) is read as its parts.
+split (CRI tag P, over 16 KiB) is read as its parts. Where `_scan.c` was built, a plain
+text line's time, level word and origin (`_plain`) and the requests of access lines and
+flat JSON records are read in C, with the Python code here as the reference the tests
+hold them to.
 """
 
 from __future__ import annotations

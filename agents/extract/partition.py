@@ -10,9 +10,10 @@ parse), so `WindowSummary.routes` covers every request. A JSON warning of a serv
 with no open exception, under a key that names it, is counted by `_warning` from its
 level, status, time and service fields alone (`_warning_fields`), as the whole parse
 would count it. Where `agents/extract/_scan.c` was built, the loop over the lines that
-are only counted, the tally of their routes and the warnings' reading run in C
-(`count_lines`, `tally_requests`, `json_warning`), with the Python code here as the
-reference the tests hold them to. The rest are decoded, parsed
+are only counted (with a look at whether a line of a service with an open exception can
+be one of its frames before the pattern is asked: `may_continue`), the tally of their
+routes and the warnings' reading run in C (`count_lines`, `tally_requests`,
+`json_warning`), with the Python code here as the reference the tests hold them to. The rest are decoded, parsed
 (`formats.py`), classified (`lines.py`), joined into multi-line exceptions (`traces.py`)
 and fingerprinted (`findings.py`). `flush` hands over what was seen since the previous
 flush as a `PartialAggregate` plus the dead letters; `take_urgent` the fatal findings to
