@@ -84,13 +84,16 @@ class WindowAccounts:
         return int((self.watermark - self.cfg.allowed_lateness_s) // self.width) * self.width
 
     def window_start_for(self, at: float) -> int:
-        """The start of the window a line at `at` counts in: its own, or when that one is
-        closed (late), the earliest open one."""
+        return self._placed(at)[0]
+
+    def _placed(self, at: float) -> tuple[int, bool]:
+        """The start of the window a line at `at` counts in (its own, or when that one is
+        closed, the earliest open one), and whether it is late."""
         width, watermark, lateness = self.width, self.watermark, self.cfg.allowed_lateness_s
         start = int(at // width) * width
         if watermark != -math.inf and start + width + lateness <= watermark:
-            return int((watermark - lateness) // width) * width
-        return start
+            return int((watermark - lateness) // width) * width, True
+        return start, False
 
     # --- counting ----------------------------------------------------------------------
 
@@ -105,11 +108,7 @@ class WindowAccounts:
     def slot(self, service: str, at: float) -> tuple[list[int], int]:
         """The counters of the window a line at `at` counts in (late lines: the earliest
         open, and counted as late there), and that window's start."""
-        width, watermark, lateness = self.width, self.watermark, self.cfg.allowed_lateness_s
-        start = int(at // width) * width
-        late = watermark != -math.inf and start + width + lateness <= watermark
-        if late:
-            start = int((watermark - lateness) // width) * width
+        start, late = self._placed(at)
         by_start = self._windows.get(service)
         window = by_start.get(start) if by_start is not None else None
         if window is None:

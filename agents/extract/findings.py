@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import orjson
 
@@ -126,45 +127,26 @@ redaction.use_compiled(function("redact_setup"), function("redact_plan"))
 _ID_SEGMENTS_JOINED = re.compile(_ID_SEGMENTS.pattern.replace("(?=/|$)", "(?=/|\x00|$)"))
 
 
+@lru_cache(maxsize=8192)  # an error recurs line after line
 def fingerprint(service: str, endpoint: str, error_type: str, template: str) -> str:
-    """Kept per (service, endpoint, type, template): an error recurs line after line."""
-    key = (service, endpoint, error_type, template)
-    known = _fingerprints.get(key)
-    if known is None:
-        if len(_fingerprints) >= _FINGERPRINTS_KEPT:
-            _fingerprints.clear()
-        fields = {"endpoint": endpoint, "error_type": error_type, "service": service, "template": template}
-        digest = hashlib.blake2b(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS), digest_size=10).hexdigest()
-        known = _fingerprints[key] = f"{FINGERPRINT_VERSION}:{digest}"
-    return known
+    fields = {"endpoint": endpoint, "error_type": error_type, "service": service, "template": template}
+    digest = hashlib.blake2b(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS), digest_size=10).hexdigest()
+    return f"{FINGERPRINT_VERSION}:{digest}"
 
 
-_FINGERPRINTS_KEPT = 8192
-_fingerprints: dict[tuple[str, str, str, str], str] = {}
-
-
+@lru_cache(maxsize=8192)  # a template recurs with every line of its error
 def readable_type(template: str) -> str:
     """A readable error type for a message without an exception class or status: the
     failure it names, else its first words (values, request and `key=value` pairs left
-    out). A function of the template only, so it never splits what the template groups
-    (and is kept per template: a template recurs with every line of its error)."""
-    known = _types.get(template)
-    if known is None:
-        if len(_types) >= _TYPES_KEPT:
-            _types.clear()
-        known = _types[template] = _readable_type(template)
-    return known
-
-
-_TYPES_KEPT = 8192
-_types: dict[str, str] = {}
+    out). A function of the template only, so it never splits what the template groups."""
+    return _readable_type(template)
 
 
 def forget() -> None:
     """Drop the fingerprints, types and templates kept so far (a benchmark's runs each
     start without them)."""
-    _fingerprints.clear()
-    _types.clear()
+    fingerprint.cache_clear()
+    readable_type.cache_clear()
     templates.forget()
 
 

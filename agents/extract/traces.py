@@ -250,12 +250,14 @@ class TraceJoiner:
         """Append `message` to the open block of `key` if it continues it (`bare`: see
         `is_continuation`)."""
         block = self.open.get(key)
+        if block is None:
+            return False
         # A line with its own time (not bare) more than the join gap after the block's
         # last is an event of its own, whatever its words: two "Unhandled exception:"
         # errors ten seconds apart were one. (A trace a syslog header puts on every
         # line comes within the same second.)
-        if block is None or (not bare and at - block.last_seen > self.join_gap_s) or not is_continuation(
-                message, block.lines, bare=bare and at - block.last_seen <= self.join_gap_s):
+        near = at - block.last_seen <= self.join_gap_s
+        if not (near or bare) or not is_continuation(message, block.lines, bare=bare and near):
             return False
         if len(block.lines) == 1 and starts_exception(message) and not starts_exception(block.lines[0]):
             block.headline = True
